@@ -1,0 +1,29 @@
+// Production entry point of the API: external Temporal and PostgreSQL.
+import { loadConfig } from '../lib/config.js';
+import { createLogger } from '../lib/logger.js';
+import { onShutdown, runMain } from '../lib/main.js';
+import { createMetrics } from '../lib/metrics.js';
+import { connectClient } from '../lib/temporal.js';
+import { migrate } from '../db/migrate.js';
+import { createPool } from '../db/pool.js';
+import { bootstrapAdminToken } from '../db/tenants.js';
+import { createApp } from './app.js';
+import { listen } from './server.js';
+
+runMain(async () => {
+  const config = loadConfig();
+  if (!config.databaseUrl) throw new Error('DATABASE_URL: must be set for the standalone API');
+  const logger = createLogger(config.logLevel);
+  const pool = createPool(config.databaseUrl, logger);
+  await migrate(pool);
+  if (config.adminToken) await bootstrapAdminToken(pool, config.adminToken);
+  const temporal = await connectClient(config.temporal);
+  const app = createApp({ pool, temporal, logger, metrics: createMetrics(), trustProxy: config.http.trustProxy });
+  const server = await listen(app, config.http.host, config.http.port);
+  logger.info({ url: server.url }, 'API listening');
+  onShutdown(async () => {
+    await server.stop();
+    await temporal.connection.close();
+    await pool.end();
+  });
+});

@@ -1,0 +1,95 @@
+import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import { z } from 'zod';
+import type { Metrics } from '../lib/metrics.js';
+import { route, type Route } from './route.js';
+
+const PROBE_TIMEOUT_MS = 2_000;
+
+async function probe(check: () => Promise<unknown>): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([check(), timeout]);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message || 'unreachable';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const Readiness = z.object({
+  status: z.enum(['ready', 'unavailable']),
+  checks: z.object({ postgres: z.string(), temporal: z.string() }),
+});
+
+export interface OperationalDeps {
+  pool: pg.Pool;
+  temporal: Client;
+  metrics: Metrics;
+  openapi: () => unknown;
+}
+
+/** `/healthz`, `/readyz`, `/metrics` and `/openapi.json`. */
+export function operationalRoutes({ pool, temporal, metrics, openapi }: OperationalDeps): Route[] {
+  return [
+    route({
+      method: 'get',
+      path: '/healthz',
+      operationId: 'health',
+      summary: 'The process is up',
+      tag: 'operational',
+      responses: { 200: { description: 'Up', schema: z.object({ status: z.literal('ok') }) } },
+      handle: () => ({ status: 200, body: { status: 'ok' } }),
+    }),
+    route({
+      method: 'get',
+      path: '/readyz',
+      operationId: 'readiness',
+      summary: 'PostgreSQL and Temporal are reachable',
+      tag: 'operational',
+      responses: {
+        200: { description: 'Ready', schema: Readiness },
+        503: { description: 'A dependency is unreachable; `checks` says which', schema: Readiness },
+      },
+      handle: async () => {
+        const [postgres, temporalError] = await Promise.all([
+          probe(() => pool.query('SELECT 1')),
+          probe(() => temporal.connection.workflowService.getSystemInfo({})),
+        ]);
+        const ready = !postgres && !temporalError;
+        return {
+          status: ready ? 200 : 503,
+          body: {
+            status: ready ? 'ready' : 'unavailable',
+            checks: { postgres: postgres ? `unavailable: ${postgres}` : 'ok', temporal: temporalError ? `unavailable: ${temporalError}` : 'ok' },
+          },
+        };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/metrics',
+      operationId: 'metrics',
+      summary: 'Prometheus metrics',
+      tag: 'operational',
+      responses: { 200: { description: 'Prometheus text exposition', schema: z.string(), contentType: 'text/plain' } },
+      handle: async ({ res }) => {
+        res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+        return undefined;
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/openapi.json',
+      operationId: 'openapi',
+      summary: 'This OpenAPI 3.1 document',
+      tag: 'operational',
+      responses: { 200: { description: 'OpenAPI 3.1 document', schema: z.record(z.string(), z.unknown()) } },
+      handle: () => ({ status: 200, body: openapi() }),
+    }),
+  ];
+}

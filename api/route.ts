@@ -1,0 +1,78 @@
+import type { Request, Response, Router } from 'express';
+import { z } from 'zod';
+import type { Logger } from '../lib/logger.js';
+import { badRequest, fieldErrors } from './problems.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Request id, echoed as `X-Request-Id` and on every log line of the request. */
+    id: string;
+    log: Logger;
+  }
+}
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  /** @default application/json */
+  contentType?: string;
+}
+
+/**
+ * One endpoint: its contract (schemas, responses) and its handler. The same schemas validate requests
+ * and generate `/openapi.json`, so the document cannot drift from what the server accepts.
+ */
+export interface Route<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType> {
+  method: Method;
+  /** OpenAPI-style path, e.g. `/v1/applications/{id}`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  params?: P;
+  query?: Q;
+  body?: B;
+  responses: Record<number, ResponseSpec>;
+  handle(input: { params: z.output<P>; query: z.output<Q>; body: z.output<B>; req: Request; res: Response }): Promise<Reply | undefined> | Reply | undefined;
+}
+
+/** Identity helper that keeps a route's handler typed by its schemas. */
+export function route<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType>(
+  spec: Route<P, Q, B>,
+): Route {
+  return spec as unknown as Route;
+}
+
+function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.output<T> {
+  if (!schema) return undefined as z.output<T>;
+  const result = schema.safeParse(value);
+  if (!result.success) throw badRequest(`the request ${where} is invalid`, fieldErrors(result.error, where === 'body' ? undefined : where));
+  return result.data;
+}
+
+export const expressPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
+
+/** Mounts routes on an Express router, validating params, query and body before the handler runs. */
+export function mount(router: Router, routes: Route[]): void {
+  for (const r of routes) {
+    router[r.method](expressPath(r.path), async (req: Request, res: Response) => {
+      res.locals.route = r.path;
+      const params = parse(r.params, req.params, 'path');
+      const query = parse(r.query, req.query, 'query');
+      const body = r.body ? parse(r.body, req.body, 'body') : undefined;
+      const reply = await r.handle({ params, query, body, req, res });
+      if (!reply) return;
+      if (reply.headers) res.set(reply.headers);
+      if (reply.body === undefined) res.status(reply.status).end();
+      else res.status(reply.status).json(reply.body);
+    });
+  }
+}

@@ -1,0 +1,119 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Thrown by {@link loadConfig} when an environment variable breaks its rule; the message is one line. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const port = z.coerce.number().int().min(0, 'must be a port number (0-65535)').max(65535, 'must be a port number (0-65535)');
+const optionalPath = z.string().min(1).optional();
+const boolean = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+const postgresUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}, 'must be a postgres:// or postgresql:// URL with a host');
+
+/**
+ * Every environment variable Meridian reads, with its rule and default.
+ * The README's configuration table mirrors this schema.
+ */
+const schema = z.object({
+  /** Where local state lives: embedded PostgreSQL, Temporal's SQLite file, CA, bootstrap secrets. @default .data */
+  MERIDIAN_DATA_DIR: z.string().min(1).default('.data'),
+  /** External PostgreSQL; when unset, `npm start` runs an embedded server under the data directory. */
+  DATABASE_URL: postgresUrl.optional(),
+  /** Port of the embedded PostgreSQL. @default 5433 */
+  MERIDIAN_PG_PORT: port.default(5433),
+  /** Temporal frontend. @default 127.0.0.1:7233 */
+  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port').default('127.0.0.1:7233'),
+  /** @default default */
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Client certificate, key and CA for a Temporal cluster that requires mTLS. */
+  TEMPORAL_TLS_CERT_FILE: optionalPath,
+  TEMPORAL_TLS_KEY_FILE: optionalPath,
+  TEMPORAL_TLS_CA_FILE: optionalPath,
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  /** Temporal Web UI port of the dev server `npm start` runs. @default 8233 */
+  TEMPORAL_UI_PORT: port.default(8233),
+  /** Interface the public listener binds. @default 127.0.0.1 */
+  MERIDIAN_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Public HTTP listener. @default 8080 */
+  MERIDIAN_HTTP_PORT: port.default(8080),
+  /** Task queue of the management-plane worker. @default meridian */
+  MERIDIAN_TASK_QUEUE: z.string().min(1).default('meridian'),
+  /** Port where a standalone worker serves Prometheus metrics; 0 disables. @default 9464 */
+  MERIDIAN_WORKER_METRICS_PORT: port.default(9464),
+  /** Bootstrap admin token of the default tenant; generated once when unset. */
+  MERIDIAN_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Trust X-Forwarded-* headers from a reverse proxy. @default false */
+  MERIDIAN_TRUST_PROXY: boolean.default(false),
+  /** pino level. @default info */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+type Env = z.infer<typeof schema>;
+
+export interface TemporalTlsConfig {
+  certFile: string;
+  keyFile: string;
+  caFile?: string;
+  serverName?: string;
+}
+
+export interface Config {
+  dataDir: string;
+  databaseUrl?: string;
+  embeddedPostgresPort: number;
+  temporal: { address: string; namespace: string; tls?: TemporalTlsConfig; uiPort: number };
+  http: { host: string; port: number; trustProxy: boolean };
+  taskQueue: string;
+  workerMetricsPort: number;
+  adminToken?: string;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+/** Parses the environment once; throws {@link ConfigError} naming the first bad variable and its rule. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(defined);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(`${name}: ${issue?.message ?? 'invalid value'}`);
+  }
+  const e = parsed.data;
+  const tlsFiles = [e.TEMPORAL_TLS_CERT_FILE, e.TEMPORAL_TLS_KEY_FILE];
+  if (tlsFiles.some(Boolean) && !tlsFiles.every(Boolean)) {
+    throw new ConfigError('TEMPORAL_TLS_CERT_FILE: must be set together with TEMPORAL_TLS_KEY_FILE');
+  }
+  return {
+    dataDir: path.resolve(e.MERIDIAN_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    embeddedPostgresPort: e.MERIDIAN_PG_PORT,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      uiPort: e.TEMPORAL_UI_PORT,
+      tls:
+        e.TEMPORAL_TLS_CERT_FILE && e.TEMPORAL_TLS_KEY_FILE
+          ? {
+              certFile: e.TEMPORAL_TLS_CERT_FILE,
+              keyFile: e.TEMPORAL_TLS_KEY_FILE,
+              caFile: e.TEMPORAL_TLS_CA_FILE,
+              serverName: e.TEMPORAL_TLS_SERVER_NAME,
+            }
+          : undefined,
+    },
+    http: { host: e.MERIDIAN_HOST, port: e.MERIDIAN_HTTP_PORT, trustProxy: e.MERIDIAN_TRUST_PROXY },
+    taskQueue: e.MERIDIAN_TASK_QUEUE,
+    workerMetricsPort: e.MERIDIAN_WORKER_METRICS_PORT,
+    adminToken: e.MERIDIAN_ADMIN_TOKEN,
+    logLevel: e.LOG_LEVEL,
+  };
+}

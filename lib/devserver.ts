@@ -1,0 +1,53 @@
+import { Connection } from '@temporalio/client';
+import { startService, waitUntil, type Service } from './service.js';
+import { SEARCH_ATTRIBUTES } from './temporal.js';
+
+export interface DevServerOptions {
+  /** The Temporal CLI binary. */
+  cli: string;
+  port: number;
+  /** Web UI port; omit for a headless server. */
+  uiPort?: number;
+  /** SQLite file that keeps state across restarts; omit for an in-memory server. */
+  dbFile?: string;
+  namespace?: string;
+  onOutput?: (line: string) => void;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl?: string;
+  service: Service;
+  stop(): Promise<void>;
+}
+
+/** Runs `temporal server start-dev` with Meridian's search attributes and waits until its frontend answers. */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const address = `127.0.0.1:${options.port}`;
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'warn'];
+  args.push('--namespace', options.namespace ?? 'default');
+  args.push(...(options.uiPort ? ['--ui-port', String(options.uiPort)] : ['--headless']));
+  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  for (const name of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${name}=Keyword`);
+
+  const service = startService('temporal', options.cli, args, { onOutput: options.onOutput });
+  await waitUntil(
+    `Temporal dev server on ${address}`,
+    async () => {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return true;
+      } finally {
+        await connection.close();
+      }
+    },
+    { service, timeoutMs: 120_000 },
+  );
+  return {
+    address,
+    uiUrl: options.uiPort ? `http://localhost:${options.uiPort}` : undefined,
+    service,
+    stop: () => service.stop('SIGTERM', 15_000),
+  };
+}

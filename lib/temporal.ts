@@ -1,0 +1,27 @@
+import fs from 'node:fs/promises';
+import { Connection, Client } from '@temporalio/client';
+import type { Config } from './config.js';
+
+/** Meridian's typed search attributes, all Keyword; see DESIGN.md. */
+export const SEARCH_ATTRIBUTES = ['MeridianTenant', 'MeridianApplicationId', 'MeridianRuntimeId', 'MeridianStage'] as const;
+
+/** Connection options for the configured Temporal frontend, with mTLS when configured. */
+export async function connectionOptions(config: Config['temporal']) {
+  const { tls } = config;
+  if (!tls) return { address: config.address };
+  const [crt, key, ca] = await Promise.all([
+    fs.readFile(tls.certFile),
+    fs.readFile(tls.keyFile),
+    tls.caFile ? fs.readFile(tls.caFile) : undefined,
+  ]);
+  return {
+    address: config.address,
+    tls: { clientCertPair: { crt, key }, serverRootCACertificate: ca, serverNameOverride: tls.serverName },
+  };
+}
+
+/** Connects a client to the configured namespace. */
+export async function connectClient(config: Config['temporal']): Promise<Client> {
+  const connection = await Connection.connect(await connectionOptions(config));
+  return new Client({ connection, namespace: config.namespace });
+}

