@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import { z } from 'zod';
+import { type z } from 'zod';
 import type { Logger } from '../lib/logger.js';
 import { badRequest, fieldErrors } from './problems.js';
 

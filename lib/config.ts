@@ -39,6 +39,8 @@ const schema = z.object({
   TEMPORAL_TLS_KEY_FILE: optionalPath,
   TEMPORAL_TLS_CA_FILE: optionalPath,
   TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  /** Whether `npm start` runs a Temporal dev server at TEMPORAL_ADDRESS; false uses the one already there. @default true */
+  MERIDIAN_START_TEMPORAL: boolean.default(true),
   /** Temporal Web UI port of the dev server `npm start` runs. @default 8233 */
   TEMPORAL_UI_PORT: port.default(8233),
   /** Interface the public listener binds. @default 127.0.0.1 */
@@ -70,7 +72,7 @@ export interface Config {
   dataDir: string;
   databaseUrl?: string;
   embeddedPostgresPort: number;
-  temporal: { address: string; namespace: string; tls?: TemporalTlsConfig; uiPort: number };
+  temporal: { address: string; namespace: string; tls?: TemporalTlsConfig; uiPort: number; startDevServer: boolean };
   http: { host: string; port: number; trustProxy: boolean };
   taskQueue: string;
   workerMetricsPort: number;
@@ -100,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       uiPort: e.TEMPORAL_UI_PORT,
+      startDevServer: e.MERIDIAN_START_TEMPORAL,
       tls:
         e.TEMPORAL_TLS_CERT_FILE && e.TEMPORAL_TLS_KEY_FILE
           ? {

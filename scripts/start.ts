@@ -41,10 +41,10 @@ runMain(async () => {
 
   fs.mkdirSync(config.dataDir, { recursive: true });
   const temporalPort = Number(config.temporal.address.split(':')[1]);
-  const runDevServer = !process.env.TEMPORAL_ADDRESS;
+  const runDevServer = config.temporal.startDevServer;
   await assertPortFree(config.http.port, 'MERIDIAN_HTTP_PORT');
   if (runDevServer) {
-    await assertPortFree(temporalPort, 'TEMPORAL_ADDRESS');
+    await assertPortFree(temporalPort, 'TEMPORAL_ADDRESS (or MERIDIAN_START_TEMPORAL=false to use the server there)');
     await assertPortFree(config.temporal.uiPort, 'TEMPORAL_UI_PORT');
   }
 

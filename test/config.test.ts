@@ -1,0 +1,44 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../lib/config.js';
+
+describe('configuration', () => {
+  it('has working defaults for a laptop', () => {
+    const config = loadConfig({});
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, trustProxy: false });
+    expect(config.temporal).toMatchObject({ address: '127.0.0.1:7233', namespace: 'default', uiPort: 8233, startDevServer: true });
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.taskQueue).toBe('meridian');
+  });
+
+  it.each([
+    [{ DATABASE_URL: 'not-a-url' }, 'DATABASE_URL: must be a postgres:// or postgresql:// URL with a host'],
+    [{ DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL: must be a postgres:// or postgresql:// URL with a host'],
+    [{ MERIDIAN_HTTP_PORT: '70000' }, 'MERIDIAN_HTTP_PORT: must be a port number (0-65535)'],
+    [{ MERIDIAN_HTTP_PORT: 'eighty' }, 'MERIDIAN_HTTP_PORT'],
+    [{ TEMPORAL_ADDRESS: 'http://x:7233' }, 'TEMPORAL_ADDRESS: must be host:port'],
+    [{ MERIDIAN_ADMIN_TOKEN: 'short' }, 'MERIDIAN_ADMIN_TOKEN: must be at least 32 characters'],
+    [{ MERIDIAN_TRUST_PROXY: 'yes' }, 'MERIDIAN_TRUST_PROXY'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ TEMPORAL_TLS_CERT_FILE: '/x.pem' }, 'TEMPORAL_TLS_CERT_FILE: must be set together with TEMPORAL_TLS_KEY_FILE'],
+  ])('rejects %o naming the variable and its rule', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('accepts an external PostgreSQL URL', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/meridian' }).databaseUrl).toBe('postgres://u:p@db:5432/meridian');
+  });
+
+  it('stops `npm start` at once with a one-line error and a non-zero exit code', () => {
+    const started = Date.now();
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+      env: { ...process.env, DATABASE_URL: 'not-a-url' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe('meridian: configuration error: DATABASE_URL: must be a postgres:// or postgresql:// URL with a host');
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});

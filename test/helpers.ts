@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { Client, Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type pg from 'pg';
+import { inject } from 'vitest';
+import { createApp } from '../api/app.js';
+import { listen, type RunningServer } from '../api/server.js';
+import { createPool } from '../db/pool.js';
+import { createAdminToken, ensureTenant, type Tenant } from '../db/tenants.js';
+import { createLogger, type Logger } from '../lib/logger.js';
+import { createMetrics, type Metrics } from '../lib/metrics.js';
+import { WORKFLOWS_PATH } from '../worker/worker.js';
+
+/** A unique lowercase name, valid as a DNS-1123 label. */
+export const uniqueName = (prefix = 't') => `${prefix}-${randomBytes(5).toString('hex')}`;
+
+/** A folder of this run's temp root, removed at the end of the run. */
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(inject('tmpRoot'), `${prefix}-`));
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}
+
+/** Log lines captured in memory, so tests can assert on them (and on what they must never contain). */
+export class CapturedLog extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, done: () => void) {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    done();
+  }
+  get text() {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestApi {
+  url: string;
+  pool: pg.Pool;
+  temporal: Client;
+  log: CapturedLog;
+  logger: Logger;
+  metrics: Metrics;
+  server: RunningServer;
+  stop(): Promise<void>;
+}
+
+/** The real API on an ephemeral port against the run's PostgreSQL and Temporal. */
+export async function startTestApi(databaseUrl = inject('databaseUrl')): Promise<TestApi> {
+  const log = new CapturedLog();
+  const logger = createLogger('info', log);
+  const pool = createPool(databaseUrl, logger, 5);
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const temporal = new Client({ connection });
+  const metrics = createMetrics();
+  const server = await listen(createApp({ pool, temporal, logger, metrics }), '127.0.0.1', 0);
+  return {
+    url: server.url,
+    pool,
+    temporal,
+    log,
+    logger,
+    metrics,
+    server,
+    async stop() {
+      await server.stop();
+      await connection.close();
+      await pool.end();
+    },
+  };
+}
+
+/** A fresh tenant and an admin token for it, so no two tests share data. */
+export async function createTenant(pool: pg.Pool): Promise<{ tenant: Tenant; token: string }> {
+  const tenant = await ensureTenant(pool, uniqueName('tenant'));
+  const token = await createAdminToken(pool, tenant.id, 'test');
+  return { tenant, token };
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow bundle, built once per test file. */
+export function workflowBundle(workflowsPath = WORKFLOWS_PATH): Promise<WorkflowBundleWithSourceMap> {
+  return (bundle ??= bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} } }));
+}
+
+/** A time-skipping test environment on the installed test server binary (or the SDK's download without one). */
+export function timeSkipping(): Promise<TestWorkflowEnvironment> {
+  const path = inject('testServerPath');
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: path ? { type: 'existing-path', path } : { type: 'cached-download' } },
+  });
+}
+
+/** Fetches JSON with an admin token; returns status, parsed body and headers. */
+export async function call(
+  url: string,
+  init: { method?: string; token?: string; body?: unknown; rawBody?: string; contentType?: string; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  let body: string | undefined = init.rawBody;
+  if (init.body !== undefined) body = JSON.stringify(init.body);
+  if (body !== undefined) headers['content-type'] = init.contentType ?? 'application/json';
+  const res = await fetch(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, body: json as any, text, headers: res.headers };
+}

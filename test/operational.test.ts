@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, startTestApi, type TestApi } from './helpers.js';
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi();
+});
+afterAll(() => api.stop());
+
+describe('operational endpoints', () => {
+  it('answers /healthz while the process is up', async () => {
+    const res = await call(`${api.url}/healthz`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok' });
+  });
+
+  it('reports ready when PostgreSQL and Temporal are reachable', async () => {
+    const res = await call(`${api.url}/readyz`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ready', checks: { postgres: 'ok', temporal: 'ok' } });
+  });
+
+  it('serves Prometheus metrics with the HTTP duration histogram by route and status', async () => {
+    await call(`${api.url}/healthz`);
+    const res = await call(`${api.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(res.text).toMatch(/meridian_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} [1-9]/);
+    expect(res.text).toContain('meridian_process_cpu_seconds_total');
+  });
+
+  it('serves an OpenAPI 3.1 document listing its own endpoints', async () => {
+    const res = await call(`${api.url}/openapi.json`);
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/metrics', '/openapi.json']));
+    expect(res.body.paths['/readyz'].get.responses['503']).toBeDefined();
+  });
+
+  it('echoes a request id and logs every request as JSON with it', async () => {
+    const res = await call(`${api.url}/healthz`, { headers: { 'x-request-id': 'req-12345' } });
+    expect(res.headers.get('x-request-id')).toBe('req-12345');
+    const line = api.log.lines.map((l) => JSON.parse(l)).find((l) => l.requestId === 'req-12345');
+    expect(line).toMatchObject({ msg: 'request', route: '/healthz', status: 200, method: 'GET' });
+  });
+
+  it('replaces a request id that is not a safe token', async () => {
+    const res = await call(`${api.url}/healthz`, { headers: { 'x-request-id': 'bad id with spaces' } });
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('errors are problem+json', () => {
+  const expectProblem = (res: Awaited<ReturnType<typeof call>>, status: number) => {
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ status, title: expect.any(String), detail: expect.any(String), type: expect.any(String) });
+    expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/);
+  };
+
+  it('answers 404 for an unknown route', async () => {
+    expectProblem(await call(`${api.url}/v1/nothing-here`), 404);
+  });
+
+  it('answers 400 for malformed JSON', async () => {
+    const res = await call(`${api.url}/v1/anything`, { rawBody: '{"name": ' });
+    expectProblem(res, 400);
+    expect(res.body.detail).toBe('the request body is not valid JSON');
+  });
+
+  it('answers 415 for a body that is not JSON', async () => {
+    expectProblem(await call(`${api.url}/v1/anything`, { rawBody: 'name=x', contentType: 'application/x-www-form-urlencoded' }), 415);
+    expectProblem(await call(`${api.url}/v1/anything`, { rawBody: '<a/>', contentType: 'text/xml' }), 415);
+  });
+
+  it('answers 413 for a JSON body over 1 MiB', async () => {
+    const res = await call(`${api.url}/v1/anything`, { body: { blob: 'x'.repeat(1024 * 1024 + 1) } });
+    expectProblem(res, 413);
+  });
+
+  it('redacts secrets from log lines', () => {
+    api.logger.info({ token: 'tok-secret-value', headers: { authorization: 'Bearer abc-secret' }, nested: { password: 'pw-secret' } }, 'probe');
+    expect(api.log.text).not.toMatch(/tok-secret-value|abc-secret|pw-secret/);
+    expect(api.log.text).toContain('[redacted]');
+  });
+});

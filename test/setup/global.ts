@@ -1,0 +1,48 @@
+// One PostgreSQL and one Temporal dev server for the whole run; tests isolate themselves by tenant.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres } from '../../db/embedded.js';
+import { migrate } from '../../db/migrate.js';
+import { createPool } from '../../db/pool.js';
+import { startDevServer } from '../../lib/devserver.js';
+import { ensureTemporalTools } from '../../lib/tools.js';
+import { freePort } from './ports.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    temporalAddress: string;
+    /** Empty when not installed: the SDK then downloads the test server itself. */
+    testServerPath: string;
+    tmpRoot: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const tools = ensureTemporalTools();
+  if (!tools.cli) throw new Error('the Temporal CLI is missing; see README, Troubleshooting');
+  // World-readable so PostgreSQL, which runs as the postgres user under root, can use it.
+  const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-test-'));
+  fs.chmodSync(tmpRoot, 0o755);
+
+  const [pgPort, temporalPort] = await Promise.all([freePort(), freePort()]);
+  const [postgres, temporal] = await Promise.all([
+    startEmbeddedPostgres({ dir: path.join(tmpRoot, 'postgres'), port: pgPort }),
+    startDevServer({ cli: tools.cli, port: temporalPort }),
+  ]);
+  const pool = createPool(postgres.url);
+  await migrate(pool);
+  await pool.end();
+
+  project.provide('databaseUrl', postgres.url);
+  project.provide('temporalAddress', temporal.address);
+  project.provide('testServerPath', tools.testServer ?? '');
+  project.provide('tmpRoot', tmpRoot);
+
+  return async () => {
+    await Promise.all([temporal.stop(), postgres.stop()]);
+    fs.rmSync(tmpRoot, { recursive: true, force: true });
+  };
+}
