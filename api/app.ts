@@ -5,6 +5,8 @@ import type pg from 'pg';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import { openApiDocument } from './openapi.js';
+import { adminAuthenticator } from './auth.js';
+import { directorRoutes } from './director.js';
 import { operationalRoutes } from './operational.js';
 import { HttpProblem, errorHandler, notFoundRoute } from './problems.js';
 import { mount, type Route } from './route.js';
@@ -48,7 +50,7 @@ const requireJson: RequestHandler = (req, _res, next) => {
 };
 
 /** The Express application: observability, body rules, routes, and the problem+json error handler. */
-export function createApp(deps: ApiDeps, domainRoutes: Route[] = []): Express {
+export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy ?? false);
@@ -59,9 +61,9 @@ export function createApp(deps: ApiDeps, domainRoutes: Route[] = []): Express {
 
   let document: unknown;
   const routes: Route[] = [];
-  routes.push(...operationalRoutes({ ...deps, openapi: () => (document ??= openApiDocument(routes, VERSION)) }), ...domainRoutes);
+  routes.push(...operationalRoutes({ ...deps, openapi: () => (document ??= openApiDocument(routes, VERSION)) }), ...directorRoutes(deps.pool));
   const router = express.Router();
-  mount(router, routes);
+  mount(router, routes, { admin: adminAuthenticator(deps.pool) });
   app.use(router);
   app.use(notFoundRoute);
   app.use(errorHandler(deps.logger));

@@ -35,6 +35,7 @@ export function openApiDocument(routes: Route[], version: string) {
       summary: route.summary,
       tags: [route.tag],
       parameters: parameters(route),
+      ...(route.auth === 'admin' && { security: [{ adminToken: [] }] }),
       ...(route.body && { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }),
       responses,
     };
@@ -43,5 +44,6 @@ export function openApiDocument(routes: Route[], version: string) {
     openapi: '3.1.0',
     info: { title: 'Meridian management plane', version, description: 'REST contract of Meridian; see shared/API.md.' },
     paths,
+    components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'Tenant-scoped admin token' } } },
   };
 }

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
+import { InvalidCursor, UnknownScenarios } from '../db/director.js';
 import type { Logger } from '../lib/logger.js';
 
 export interface FieldError {
@@ -63,6 +64,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     let problem: HttpProblem;
     if (error instanceof HttpProblem) {
       problem = error;
+    } else if (error instanceof UnknownScenarios) {
+      problem = badRequest(error.message, [{ path: 'scenarios', message: `unknown: ${error.names.join(', ')}` }]);
+    } else if (error instanceof InvalidCursor) {
+      problem = badRequest('the request query is invalid', [{ path: 'query.cursor', message: 'is not a cursor this server issued' }]);
     } else if (isBodyParserError(error)) {
       problem =
         error.type === 'entity.too.large'

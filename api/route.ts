@@ -1,10 +1,13 @@
 import type { Request, Response, Router } from 'express';
 import { type z } from 'zod';
+import type { Tenant } from '../db/tenants.js';
 import type { Logger } from '../lib/logger.js';
 import { badRequest, fieldErrors } from './problems.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
+    /** The tenant of the authenticated administrator, set for routes with `auth: 'admin'`. */
+    tenant?: Tenant;
     /** Request id, echoed as `X-Request-Id` and on every log line of the request. */
     id: string;
     log: Logger;
@@ -12,6 +15,9 @@ declare module 'express-serve-static-core' {
 }
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+export type Auth = 'admin';
+/** Establishes the caller's identity on `req` or throws a 401 problem. */
+export type Authenticator = (req: Request) => Promise<void>;
 
 export interface Reply {
   status: number;
@@ -37,6 +43,8 @@ export interface Route<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.
   operationId: string;
   summary: string;
   tag: string;
+  /** Who may call it; routes without `auth` are public. */
+  auth?: Auth;
   params?: P;
   query?: Q;
   body?: B;
@@ -58,13 +66,29 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where
   return result.data;
 }
 
+/** Path of the first string (or key) holding U+0000, which PostgreSQL cannot store. */
+function findNul(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const here = path ? `${path}.${key}` : key;
+    if (key.includes('\u0000')) return here;
+    const found = findNul(item, here);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 export const expressPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
 
 /** Mounts routes on an Express router, validating params, query and body before the handler runs. */
-export function mount(router: Router, routes: Route[]): void {
+export function mount(router: Router, routes: Route[], authenticators: Record<Auth, Authenticator>): void {
   for (const r of routes) {
     router[r.method](expressPath(r.path), async (req: Request, res: Response) => {
       res.locals.route = r.path;
+      if (r.auth) await authenticators[r.auth](req);
+      const nul = findNul(req.body, '');
+      if (nul !== undefined) throw badRequest('the request body is invalid', [{ path: nul || 'body', message: 'must not contain NUL characters' }]);
       const params = parse(r.params, req.params, 'path');
       const query = parse(r.query, req.query, 'query');
       const body = r.body ? parse(r.body, req.body, 'body') : undefined;

@@ -1,0 +1,160 @@
+import type pg from 'pg';
+import { decodeCursor, encodeCursor, type Page } from './page.js';
+import { withTransaction, type Db } from './tx.js';
+
+/** Applications and runtimes share labels, scenarios, pagination and filters; this says where each lives. */
+export const KINDS = {
+  application: { table: 'applications', labels: 'application_labels', memberships: 'application_scenarios', fk: 'application_id' },
+  runtime: { table: 'runtimes', labels: 'runtime_labels', memberships: 'runtime_scenarios', fk: 'runtime_id' },
+} as const;
+export type Kind = keyof typeof KINDS;
+
+export type Labels = Record<string, unknown>;
+
+/** A row of applications or runtimes with its labels, scenarios and page key. */
+export interface Row {
+  id: string;
+  tenant_id: string;
+  name: string;
+  description: string;
+  condition: string;
+  condition_updated_at: Date;
+  config_version: string;
+  created_at: Date;
+  updated_at: Date;
+  cursor_at: string;
+  labels: Labels;
+  scenarios: string[];
+  [column: string]: unknown;
+}
+
+/** Thrown by repository calls given a cursor Meridian did not issue. */
+export class InvalidCursor extends Error {
+  override name = 'InvalidCursor';
+}
+
+/** Thrown when scenario names do not exist in the tenant; `names` lists them. */
+export class UnknownScenarios extends Error {
+  override name = 'UnknownScenarios';
+  constructor(readonly names: string[]) {
+    super(`unknown scenarios: ${names.join(', ')}`);
+  }
+}
+
+function selectSql(kind: Kind): string {
+  const k = KINDS[kind];
+  return `SELECT t.*, t.created_at::text AS cursor_at,
+    COALESCE((SELECT jsonb_object_agg(l.key, l.value) FROM ${k.labels} l WHERE l.${k.fk} = t.id), '{}'::jsonb) AS labels,
+    COALESCE((SELECT array_agg(m.scenario ORDER BY m.scenario) FROM ${k.memberships} m WHERE m.${k.fk} = t.id), '{}') AS scenarios
+    FROM ${k.table} t`;
+}
+
+export async function getRow(db: Db, kind: Kind, tenantId: string, id: string): Promise<Row | undefined> {
+  const { rows } = await db.query<Row>(`${selectSql(kind)} WHERE t.tenant_id = $1 AND t.id = $2`, [tenantId, id]);
+  return rows[0];
+}
+
+export interface ListFilter {
+  limit: number;
+  cursor?: string;
+  scenario?: string;
+  /** Label key → value; `undefined` asks only for the key's presence. */
+  labels?: Array<{ key: string; value?: unknown }>;
+}
+
+/** A page of the tenant's applications or runtimes in creation order, filtered by scenario and labels. */
+export async function listRows(db: Db, kind: Kind, tenantId: string, filter: ListFilter): Promise<Page<Row>> {
+  const k = KINDS[kind];
+  const params: unknown[] = [tenantId];
+  const where = ['t.tenant_id = $1'];
+  if (filter.cursor !== undefined) {
+    const cursor = decodeCursor(filter.cursor);
+    if (!cursor) throw new InvalidCursor('cursor: is not a cursor this server issued');
+    params.push(cursor.createdAt, cursor.id);
+    where.push(`(t.created_at, t.id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+  }
+  if (filter.scenario !== undefined) {
+    params.push(filter.scenario);
+    where.push(`EXISTS (SELECT 1 FROM ${k.memberships} m WHERE m.${k.fk} = t.id AND m.scenario = $${params.length})`);
+  }
+  for (const label of filter.labels ?? []) {
+    params.push(label.key);
+    const keyParam = `$${params.length}`;
+    if (label.value === undefined) {
+      where.push(`EXISTS (SELECT 1 FROM ${k.labels} l WHERE l.${k.fk} = t.id AND l.key = ${keyParam})`);
+    } else {
+      params.push(JSON.stringify(label.value));
+      where.push(`EXISTS (SELECT 1 FROM ${k.labels} l WHERE l.${k.fk} = t.id AND l.key = ${keyParam} AND l.value = $${params.length}::jsonb)`);
+    }
+  }
+  params.push(filter.limit + 1);
+  const { rows } = await db.query<Row>(
+    `${selectSql(kind)} WHERE ${where.join(' AND ')} ORDER BY t.created_at, t.id LIMIT $${params.length}`,
+    params,
+  );
+  const items = rows.slice(0, filter.limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > filter.limit && last ? encodeCursor({ createdAt: last.cursor_at, id: last.id }) : null };
+}
+
+/** Replaces the labels of a row (inside the caller's transaction). */
+export async function replaceLabels(db: Db, kind: Kind, id: string, labels: Labels): Promise<void> {
+  const k = KINDS[kind];
+  await db.query(`DELETE FROM ${k.labels} WHERE ${k.fk} = $1`, [id]);
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return;
+  await db.query(
+    `INSERT INTO ${k.labels} (${k.fk}, key, value)
+     SELECT $1, e.key, e.value FROM jsonb_each($2::jsonb) e`,
+    [id, JSON.stringify(labels)],
+  );
+}
+
+/** Sets one label; false when the row is not the tenant's. */
+export async function setLabel(pool: pg.Pool, kind: Kind, tenantId: string, id: string, key: string, value: unknown): Promise<boolean> {
+  const k = KINDS[kind];
+  const { rowCount } = await pool.query(
+    `INSERT INTO ${k.labels} (${k.fk}, key, value)
+     SELECT id, $3, $4::jsonb FROM ${k.table} WHERE tenant_id = $1 AND id = $2
+     ON CONFLICT (${k.fk}, key) DO UPDATE SET value = EXCLUDED.value`,
+    [tenantId, id, key, JSON.stringify(value)],
+  );
+  return rowCount === 1;
+}
+
+/** Removes one label; false when the row is not the tenant's or had no such label. */
+export async function deleteLabel(pool: pg.Pool, kind: Kind, tenantId: string, id: string, key: string): Promise<boolean> {
+  const k = KINDS[kind];
+  const { rowCount } = await pool.query(
+    `DELETE FROM ${k.labels} l USING ${k.table} t
+     WHERE l.${k.fk} = t.id AND t.tenant_id = $1 AND t.id = $2 AND l.key = $3`,
+    [tenantId, id, key],
+  );
+  return rowCount === 1;
+}
+
+/** Replaces a row's scenario set with `names`, every one of which must exist in the tenant. */
+export async function replaceScenarios(db: Db, kind: Kind, tenantId: string, id: string, names: string[]): Promise<void> {
+  const k = KINDS[kind];
+  const wanted = [...new Set(names)];
+  const { rows } = await db.query<{ name: string }>('SELECT name FROM scenarios WHERE tenant_id = $1 AND name = ANY($2)', [tenantId, wanted]);
+  const known = new Set(rows.map((r) => r.name));
+  const unknown = wanted.filter((n) => !known.has(n));
+  if (unknown.length > 0) throw new UnknownScenarios(unknown);
+  await db.query(`DELETE FROM ${k.memberships} WHERE ${k.fk} = $1 AND NOT (scenario = ANY($2))`, [id, wanted]);
+  await db.query(
+    `INSERT INTO ${k.memberships} (tenant_id, ${k.fk}, scenario) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING`,
+    [tenantId, id, wanted],
+  );
+}
+
+/** Replaces scenarios of a row of the tenant in one transaction; undefined when there is no such row. */
+export async function updateScenarios(pool: pg.Pool, kind: Kind, tenantId: string, id: string, names: string[]): Promise<Row | undefined> {
+  return withTransaction(pool, async (client) => {
+    const { rowCount } = await client.query(`SELECT 1 FROM ${KINDS[kind].table} WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id]);
+    if (!rowCount) return undefined;
+    await replaceScenarios(client, kind, tenantId, id, names);
+    await client.query(`UPDATE ${KINDS[kind].table} SET updated_at = now() WHERE id = $1`, [id]);
+    return getRow(client, kind, tenantId, id);
+  });
+}

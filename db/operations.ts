@@ -1,0 +1,43 @@
+import type { Db } from './tx.js';
+
+export const OPERATION_TYPES = ['PAIRING', 'API_REGISTRATION', 'PROVISIONING', 'DEPROVISIONING', 'UNREGISTRATION'] as const;
+export type OperationType = (typeof OPERATION_TYPES)[number];
+export const OPERATION_STATES = ['IN_PROGRESS', 'SUCCEEDED', 'FAILED'] as const;
+export type OperationState = (typeof OPERATION_STATES)[number];
+
+export interface OperationRow {
+  id: string;
+  tenant_id: string;
+  type: OperationType;
+  state: OperationState;
+  stage: string;
+  message: string | null;
+  resource_id: string;
+  workflow_id: string | null;
+  started_at: Date;
+  finished_at: Date | null;
+}
+
+export interface NewOperation {
+  tenantId: string;
+  type: OperationType;
+  resourceId: string;
+  stage: string;
+  state?: OperationState;
+  workflowId?: string;
+}
+
+export async function insertOperation(db: Db, op: NewOperation): Promise<OperationRow> {
+  const state = op.state ?? 'IN_PROGRESS';
+  const { rows } = await db.query<OperationRow>(
+    `INSERT INTO operations (tenant_id, type, state, stage, resource_id, workflow_id, finished_at)
+     VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $3 = 'IN_PROGRESS' THEN NULL ELSE now() END) RETURNING *`,
+    [op.tenantId, op.type, state, op.stage, op.resourceId, op.workflowId ?? null],
+  );
+  return rows[0]!;
+}
+
+export async function getOperation(db: Db, tenantId: string, id: string): Promise<OperationRow | undefined> {
+  const { rows } = await db.query<OperationRow>('SELECT * FROM operations WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+  return rows[0];
+}

@@ -1,0 +1,40 @@
+import type pg from 'pg';
+import type { Page } from './page.js';
+import { InvalidCursor } from './director.js';
+
+export const SCENARIO_NAME = /^[A-Za-z0-9]([-_A-Za-z0-9 ]*[A-Za-z0-9])?$/;
+
+export interface ScenarioRow {
+  name: string;
+  created_at: Date;
+}
+
+/** Scenarios of a tenant ordered by name; the cursor is the last name seen. */
+export async function listScenarios(pool: pg.Pool, tenantId: string, limit: number, cursor?: string): Promise<Page<ScenarioRow>> {
+  let after: string | undefined;
+  if (cursor !== undefined) {
+    after = Buffer.from(cursor, 'base64url').toString('utf8');
+    if (!SCENARIO_NAME.test(after)) throw new InvalidCursor('cursor: is not a cursor this server issued');
+  }
+  const { rows } = await pool.query<ScenarioRow>(
+    `SELECT name, created_at FROM scenarios WHERE tenant_id = $1 AND ($2::text IS NULL OR name > $2) ORDER BY name LIMIT $3`,
+    [tenantId, after ?? null, limit + 1],
+  );
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last ? Buffer.from(last.name).toString('base64url') : null };
+}
+
+/** Who still uses a scenario, by kind and name, so a refusal to delete it can name them. */
+export async function scenarioUsers(pool: pg.Pool, tenantId: string, name: string): Promise<string[]> {
+  const { rows } = await pool.query<{ user: string }>(
+    `SELECT 'application ' || a.name AS user FROM application_scenarios m JOIN applications a ON a.id = m.application_id
+      WHERE m.tenant_id = $1 AND m.scenario = $2
+     UNION ALL
+     SELECT 'runtime ' || r.name FROM runtime_scenarios m JOIN runtimes r ON r.id = m.runtime_id
+      WHERE m.tenant_id = $1 AND m.scenario = $2
+     ORDER BY 1 LIMIT 20`,
+    [tenantId, name],
+  );
+  return rows.map((r) => r.user);
+}
