@@ -49,7 +49,7 @@ export const Problem = z
 export function fieldErrors(error: z.ZodError, prefix?: string): FieldError[] {
   return error.issues.map((issue) => {
     const parts = issue.path.map(String);
-    if (issue.code === 'unrecognized_keys') return { path: [...parts, ...issue.keys].join('.') || (prefix ?? ''), message: 'is not a known field' };
+    if (issue.code === 'unrecognized_keys') return { path: [prefix, ...parts, issue.keys.join(', ')].filter(Boolean).join('.'), message: 'is not a known field' };
     return { path: [prefix, ...parts].filter(Boolean).join('.') || (prefix ?? 'body'), message: issue.message };
   });
 }

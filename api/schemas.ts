@@ -13,7 +13,8 @@ export const DnsName = z
 export const Description = z.string({ error: 'must be a string' }).max(2000, 'must be at most 2000 characters');
 
 export const LabelKey = z.string().regex(/^[a-zA-Z0-9_]{1,256}$/, 'must be 1-256 letters, digits or underscores');
-export const LabelValue = z.json();
+/** Any JSON value (the body was JSON); described as `{}` in the OpenAPI document. */
+export const LabelValue = z.unknown().refine((value) => value !== undefined, 'a JSON value is required');
 export const Labels = z.record(LabelKey, LabelValue, { error: 'must be an object of label values' });
 
 export const ScenarioName = z

@@ -57,11 +57,19 @@ async function binaries(user: { uid: number; gid: number } | undefined): Promise
   return { initdb: path.join(shared, 'bin', 'initdb'), postgres: path.join(shared, 'bin', 'postgres') };
 }
 
+const passwordFileOf = (dir: string) => `${dir}.password`;
+
+/** The URL of the embedded cluster in `dir`, as `npm start` runs it (for tools that connect to a running stack). */
+export function embeddedUrl(dir: string, port: number): string {
+  const password = fs.readFileSync(passwordFileOf(dir), 'utf8').trim();
+  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+}
+
 /** Starts (initialising on first use) a PostgreSQL cluster on 127.0.0.1:`port` with a `meridian` database. */
 export async function startEmbeddedPostgres({ dir, port, onOutput }: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const user = runAs();
   const bin = await binaries(user);
-  const passwordFile = `${dir}.password`;
+  const passwordFile = passwordFileOf(dir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (!fs.existsSync(passwordFile)) fs.writeFileSync(passwordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
   const password = fs.readFileSync(passwordFile, 'utf8').trim();
@@ -112,7 +120,7 @@ export async function startEmbeddedPostgres({ dir, port, onOutput }: EmbeddedPos
     { service },
   );
   return {
-    url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
+    url: embeddedUrl(dir, port),
     service,
     // SIGINT is PostgreSQL's fast shutdown: roll back open transactions, then exit cleanly.
     stop: () => service.stop('SIGINT', 30_000),

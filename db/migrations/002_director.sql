@@ -86,7 +86,7 @@ CREATE INDEX runtime_scenarios_by_scenario ON runtime_scenarios (tenant_id, scen
 
 CREATE TABLE application_labels (
   application_id uuid NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
-  key            text NOT NULL CHECK (key ~ '^[a-zA-Z0-9_]{1,256}$'),
+  key            text NOT NULL CHECK (length(key) <= 256 AND key ~ '^[a-zA-Z0-9_]+$'),
   value          jsonb NOT NULL,
   PRIMARY KEY (application_id, key)
 );
@@ -94,26 +94,28 @@ CREATE INDEX application_labels_by_value ON application_labels (key, value);
 
 CREATE TABLE runtime_labels (
   runtime_id uuid NOT NULL REFERENCES runtimes (id) ON DELETE CASCADE,
-  key        text NOT NULL CHECK (key ~ '^[a-zA-Z0-9_]{1,256}$'),
+  key        text NOT NULL CHECK (length(key) <= 256 AND key ~ '^[a-zA-Z0-9_]+$'),
   value      jsonb NOT NULL,
   PRIMARY KEY (runtime_id, key)
 );
 
 -- An application keeps at least one scenario: checked at commit, so a set can be replaced in one transaction.
-CREATE FUNCTION application_has_scenario() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE app uuid := CASE TG_TABLE_NAME WHEN 'applications' THEN NEW.id ELSE OLD.application_id END;
+CREATE FUNCTION assert_application_has_scenario(app uuid) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   IF EXISTS (SELECT 1 FROM applications WHERE id = app)
      AND NOT EXISTS (SELECT 1 FROM application_scenarios WHERE application_id = app) THEN
     RAISE EXCEPTION 'an application keeps at least one scenario'
       USING ERRCODE = 'check_violation', CONSTRAINT = 'applications_have_scenario';
   END IF;
-  RETURN NULL;
 END $$;
+CREATE FUNCTION check_new_application() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM assert_application_has_scenario(NEW.id); RETURN NULL; END $$;
+CREATE FUNCTION check_removed_membership() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM assert_application_has_scenario(OLD.application_id); RETURN NULL; END $$;
 CREATE CONSTRAINT TRIGGER applications_have_scenario AFTER INSERT ON applications
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION application_has_scenario();
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION check_new_application();
 CREATE CONSTRAINT TRIGGER application_scenarios_keep_one AFTER DELETE ON application_scenarios
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION application_has_scenario();
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION check_removed_membership();
 
 -- configVersion: bumped in the same transaction as every change that alters what a runtime or an
 -- application should see (DESIGN.md, flow 6). Memberships change both sides of a scenario.
