@@ -10,6 +10,10 @@ const port = z.coerce.number().int().min(0, 'must be a port number (0-65535)').m
 const optionalPath = z.string().min(1).optional();
 const boolean = z.enum(['true', 'false']).transform((v) => v === 'true');
 
+const seconds = z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds');
+const subjectValue = z.string().min(1).max(64, 'must be at most 64 characters').regex(/^[^,=+"\\<>;]+$/, 'must not contain , = + " \\ < > ;');
+const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+$/, 'must be an http(s) origin without a path, e.g. https://meridian.example.com');
+
 const postgresUrl = z.string().refine((value) => {
   try {
     const url = new URL(value);
@@ -47,6 +51,27 @@ const schema = z.object({
   MERIDIAN_HOST: z.string().min(1).default('127.0.0.1'),
   /** Public HTTP listener. @default 8080 */
   MERIDIAN_HTTP_PORT: port.default(8080),
+  /** mTLS listener for paired applications and runtimes. @default 8443 */
+  MERIDIAN_MTLS_PORT: port.default(8443),
+  /** Public base URL announced to token holders. @default http://localhost:<MERIDIAN_HTTP_PORT> */
+  MERIDIAN_PUBLIC_URL: httpUrl.optional(),
+  /** mTLS base URL announced to paired clients. @default https://localhost:<MERIDIAN_MTLS_PORT> */
+  MERIDIAN_MTLS_URL: httpUrl.optional(),
+  /** Names and addresses in the mTLS listener's server certificate, comma-separated. @default localhost,127.0.0.1 */
+  MERIDIAN_TLS_HOSTNAMES: z.string().regex(/^[\w.:-]+(,[\w.:-]+)*$/, 'must be a comma-separated list of host names or IPs').default('localhost,127.0.0.1'),
+  /** CA certificate and key files; when unset the CA is generated into the data directory. */
+  MERIDIAN_CA_CERT_FILE: optionalPath,
+  MERIDIAN_CA_KEY_FILE: optionalPath,
+  /** Lifetime of issued client certificates. @default 90 */
+  MERIDIAN_CERT_VALIDITY_DAYS: z.coerce.number().int().min(1, 'must be 1-825 days').max(825, 'must be 1-825 days').default(90),
+  /** L, ST and C of issued certificate subjects. */
+  MERIDIAN_CERT_LOCALITY: subjectValue.default('Waldorf'),
+  MERIDIAN_CERT_PROVINCE: subjectValue.default('Baden-Wuerttemberg'),
+  MERIDIAN_CERT_COUNTRY: z.string().regex(/^[A-Z]{2}$/, 'must be a two-letter country code').default('DE'),
+  /** One-time token lifetimes in seconds. @default 300 / 3600 / 300 */
+  MERIDIAN_APPLICATION_TOKEN_TTL: seconds.default(300),
+  MERIDIAN_RUNTIME_TOKEN_TTL: seconds.default(3600),
+  MERIDIAN_CSR_TOKEN_TTL: seconds.default(300),
   /** Task queue of the management-plane worker. @default meridian */
   MERIDIAN_TASK_QUEUE: z.string().min(1).default('meridian'),
   /** Port where a standalone worker serves Prometheus metrics; 0 disables. @default 9464 */
@@ -68,12 +93,22 @@ export interface TemporalTlsConfig {
   serverName?: string;
 }
 
+export interface ConnectorConfig {
+  /** L, ST, C appended to every issued subject. */
+  subjectExtras: { L: string; ST: string; C: string };
+  validityDays: number;
+  /** One-time token lifetimes in seconds by purpose. */
+  ttl: { application: number; runtime: number; csr: number };
+}
+
 export interface Config {
   dataDir: string;
   databaseUrl?: string;
   embeddedPostgresPort: number;
   temporal: { address: string; namespace: string; tls?: TemporalTlsConfig; uiPort: number; startDevServer: boolean };
-  http: { host: string; port: number; trustProxy: boolean };
+  http: { host: string; port: number; trustProxy: boolean; mtlsPort: number; publicUrl?: string; mtlsUrl?: string; tlsHostnames: string[] };
+  ca: { dataDir: string; certFile?: string; keyFile?: string };
+  connector: ConnectorConfig;
   taskQueue: string;
   workerMetricsPort: number;
   adminToken?: string;
@@ -90,6 +125,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`${name}: ${issue?.message ?? 'invalid value'}`);
   }
   const e = parsed.data;
+  if (Boolean(e.MERIDIAN_CA_CERT_FILE) !== Boolean(e.MERIDIAN_CA_KEY_FILE)) {
+    throw new ConfigError('MERIDIAN_CA_CERT_FILE: must be set together with MERIDIAN_CA_KEY_FILE');
+  }
   const tlsFiles = [e.TEMPORAL_TLS_CERT_FILE, e.TEMPORAL_TLS_KEY_FILE];
   if (tlsFiles.some(Boolean) && !tlsFiles.every(Boolean)) {
     throw new ConfigError('TEMPORAL_TLS_CERT_FILE: must be set together with TEMPORAL_TLS_KEY_FILE');
@@ -113,7 +151,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             }
           : undefined,
     },
-    http: { host: e.MERIDIAN_HOST, port: e.MERIDIAN_HTTP_PORT, trustProxy: e.MERIDIAN_TRUST_PROXY },
+    http: {
+      host: e.MERIDIAN_HOST,
+      port: e.MERIDIAN_HTTP_PORT,
+      trustProxy: e.MERIDIAN_TRUST_PROXY,
+      mtlsPort: e.MERIDIAN_MTLS_PORT,
+      publicUrl: e.MERIDIAN_PUBLIC_URL,
+      mtlsUrl: e.MERIDIAN_MTLS_URL,
+      tlsHostnames: e.MERIDIAN_TLS_HOSTNAMES.split(','),
+    },
+    ca: { dataDir: path.resolve(e.MERIDIAN_DATA_DIR), certFile: e.MERIDIAN_CA_CERT_FILE, keyFile: e.MERIDIAN_CA_KEY_FILE },
+    connector: {
+      subjectExtras: { L: e.MERIDIAN_CERT_LOCALITY, ST: e.MERIDIAN_CERT_PROVINCE, C: e.MERIDIAN_CERT_COUNTRY },
+      validityDays: e.MERIDIAN_CERT_VALIDITY_DAYS,
+      ttl: { application: e.MERIDIAN_APPLICATION_TOKEN_TTL, runtime: e.MERIDIAN_RUNTIME_TOKEN_TTL, csr: e.MERIDIAN_CSR_TOKEN_TTL },
+    },
     taskQueue: e.MERIDIAN_TASK_QUEUE,
     workerMetricsPort: e.MERIDIAN_WORKER_METRICS_PORT,
     adminToken: e.MERIDIAN_ADMIN_TOKEN,

@@ -5,7 +5,12 @@ import { ConfigError, loadConfig } from '../lib/config.js';
 describe('configuration', () => {
   it('has working defaults for a laptop', () => {
     const config = loadConfig({});
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, trustProxy: false });
+    expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8080, mtlsPort: 8443, trustProxy: false, tlsHostnames: ['localhost', '127.0.0.1'] });
+    expect(config.connector).toEqual({
+      subjectExtras: { L: 'Waldorf', ST: 'Baden-Wuerttemberg', C: 'DE' },
+      validityDays: 90,
+      ttl: { application: 300, runtime: 3600, csr: 300 },
+    });
     expect(config.temporal).toMatchObject({ address: '127.0.0.1:7233', namespace: 'default', uiPort: 8233, startDevServer: true });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.taskQueue).toBe('meridian');
@@ -20,6 +25,11 @@ describe('configuration', () => {
     [{ MERIDIAN_ADMIN_TOKEN: 'short' }, 'MERIDIAN_ADMIN_TOKEN: must be at least 32 characters'],
     [{ MERIDIAN_TRUST_PROXY: 'yes' }, 'MERIDIAN_TRUST_PROXY'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ MERIDIAN_CERT_COUNTRY: 'Germany' }, 'MERIDIAN_CERT_COUNTRY: must be a two-letter country code'],
+    [{ MERIDIAN_CERT_LOCALITY: 'a,b' }, 'MERIDIAN_CERT_LOCALITY'],
+    [{ MERIDIAN_CSR_TOKEN_TTL: '1' }, 'MERIDIAN_CSR_TOKEN_TTL: must be 10-86400 seconds'],
+    [{ MERIDIAN_PUBLIC_URL: 'ftp://x' }, 'MERIDIAN_PUBLIC_URL'],
+    [{ MERIDIAN_CA_CERT_FILE: '/ca.crt' }, 'MERIDIAN_CA_CERT_FILE: must be set together with MERIDIAN_CA_KEY_FILE'],
     [{ TEMPORAL_TLS_CERT_FILE: '/x.pem' }, 'TEMPORAL_TLS_CERT_FILE: must be set together with TEMPORAL_TLS_KEY_FILE'],
   ])('rejects %o naming the variable and its rule', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
