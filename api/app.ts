@@ -2,11 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import express, { type Express, type RequestHandler } from 'express';
 import type pg from 'pg';
+import type { Ca } from '../lib/ca.js';
+import type { ConnectorConfig } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
-import { openApiDocument } from './openapi.js';
 import { adminAuthenticator } from './auth.js';
+import { connectorRoutes } from './connector.js';
 import { directorRoutes } from './director.js';
+import { clientAuthenticator, type RevocationList } from './mtls.js';
+import { openApiDocument } from './openapi.js';
 import { operationalRoutes } from './operational.js';
 import { HttpProblem, errorHandler, notFoundRoute } from './problems.js';
 import { mount, type Route } from './route.js';
@@ -16,7 +20,16 @@ export interface ApiDeps {
   temporal: Client;
   logger: Logger;
   metrics: Metrics;
+  ca: Ca;
+  connector: ConnectorConfig;
+  /** Task queue of the management-plane worker, where the API starts workflows. */
+  taskQueue: string;
   trustProxy?: boolean;
+}
+
+export interface AppContext extends ApiDeps {
+  revocations: RevocationList;
+  urls: () => { public: string; mtls: string };
 }
 
 export const VERSION = '0.1.0';
@@ -34,7 +47,7 @@ function observe(logger: Logger, metrics: Metrics): RequestHandler {
     res.on('finish', () => {
       const route = (res.locals.route as string | undefined) ?? 'unmatched';
       const seconds = end({ route, status: String(res.statusCode) });
-      req.log.info({ method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      req.log.info({ method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000), client: req.client?.id }, 'request');
     });
     next();
   };
@@ -49,23 +62,37 @@ const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
-/** The Express application: observability, body rules, routes, and the problem+json error handler. */
-export function createApp(deps: ApiDeps): Express {
+/** Connector routes check the token's purpose themselves; here only its presence. */
+const connectorTokenPresent = async (req: express.Request) => {
+  if (!req.get('connector-token')) throw new HttpProblem(401, 'Unauthorized', 'invalid or expired token');
+};
+
+/** The Express application serving both listeners: observability, body rules, routes, problem+json errors. */
+export function createApp(ctx: AppContext): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', deps.trustProxy ?? false);
+  app.set('trust proxy', ctx.trustProxy ?? false);
   app.set('query parser', 'simple');
-  app.use(observe(deps.logger, deps.metrics));
+  app.use(observe(ctx.logger, ctx.metrics));
   app.use(requireJson);
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'], strict: false }));
 
   let document: unknown;
-  const routes: Route[] = [];
-  routes.push(...operationalRoutes({ ...deps, openapi: () => (document ??= openApiDocument(routes, VERSION)) }), ...directorRoutes(deps.pool));
+  const routes: Route[] = [
+    ...operationalRoutes({ ...ctx, openapi: () => (document ??= openApiDocument(routes, VERSION)) }),
+    ...directorRoutes(ctx.pool),
+    ...connectorRoutes(ctx),
+  ];
   const router = express.Router();
-  mount(router, routes, { admin: adminAuthenticator(deps.pool) });
+  mount(router, routes, {
+    admin: adminAuthenticator(ctx.pool),
+    connector: connectorTokenPresent,
+    application: clientAuthenticator(ctx.revocations, 'application'),
+    runtime: clientAuthenticator(ctx.revocations, 'runtime'),
+    client: clientAuthenticator(ctx.revocations),
+  });
   app.use(router);
   app.use(notFoundRoute);
-  app.use(errorHandler(deps.logger));
+  app.use(errorHandler(ctx.logger));
   return app;
 }

@@ -1,4 +1,5 @@
 // Production entry point of the API: external Temporal and PostgreSQL.
+import { loadOrCreateCa } from '../lib/ca.js';
 import { loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
@@ -7,8 +8,7 @@ import { connectClient } from '../lib/temporal.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { bootstrapAdminToken } from '../db/tenants.js';
-import { createApp } from './app.js';
-import { listen } from './server.js';
+import { startApi } from './server.js';
 
 runMain(async () => {
   const config = loadConfig();
@@ -18,9 +18,13 @@ runMain(async () => {
   await migrate(pool);
   if (config.adminToken) await bootstrapAdminToken(pool, config.adminToken);
   const temporal = await connectClient(config.temporal);
-  const app = createApp({ pool, temporal, logger, metrics: createMetrics(), trustProxy: config.http.trustProxy });
-  const server = await listen(app, config.http.host, config.http.port);
-  logger.info({ url: server.url }, 'API listening');
+  const ca = loadOrCreateCa(config.ca);
+  const metrics = createMetrics();
+  const server = await startApi(
+    { pool, temporal, logger, metrics, ca, connector: config.connector, taskQueue: config.taskQueue, trustProxy: config.http.trustProxy },
+    config.http,
+  );
+  logger.info({ url: server.http.url, mtls: server.mtls.url }, 'API listening');
   onShutdown(async () => {
     await server.stop();
     await temporal.connection.close();

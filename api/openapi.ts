@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { Problem } from './problems.js';
-import type { Route } from './route.js';
+import type { Auth, Route } from './route.js';
+
+const SECURITY: Record<Auth, string> = {
+  admin: 'adminToken',
+  connector: 'connectorToken',
+  application: 'clientCertificate',
+  runtime: 'clientCertificate',
+  client: 'clientCertificate',
+};
 
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
@@ -35,7 +43,7 @@ export function openApiDocument(routes: Route[], version: string) {
       summary: route.summary,
       tags: [route.tag],
       parameters: parameters(route),
-      ...(route.auth === 'admin' && { security: [{ adminToken: [] }] }),
+      ...(route.auth && { security: [{ [SECURITY[route.auth]]: [] }] }),
       ...(route.body && { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }),
       responses,
     };
@@ -44,6 +52,12 @@ export function openApiDocument(routes: Route[], version: string) {
     openapi: '3.1.0',
     info: { title: 'Meridian management plane', version, description: 'REST contract of Meridian; see shared/API.md.' },
     paths,
-    components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'Tenant-scoped admin token' } } },
+    components: {
+      securitySchemes: {
+        adminToken: { type: 'http', scheme: 'bearer', description: 'Tenant-scoped admin token' },
+        connectorToken: { type: 'apiKey', in: 'header', name: 'Connector-Token', description: 'One-time pairing or CSR token' },
+        clientCertificate: { type: 'mutualTLS', description: 'Client certificate issued by the Meridian CA (mTLS listener)' },
+      },
+    },
   };
 }

@@ -15,7 +15,8 @@ declare module 'express-serve-static-core' {
 }
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
-export type Auth = 'admin';
+/** admin: bearer token; connector: one-time token header; application/runtime/client: mTLS certificate of that kind (client: either). */
+export type Auth = 'admin' | 'connector' | 'application' | 'runtime' | 'client';
 /** Establishes the caller's identity on `req` or throws a 401 problem. */
 export type Authenticator = (req: Request) => Promise<void>;
 

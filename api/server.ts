@@ -1,6 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Express } from 'express';
+import { createApp, type ApiDeps } from './app.js';
+import { RevocationList, serverCredentials } from './mtls.js';
 
 export interface RunningServer {
   host: string;
@@ -10,8 +13,7 @@ export interface RunningServer {
 }
 
 /** Listens on host:port (0 for an ephemeral port) and returns the bound address. */
-export async function listen(app: Express, host: string, port: number): Promise<RunningServer> {
-  const server: Server = createServer(app);
+async function bind(server: Server, scheme: 'http' | 'https', host: string, port: number): Promise<RunningServer> {
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -22,12 +24,61 @@ export async function listen(app: Express, host: string, port: number): Promise<
   return {
     host: address.address,
     port: address.port,
-    url: `http://${urlHost === '0.0.0.0' ? '127.0.0.1' : urlHost}:${address.port}`,
+    url: `${scheme}://${urlHost === '0.0.0.0' ? '127.0.0.1' : urlHost}:${address.port}`,
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       }),
+  };
+}
+
+export const listen = (app: Express, host: string, port: number) => bind(createServer(app), 'http', host, port);
+
+export interface ApiListeners {
+  host: string;
+  port: number;
+  mtlsPort: number;
+  /** Names and IPs in the mTLS server certificate. */
+  tlsHostnames: string[];
+  /** Announced base URLs; derived from the bound ports when unset. */
+  publicUrl?: string;
+  mtlsUrl?: string;
+}
+
+export interface RunningApi {
+  http: RunningServer;
+  mtls: RunningServer;
+  urls: { public: string; mtls: string };
+  stop(): Promise<void>;
+}
+
+/**
+ * The API on its two listeners: public HTTP (admins, token holders) and mTLS (paired applications and
+ * runtimes, client certificates verified against the Meridian CA, revocations honoured).
+ */
+export async function startApi(deps: ApiDeps, listeners: ApiListeners): Promise<RunningApi> {
+  const revocations = await RevocationList.load(deps.pool, deps.logger);
+  let urls = { public: '', mtls: '' };
+  const app = createApp({ ...deps, revocations, urls: () => urls });
+  const http = await listen(app, listeners.host, listeners.port);
+  const tlsServer = createTlsServer(
+    { ...serverCredentials(deps.ca, listeners.tlsHostnames), ca: [deps.ca.certPem], requestCert: true, rejectUnauthorized: false },
+    app,
+  );
+  const mtls = await bind(tlsServer, 'https', listeners.host, listeners.mtlsPort);
+  urls = {
+    public: listeners.publicUrl ?? `http://localhost:${http.port}`,
+    mtls: listeners.mtlsUrl ?? `https://localhost:${mtls.port}`,
+  };
+  return {
+    http,
+    mtls,
+    urls,
+    async stop() {
+      revocations.stop();
+      await Promise.all([http.stop(), mtls.stop()]);
+    },
   };
 }

@@ -80,6 +80,9 @@ export function generateCa(): { certPem: string; keyPem: string } {
   return { certPem: pki.certificateToPem(cert), keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }
 
+/** Lowercase hex without leading zeros: how serials are recorded and compared, whoever printed them. */
+export const normalizeSerial = (hex: string) => hex.toLowerCase().replace(/^0+(?=.)/, '');
+
 /** 128 random bits as a positive DER integer in hex. */
 function randomSerial(): string {
   const bytes = randomBytes(16);
@@ -166,7 +169,7 @@ export function issue(ca: Ca, request: IssueRequest, signer: Signer = 'native'):
   const pem = pki.certificateToPem(cert);
   return {
     pem,
-    serial: cert.serialNumber,
+    serial: normalizeSerial(cert.serialNumber),
     fingerprint: fingerprintOf(pem),
     notBefore: cert.validity.notBefore,
     notAfter: cert.validity.notAfter,
@@ -233,4 +236,21 @@ export function assertSubject(csr: forge.pki.CertificateSigningRequest, expected
 /** The fingerprint under which a PEM certificate is recorded. */
 export function fingerprintOf(pem: string): string {
   return createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
+}
+
+/** The subject Meridian announces for, and requires of, an application's or runtime's certificate. */
+export function clientSubject(
+  kind: 'application' | 'runtime',
+  objectId: string,
+  tenantId: string,
+  extras: { L: string; ST: string; C: string },
+): Subject {
+  return [
+    ['CN', objectId],
+    ['OU', kind === 'application' ? 'applications' : 'runtimes'],
+    ['O', tenantId],
+    ['L', extras.L],
+    ['ST', extras.ST],
+    ['C', extras.C],
+  ];
 }

@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
-import { createApp } from '../api/app.js';
-import { listen } from '../api/server.js';
+import { startApi } from '../api/server.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { bootstrapAdminToken } from '../db/tenants.js';
+import { loadOrCreateCa } from '../lib/ca.js';
 import { loadConfig } from '../lib/config.js';
 import { startDevServer, type DevServer } from '../lib/devserver.js';
 import { createLogger } from '../lib/logger.js';
@@ -43,6 +43,7 @@ runMain(async () => {
   const temporalPort = Number(config.temporal.address.split(':')[1]);
   const runDevServer = config.temporal.startDevServer;
   await assertPortFree(config.http.port, 'MERIDIAN_HTTP_PORT');
+  await assertPortFree(config.http.mtlsPort, 'MERIDIAN_MTLS_PORT');
   if (runDevServer) {
     await assertPortFree(temporalPort, 'TEMPORAL_ADDRESS (or MERIDIAN_START_TEMPORAL=false to use the server there)');
     await assertPortFree(config.temporal.uiPort, 'TEMPORAL_UI_PORT');
@@ -79,10 +80,11 @@ runMain(async () => {
   const migrations = await migrate(pool);
   const { bootstrap } = await bootstrapAdminToken(pool, config.adminToken);
 
+  const ca = loadOrCreateCa(config.ca);
   const metrics = createMetrics();
   installRuntime(logger);
   const connection = await NativeConnection.connect(await connectionOptions(config.temporal));
-  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps: { pool }, metrics });
+  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps: { pool, ca, connector: config.connector }, metrics });
   const running = worker.run();
   stops.push(async () => {
     worker.shutdown();
@@ -92,9 +94,12 @@ runMain(async () => {
 
   const temporal = await connectClient(config.temporal);
   stops.push(() => temporal.connection.close());
-  const app = createApp({ pool, temporal, logger, metrics, trustProxy: config.http.trustProxy });
-  const server = await listen(app, config.http.host, config.http.port);
-  stops.push(server.stop);
+  const api = await startApi(
+    { pool, temporal, logger, metrics, ca, connector: config.connector, taskQueue: config.taskQueue, trustProxy: config.http.trustProxy },
+    config.http,
+  );
+  stops.push(api.stop);
+  const server = api.http;
 
   const token =
     bootstrap.source === 'generated'
@@ -107,10 +112,11 @@ runMain(async () => {
       '',
       `Meridian is ready (${((Date.now() - started) / 1000).toFixed(1)} s)`,
       `  API            ${server.url}   (readiness: ${server.url}/readyz, contract: ${server.url}/openapi.json)`,
+      `  mTLS           ${api.urls.mtls}   (paired applications and runtimes)`,
       `  Temporal       ${config.temporal.address}, namespace ${config.temporal.namespace}`,
       devServer?.uiUrl ? `  Temporal UI    ${devServer.uiUrl}` : undefined,
       `  PostgreSQL     ${postgres ? `embedded, 127.0.0.1:${config.embeddedPostgresPort}` : 'DATABASE_URL'}`,
-      `  Data           ${config.dataDir}`,
+      `  Data           ${config.dataDir}   (CA: ${config.ca.certFile ?? path.join(config.dataDir, 'ca.crt')})`,
       `  Migrations     ${migrations.applied.length} applied, ${migrations.skipped.length} already present`,
       `  Admin token    ${token}`,
       '  Stop with Ctrl-C.',

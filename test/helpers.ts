@@ -4,13 +4,15 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type pg from 'pg';
 import { inject } from 'vitest';
-import { createApp } from '../api/app.js';
-import { listen, type RunningServer } from '../api/server.js';
+import { createActivities } from '../activities/index.js';
+import { startApi, type RunningApi } from '../api/server.js';
 import { createPool } from '../db/pool.js';
 import { createAdminToken, ensureTenant, type Tenant } from '../db/tenants.js';
+import { loadOrCreateCa, type Ca } from '../lib/ca.js';
+import { loadConfig, type ConnectorConfig } from '../lib/config.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { createMetrics, type Metrics } from '../lib/metrics.js';
 import { WORKFLOWS_PATH } from '../worker/worker.js';
@@ -38,35 +40,75 @@ export class CapturedLog extends Writable {
 }
 
 export interface TestApi {
+  /** Public listener. */
   url: string;
+  /** mTLS listener. */
+  mtlsUrl: string;
   pool: pg.Pool;
   temporal: Client;
   log: CapturedLog;
   logger: Logger;
   metrics: Metrics;
-  server: RunningServer;
+  api: RunningApi;
+  ca: Ca;
+  connector: ConnectorConfig;
+  taskQueue: string;
   stop(): Promise<void>;
 }
 
-/** The real API on an ephemeral port against the run's PostgreSQL and Temporal. */
-export async function startTestApi(databaseUrl = inject('databaseUrl')): Promise<TestApi> {
+export interface TestApiOptions {
+  databaseUrl?: string;
+  /** Also run a management-plane worker (real activities) on a task queue of this API's own. */
+  worker?: boolean;
+  connector?: Partial<ConnectorConfig>;
+}
+
+/** The run's CA. */
+export const testCa = (): Ca => loadOrCreateCa({ dataDir: inject('caDir') });
+
+/** The real API (both listeners, ephemeral ports) against the run's PostgreSQL and Temporal, optionally with a worker. */
+export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
   const log = new CapturedLog();
   const logger = createLogger('info', log);
-  const pool = createPool(databaseUrl, logger, 5);
+  const pool = createPool(options.databaseUrl ?? inject('databaseUrl'), logger, 5);
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const temporal = new Client({ connection });
   const metrics = createMetrics();
-  const server = await listen(createApp({ pool, temporal, logger, metrics }), '127.0.0.1', 0);
+  const ca = testCa();
+  const connector = { ...loadConfig({}).connector, ...options.connector };
+  const taskQueue = uniqueName('meridian-test');
+  const api = await startApi({ pool, temporal, logger, metrics, ca, connector, taskQueue }, { host: '127.0.0.1', port: 0, mtlsPort: 0, tlsHostnames: ['localhost', '127.0.0.1'] });
+  let stopWorker = async () => undefined as void;
+  if (options.worker) {
+    const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: createActivities({ pool, ca, connector }),
+    });
+    const running = worker.run();
+    stopWorker = async () => {
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+    };
+  }
   return {
-    url: server.url,
+    url: api.http.url,
+    mtlsUrl: api.mtls.url,
     pool,
     temporal,
     log,
     logger,
     metrics,
-    server,
+    api,
+    ca,
+    connector,
+    taskQueue,
     async stop() {
-      await server.stop();
+      await api.stop();
+      await stopWorker();
       await connection.close();
       await pool.end();
     },

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js';
+import { migrate } from '../db/migrate.js';
+import { createPool } from '../db/pool.js';
 import { freePort } from './setup/ports.js';
 import { call, startTestApi, tempDir, type TestApi } from './helpers.js';
 
@@ -14,7 +16,10 @@ describe('readiness follows PostgreSQL', () => {
     dir = path.join(tempDir('readiness'), 'pg');
     port = await freePort();
     postgres = await startEmbeddedPostgres({ dir, port });
-    api = await startTestApi(postgres.url);
+    const pool = createPool(postgres.url);
+    await migrate(pool);
+    await pool.end();
+    api = await startTestApi({ databaseUrl: postgres.url });
   });
   afterAll(async () => {
     await api.stop();

@@ -1,2 +1,3 @@
 // Every workflow of the management plane, one file per flow (DESIGN.md, Workflows).
-export {};
+export { certificateIssuance } from './certificates.js';
+export { pairing } from './pairing.js';

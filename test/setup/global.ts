@@ -6,6 +6,7 @@ import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../db/embedded.js';
 import { migrate } from '../../db/migrate.js';
 import { createPool } from '../../db/pool.js';
+import { loadOrCreateCa } from '../../lib/ca.js';
 import { startDevServer } from '../../lib/devserver.js';
 import { ensureTemporalTools } from '../../lib/tools.js';
 import { freePort } from './ports.js';
@@ -17,6 +18,8 @@ declare module 'vitest' {
     /** Empty when not installed: the SDK then downloads the test server itself. */
     testServerPath: string;
     tmpRoot: string;
+    /** Directory of the run's CA (`ca.crt`, `ca.key`), shared by every test API and worker. */
+    caDir: string;
   }
 }
 
@@ -40,6 +43,9 @@ export default async function setup(project: TestProject) {
   project.provide('temporalAddress', temporal.address);
   project.provide('testServerPath', tools.testServer ?? '');
   project.provide('tmpRoot', tmpRoot);
+  const caDir = path.join(tmpRoot, 'ca');
+  loadOrCreateCa({ dataDir: caDir });
+  project.provide('caDir', caDir);
 
   return async () => {
     await Promise.all([temporal.stop(), postgres.stop()]);

@@ -1,0 +1,110 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type pg from 'pg';
+import { recordCertificate } from '../db/certificates.js';
+import type { ObjectKind } from '../db/tokens.js';
+import { invalidateTokens } from '../db/tokens.js';
+import { withTransaction } from '../db/tx.js';
+import { CsrInvalid, assertSubject, clientSubject, issue, parseCsr, subjectFields, subjectToString, type Ca } from '../lib/ca.js';
+import type { ConnectorConfig } from '../lib/config.js';
+
+export interface ConnectorDeps {
+  pool: pg.Pool;
+  ca: Ca;
+  connector: ConnectorConfig;
+}
+
+export interface IssueCertificateInput {
+  tenantId: string;
+  objectKind: ObjectKind;
+  objectId: string;
+  /** PEM or base64 of PEM; public data. */
+  csr: string;
+}
+
+/** What a client receives: public certificates only, PEM. */
+export interface CertificateBundle {
+  clientCertificate: string;
+  caCertificate: string;
+  certificateChain: string;
+  serial: string;
+  notAfter: string;
+}
+
+/** Activities of the Connector: certificate issuance and the application side of pairing. */
+export function createConnectorActivities({ pool, ca, connector }: ConnectorDeps) {
+  const setOperation = (db: pg.Pool | pg.PoolClient, operationId: string, stage: string, state?: 'SUCCEEDED' | 'FAILED', message?: string) =>
+    db.query(
+      `UPDATE operations SET stage = $2,
+         state = COALESCE($3, state), message = COALESCE($4, message),
+         finished_at = CASE WHEN $3::text IS NULL THEN finished_at ELSE now() END
+       WHERE id = $1 AND state = 'IN_PROGRESS'`,
+      [operationId, stage, state ?? null, message ?? null],
+    );
+
+  return {
+    /** Verifies the CSR against the announced subject, signs it with the CA and records the certificate. */
+    async issueCertificate(input: IssueCertificateInput): Promise<CertificateBundle> {
+      const subject = clientSubject(input.objectKind, input.objectId, input.tenantId, connector.subjectExtras);
+      let csr;
+      try {
+        csr = parseCsr(input.csr);
+        assertSubject(csr, subject);
+      } catch (error) {
+        if (error instanceof CsrInvalid) throw ApplicationFailure.nonRetryable(error.message, 'CsrInvalid');
+        throw error;
+      }
+      const cert = issue(ca, { publicKey: csr.publicKey!, subject: subjectFields(subject), validityDays: connector.validityDays, usage: 'client' });
+      await recordCertificate(pool, { tenantId: input.tenantId, objectKind: input.objectKind, objectId: input.objectId, subject: subjectToString(subject) }, cert);
+      return {
+        clientCertificate: cert.pem,
+        caCertificate: ca.certPem,
+        certificateChain: cert.pem + ca.certPem,
+        serial: cert.serial,
+        notAfter: cert.notAfter.toISOString(),
+      };
+    },
+
+    /** Marks the application PAIRING and returns the condition it had, to restore on expiry. */
+    async beginPairing({ applicationId, operationId }: { applicationId: string; operationId: string }): Promise<{ previousCondition: string }> {
+      const { rows } = await pool.query<{ previous: string }>(
+        `UPDATE applications a SET condition = 'PAIRING', condition_updated_at = now(), updated_at = now()
+         FROM (SELECT id, condition AS previous FROM applications WHERE id = $1 FOR UPDATE) p
+         WHERE a.id = p.id RETURNING p.previous`,
+        [applicationId],
+      );
+      if (!rows[0]) {
+        await setOperation(pool, operationId, 'FAILED', 'FAILED', 'the application no longer exists');
+        throw ApplicationFailure.nonRetryable('the application no longer exists', 'NotFound');
+      }
+      return { previousCondition: rows[0].previous === 'PAIRING' ? 'INITIAL' : rows[0].previous };
+    },
+
+    async recordStage({ operationId, stage }: { operationId: string; stage: string }): Promise<void> {
+      await setOperation(pool, operationId, stage);
+    },
+
+    async completePairing({ applicationId, operationId }: { applicationId: string; operationId: string }): Promise<void> {
+      await withTransaction(pool, async (client) => {
+        await client.query(
+          `UPDATE applications SET condition = 'CONNECTED', condition_updated_at = now(), updated_at = now() WHERE id = $1`,
+          [applicationId],
+        );
+        await setOperation(client, operationId, 'CONNECTED', 'SUCCEEDED');
+      });
+    },
+
+    /** The pairing timed out: its tokens stop working and the application returns to where it was. */
+    async expirePairing(input: { applicationId: string; operationId: string; previousCondition: string }): Promise<void> {
+      await withTransaction(pool, async (client) => {
+        await invalidateTokens(client, input.applicationId);
+        await client.query(
+          `UPDATE applications SET condition = $2, condition_updated_at = now(), updated_at = now() WHERE id = $1 AND condition = 'PAIRING'`,
+          [input.applicationId, input.previousCondition],
+        );
+        await setOperation(client, input.operationId, 'EXPIRED', 'FAILED', 'the pairing token expired before a certificate was requested');
+      });
+    },
+  };
+}
+
+export type ConnectorActivities = ReturnType<typeof createConnectorActivities>;

@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type pg from 'pg';
+import { z } from 'zod';
+import type { CertificateBundle } from '../activities/connector.js';
+import { getRow } from '../db/director.js';
+import { revokeCertificate } from '../db/certificates.js';
+import { insertOperation } from '../db/operations.js';
+import { invalidateTokens, issueToken, peekToken, redeemToken } from '../db/tokens.js';
+import { withTransaction } from '../db/tx.js';
+import { CsrInvalid, assertSubject, clientSubject, parseCsr, subjectToString, type Subject } from '../lib/ca.js';
+import type { ConnectorConfig } from '../lib/config.js';
+import { certificateIssuance } from '../workflows/certificates.js';
+import { pairing, signingRequested, submitCsr, PairingStage } from '../workflows/pairing.js';
+import { applicationAttributes } from '../workflows/search-attributes.js';
+import { Application, toApplication } from './objects.js';
+import { HttpProblem, badRequest, notFound, unauthorized } from './problems.js';
+import { route, type Route } from './route.js';
+import { IdParams } from './schemas.js';
+import type { RevocationList } from './mtls.js';
+
+export interface ConnectorRouteDeps {
+  pool: pg.Pool;
+  temporal: Client;
+  taskQueue: string;
+  connector: ConnectorConfig;
+  revocations: RevocationList;
+  /** Base URLs as clients reach them (known once the listeners are bound). */
+  urls: () => { public: string; mtls: string };
+}
+
+const invalidToken = () => unauthorized('invalid or expired token');
+const connectorToken = (header: string | undefined) => {
+  if (!header || !/^[\w-]{20,128}$/.test(header)) throw invalidToken();
+  return header;
+};
+
+const CsrBody = z.strictObject({ csr: z.string({ error: 'must be a string' }).min(1, 'must not be empty') });
+
+const Bundle = z.object({ clientCertificate: z.string(), caCertificate: z.string(), certificateChain: z.string() });
+const toBundle = (b: CertificateBundle) => ({ clientCertificate: b.clientCertificate, caCertificate: b.caCertificate, certificateChain: b.certificateChain });
+
+/** A CSR that fails its checks is a 400 naming the problem, before any token is used up. */
+function checkCsr(csr: string, subject: Subject): void {
+  try {
+    assertSubject(parseCsr(csr), subject);
+  } catch (error) {
+    if (error instanceof CsrInvalid) throw badRequest(error.message, [{ path: 'csr', message: error.message.replace(/^csr: /, '') }]);
+    throw error;
+  }
+}
+
+/** Failures of a workflow the API waited on, in HTTP terms. */
+function workflowProblem(error: unknown): never {
+  if (error instanceof WorkflowNotFoundError) throw invalidToken();
+  if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+    if (error.cause.type === 'CsrInvalid') throw badRequest(error.cause.message, [{ path: 'csr', message: error.cause.message }]);
+    throw invalidToken();
+  }
+  throw error;
+}
+
+/** The Connector (API.md): pairing, signing requests, certificates, renewal, revocation, and `GET /v1/application`. */
+export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
+  const { pool, temporal, connector } = deps;
+  const subjectOf = (kind: 'application' | 'runtime', id: string, tenantId: string) => clientSubject(kind, id, tenantId, connector.subjectExtras);
+
+  return [
+    route({
+      method: 'post',
+      path: '/v1/applications/{id}/pairing',
+      operationId: 'pair-application',
+      summary: 'Issue a one-time pairing token and start the pairing workflow; a new request supersedes an unused token',
+      tag: 'connector',
+      auth: 'admin',
+      params: IdParams,
+      responses: {
+        201: {
+          description: 'The one-time token (shown only here)',
+          schema: z.object({ token: z.string(), expiresAt: z.iso.datetime(), connectorUrl: z.string(), operationId: z.uuid() }),
+        },
+      },
+      handle: async ({ req, params }) => {
+        const tenantId = req.tenant!.id;
+        const workflowId = `pairing:${params.id}`;
+        const { token, expiresAt, operation } = await withTransaction(pool, async (client) => {
+          const { rowCount } = await client.query('SELECT 1 FROM applications WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, params.id]);
+          if (!rowCount) throw notFound('no such application');
+          await invalidateTokens(client, params.id);
+          await client.query(
+            `UPDATE operations SET state = 'FAILED', message = 'superseded by a new pairing request', finished_at = now()
+             WHERE resource_id = $1 AND type = 'PAIRING' AND state = 'IN_PROGRESS'`,
+            [params.id],
+          );
+          const op = await insertOperation(client, { tenantId, type: 'PAIRING', resourceId: params.id, stage: PairingStage.MARKING_PAIRING, workflowId });
+          const issued = await issueToken(client, { tenantId, objectKind: 'application', objectId: params.id, purpose: 'application' }, connector.ttl.application);
+          return { ...issued, operation: op };
+        });
+        await temporal.workflow.start(pairing, {
+          workflowId,
+          taskQueue: deps.taskQueue,
+          args: [{ tenantId, applicationId: params.id, operationId: operation.id, tokenTtlSeconds: connector.ttl.application, csrTtlSeconds: connector.ttl.csr }],
+          workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+          typedSearchAttributes: applicationAttributes(tenantId, params.id, PairingStage.MARKING_PAIRING),
+        });
+        return {
+          status: 201,
+          body: { token, expiresAt: expiresAt.toISOString(), connectorUrl: `${deps.urls().public}/connector/v1/signing-request`, operationId: operation.id },
+        };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/connector/v1/signing-request',
+      operationId: 'signing-request',
+      summary: 'Exchange a pairing token for a CSR token and the exact subject to request',
+      tag: 'connector',
+      auth: 'connector',
+      responses: {
+        200: {
+          description: 'What to put in the CSR, and where to send it',
+          schema: z.object({
+            csrToken: z.string(),
+            csrTokenExpiresAt: z.iso.datetime(),
+            subject: z.string(),
+            keyAlgorithm: z.literal('rsa2048'),
+            certificateUrl: z.string(),
+            mtlsBaseUrl: z.string(),
+          }),
+        },
+      },
+      handle: async ({ req }) => {
+        const grant = await redeemToken(pool, connectorToken(req.get('connector-token')), ['application', 'runtime']);
+        if (!grant) throw invalidToken();
+        const csr = await issueToken(pool, { ...grant, purpose: 'csr' }, connector.ttl.csr);
+        if (grant.objectKind === 'application') {
+          await temporal.workflow
+            .getHandle(`pairing:${grant.objectId}`)
+            .signal(signingRequested)
+            .catch((error: Error) => req.log.warn({ err: error.message }, 'pairing workflow not signalled'));
+        }
+        const urls = deps.urls();
+        return {
+          status: 200,
+          body: {
+            csrToken: csr.token,
+            csrTokenExpiresAt: csr.expiresAt.toISOString(),
+            subject: subjectToString(subjectOf(grant.objectKind, grant.objectId, grant.tenantId)),
+            keyAlgorithm: 'rsa2048',
+            certificateUrl: `${urls.public}/connector/v1/certificates`,
+            mtlsBaseUrl: urls.mtls,
+          },
+        };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/connector/v1/certificates',
+      operationId: 'sign-certificate',
+      summary: 'Exchange a CSR token and a CSR for a client certificate signed by the Meridian CA',
+      tag: 'connector',
+      auth: 'connector',
+      body: CsrBody,
+      responses: { 201: { description: 'Client certificate, CA certificate and the chain (client first), PEM', schema: Bundle } },
+      handle: async ({ req, body }) => {
+        const token = connectorToken(req.get('connector-token'));
+        const grant = await peekToken(pool, token, ['csr']);
+        if (!grant) throw invalidToken();
+        checkCsr(body.csr, subjectOf(grant.objectKind, grant.objectId, grant.tenantId));
+        if (!(await redeemToken(pool, token, ['csr']))) throw invalidToken();
+        const request = { tenantId: grant.tenantId, objectKind: grant.objectKind, objectId: grant.objectId, csr: body.csr };
+        const bundle =
+          grant.objectKind === 'application'
+            ? await temporal.workflow.getHandle(`pairing:${grant.objectId}`).executeUpdate(submitCsr, { args: [{ csr: body.csr }] }).catch(workflowProblem)
+            : await temporal.workflow.execute(certificateIssuance, {
+                workflowId: `certificate:${grant.objectId}:${randomUUID()}`,
+                taskQueue: deps.taskQueue,
+                args: [request],
+              });
+        return { status: 201, body: toBundle(bundle) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/application',
+      operationId: 'get-own-application',
+      summary: 'The calling application (mTLS)',
+      tag: 'application',
+      auth: 'application',
+      responses: { 200: { description: 'The caller', schema: Application } },
+      handle: async ({ req }) => {
+        const row = await getRow(pool, 'application', req.client!.tenantId, req.client!.id);
+        if (!row) throw notFound('the application no longer exists');
+        return { status: 200, body: toApplication(row) };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/connector/v1/certificates/renewals',
+      operationId: 'renew-certificate',
+      summary: 'A new certificate for the same subject (mTLS); the calling one stays valid until it expires',
+      tag: 'connector',
+      auth: 'client',
+      body: CsrBody,
+      responses: { 201: { description: 'The new certificate and chain', schema: Bundle } },
+      handle: async ({ req, body }) => {
+        const caller = req.client!;
+        checkCsr(body.csr, subjectOf(caller.kind, caller.id, caller.tenantId));
+        const bundle = await temporal.workflow.execute(certificateIssuance, {
+          workflowId: `certificate:${caller.id}:${randomUUID()}`,
+          taskQueue: deps.taskQueue,
+          args: [{ tenantId: caller.tenantId, objectKind: caller.kind, objectId: caller.id, csr: body.csr }],
+        });
+        return { status: 201, body: toBundle(bundle) };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/connector/v1/certificates/revocations',
+      operationId: 'revoke-certificate',
+      summary: 'Revoke the calling certificate (mTLS); it cannot be used again, not even to renew',
+      tag: 'connector',
+      auth: 'client',
+      responses: { 204: { description: 'Revoked' } },
+      handle: async ({ req }) => {
+        const caller = req.client!;
+        if (!(await revokeCertificate(pool, caller.tenantId, caller.serial))) throw new HttpProblem(409, 'Conflict', 'the certificate is not live');
+        deps.revocations.add(caller.serial);
+        return { status: 204 };
+      },
+    }),
+  ];
+}
