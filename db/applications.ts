@@ -1,6 +1,8 @@
 import type pg from 'pg';
+import { revokeCertificatesOf } from './certificates.js';
 import { getRow, replaceLabels, replaceScenarios, type Labels, type Row } from './director.js';
 import { insertOperation, type OperationRow } from './operations.js';
+import { invalidateTokens } from './tokens.js';
 import { withTransaction } from './tx.js';
 
 export interface NewApplication {
@@ -49,13 +51,15 @@ export async function updateApplication(pool: pg.Pool, tenantId: string, id: str
 }
 
 /**
- * Unregisters an application: removes it with its labels and memberships in one transaction and
- * records the operation. Later flows (certificate revocation, notifications) hang off that operation.
+ * Unregisters an application: removes it with its labels and memberships, revokes its certificates
+ * and invalidates its unused tokens in one transaction, and records the operation. Later flows (certificate revocation, notifications) hang off that operation.
  */
 export async function deleteApplication(pool: pg.Pool, tenantId: string, id: string): Promise<OperationRow | undefined> {
   return withTransaction(pool, async (client) => {
     const { rowCount } = await client.query('DELETE FROM applications WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
     if (!rowCount) return undefined;
+    await revokeCertificatesOf(client, id);
+    await invalidateTokens(client, id);
     return insertOperation(client, { tenantId, type: 'UNREGISTRATION', resourceId: id, stage: 'FINISHED', state: 'SUCCEEDED' });
   });
 }

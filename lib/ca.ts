@@ -195,6 +195,7 @@ export function parseCsr(input: string): forge.pki.CertificateSigningRequest {
     if (!/^[A-Za-z0-9+/=\s]+$/.test(pem)) throw new CsrInvalid('csr: must be a PEM certificate signing request or base64 of one');
     pem = Buffer.from(pem, 'base64').toString('utf8').trim();
   }
+  if (!pem.startsWith('-----BEGIN ')) throw new CsrInvalid('csr: must be a PEM certificate signing request or base64 of one');
   if (!/^-----BEGIN (NEW )?CERTIFICATE REQUEST-----/.test(pem)) {
     throw new CsrInvalid('csr: must be a PEM "CERTIFICATE REQUEST" (a certificate or key is not a CSR)');
   }

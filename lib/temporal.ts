@@ -1,9 +1,10 @@
 import fs from 'node:fs/promises';
 import { Connection, Client } from '@temporalio/client';
+import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes.js';
 import type { Config } from './config.js';
 
-/** Meridian's typed search attributes, all Keyword; see DESIGN.md. */
-export const SEARCH_ATTRIBUTES = ['MeridianTenant', 'MeridianApplicationId', 'MeridianRuntimeId', 'MeridianStage'] as const;
+/** Names of Meridian's typed search attributes, all Keyword; see DESIGN.md. */
+export const SEARCH_ATTRIBUTES = SEARCH_ATTRIBUTE_KEYS.map((key) => key.name);
 
 /** Connection options for the configured Temporal frontend, with mTLS when configured. */
 export async function connectionOptions(config: Config['temporal']) {

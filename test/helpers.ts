@@ -4,6 +4,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { temporal } from '@temporalio/proto';
+import { SEARCH_ATTRIBUTES } from '../lib/temporal.js';
 import { DefaultLogger, NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type pg from 'pg';
 import { inject } from 'vitest';
@@ -128,12 +130,20 @@ export function workflowBundle(workflowsPath = WORKFLOWS_PATH): Promise<Workflow
   return (bundle ??= bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') }));
 }
 
-/** A time-skipping test environment on the installed test server binary (or the SDK's download without one). */
-export function timeSkipping(): Promise<TestWorkflowEnvironment> {
+/**
+ * A time-skipping test environment on the installed test server binary (or the SDK's download
+ * without one), with Meridian's search attributes registered.
+ */
+export async function timeSkipping(): Promise<TestWorkflowEnvironment> {
   const path = inject('testServerPath');
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: path ? { type: 'existing-path', path } : { type: 'cached-download' } },
   });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+  });
+  return env;
 }
 
 /** Fetches JSON with an admin token; returns status, parsed body and headers. */

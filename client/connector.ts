@@ -1,0 +1,152 @@
+// The reference client of the Connector: what an application (or runtime agent) does to become
+// trusted, and how it then calls the mTLS listener. Used by tests and the CLI; copy from it.
+import { X509Certificate, generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { createCsr, type Subject, type SubjectAttribute } from '../lib/ca.js';
+
+export interface Credentials {
+  /** PEM private key; it never leaves the client. */
+  key: string;
+  certificate: string;
+  caCertificate: string;
+  mtlsBaseUrl: string;
+}
+
+export interface SigningRequest {
+  csrToken: string;
+  csrTokenExpiresAt: string;
+  subject: string;
+  keyAlgorithm: 'rsa2048';
+  certificateUrl: string;
+  mtlsBaseUrl: string;
+}
+
+/** Thrown when Meridian answers a step with an error; carries the problem+json body. */
+export class ConnectorError extends Error {
+  override name = 'ConnectorError';
+  constructor(
+    readonly status: number,
+    readonly problem: { detail?: string } | undefined,
+    step: string,
+  ) {
+    super(`${step}: HTTP ${status}${problem?.detail ? `: ${problem.detail}` : ''}`);
+  }
+}
+
+/** "CN=a, OU=b, …" as announced by the signing request. */
+export function parseSubject(text: string): Subject {
+  return text.split(', ').map((part) => {
+    const at = part.indexOf('=');
+    return [part.slice(0, at) as SubjectAttribute, part.slice(at + 1)];
+  });
+}
+
+async function json<T>(res: Response, step: string): Promise<T> {
+  const body = (await res.json().catch(() => undefined)) as T | undefined;
+  if (!res.ok) throw new ConnectorError(res.status, body as { detail?: string }, step);
+  return body as T;
+}
+
+/** Step 1: exchange the one-time token for a CSR token and the subject to request. */
+export async function requestSigning(connectorUrl: string, token: string): Promise<SigningRequest> {
+  return json(await fetch(connectorUrl, { headers: { 'connector-token': token } }), 'signing request');
+}
+
+/** Step 2: a new RSA-2048 key and a CSR for the announced subject, sent with the CSR token. */
+export async function requestCertificate(request: SigningRequest): Promise<Credentials> {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const res = await fetch(request.certificateUrl, {
+    method: 'POST',
+    headers: { 'connector-token': request.csrToken, 'content-type': 'application/json' },
+    body: JSON.stringify({ csr: createCsr(privateKey, parseSubject(request.subject)) }),
+  });
+  const bundle = await json<{ clientCertificate: string; caCertificate: string }>(res, 'certificate');
+  return {
+    key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    certificate: bundle.clientCertificate,
+    caCertificate: bundle.caCertificate,
+    mtlsBaseUrl: request.mtlsBaseUrl,
+  };
+}
+
+/** The whole pairing: token → CSR token → key and CSR → certificate. */
+export async function connect(connectorUrl: string, token: string): Promise<Credentials> {
+  return requestCertificate(await requestSigning(connectorUrl, token));
+}
+
+/** Keeps credentials in a directory: key (0600), certificate, CA certificate and the mTLS URL. */
+export function saveCredentials(dir: string, credentials: Credentials): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(dir, 'client.key'), credentials.key, { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'client.crt'), credentials.certificate);
+  fs.writeFileSync(path.join(dir, 'ca.crt'), credentials.caCertificate);
+  fs.writeFileSync(path.join(dir, 'meridian.json'), JSON.stringify({ mtlsBaseUrl: credentials.mtlsBaseUrl }, null, 2));
+}
+
+export function loadCredentials(dir: string): Credentials {
+  const read = (file: string) => fs.readFileSync(path.join(dir, file), 'utf8');
+  return { key: read('client.key'), certificate: read('client.crt'), caCertificate: read('ca.crt'), ...JSON.parse(read('meridian.json')) };
+}
+
+export interface MtlsResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of any endpoint; callers know its shape
+  body: any;
+}
+
+/** An mTLS client: one keep-alive agent, so consecutive calls reuse the connection. */
+export class MtlsClient {
+  private readonly agent: https.Agent;
+  constructor(readonly credentials: Credentials) {
+    this.agent = new https.Agent({ key: credentials.key, cert: credentials.certificate, ca: credentials.caCertificate, keepAlive: true });
+  }
+
+  request(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<MtlsResponse> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = https.request(
+        new URL(urlPath, this.credentials.mtlsBaseUrl),
+        { method, agent: this.agent, headers: { ...headers, ...(payload && { 'content-type': 'application/json' }) } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => {
+            let parsed: unknown = undefined;
+            try {
+              parsed = text ? JSON.parse(text) : undefined;
+            } catch {
+              parsed = text;
+            }
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  /** A new key and certificate for the same subject; the current one stays valid until it expires. */
+  async renew(): Promise<Credentials> {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const subject = new X509Certificate(this.credentials.certificate).subject.split('\n').join(', ');
+    const csr = createCsr(privateKey, parseSubject(subject));
+    const res = await this.request('POST', '/connector/v1/certificates/renewals', { csr });
+    if (res.status !== 201) throw new ConnectorError(res.status, res.body, 'renewal');
+    return { ...this.credentials, key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), certificate: res.body.clientCertificate };
+  }
+
+  /** Revokes the calling certificate. */
+  async revoke(): Promise<void> {
+    const res = await this.request('POST', '/connector/v1/certificates/revocations');
+    if (res.status !== 204) throw new ConnectorError(res.status, res.body, 'revocation');
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
