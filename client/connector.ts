@@ -1,6 +1,7 @@
 // The reference client of the Connector: what an application (or runtime agent) does to become
 // trusted, and how it then calls the mTLS listener. Used by tests and the CLI; copy from it.
-import { X509Certificate, generateKeyPairSync } from 'node:crypto';
+import { X509Certificate, generateKeyPair, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
@@ -54,9 +55,14 @@ export async function requestSigning(connectorUrl: string, token: string): Promi
   return json(await fetch(connectorUrl, { headers: { 'connector-token': token } }), 'signing request');
 }
 
-/** Step 2: a new RSA-2048 key and a CSR for the announced subject, sent with the CSR token. */
-export async function requestCertificate(request: SigningRequest): Promise<Credentials> {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+/** A new RSA-2048 key, generated off the event loop. */
+export async function newKey(): Promise<KeyObject> {
+  return (await promisify(generateKeyPair)('rsa', { modulusLength: 2048 })).privateKey;
+}
+
+/** Step 2: a CSR for the announced subject with a new RSA-2048 key (or `privateKey`), sent with the CSR token. */
+export async function requestCertificate(request: SigningRequest, privateKey?: KeyObject): Promise<Credentials> {
+  privateKey ??= await newKey();
   const res = await fetch(request.certificateUrl, {
     method: 'POST',
     headers: { 'connector-token': request.csrToken, 'content-type': 'application/json' },
@@ -72,8 +78,8 @@ export async function requestCertificate(request: SigningRequest): Promise<Crede
 }
 
 /** The whole pairing: token → CSR token → key and CSR → certificate. */
-export async function connect(connectorUrl: string, token: string): Promise<Credentials> {
-  return requestCertificate(await requestSigning(connectorUrl, token));
+export async function connect(connectorUrl: string, token: string, privateKey?: KeyObject): Promise<Credentials> {
+  return requestCertificate(await requestSigning(connectorUrl, token), privateKey);
 }
 
 /** Keeps credentials in a directory: key (0600), certificate, CA certificate and the mTLS URL. */
@@ -132,7 +138,7 @@ export class MtlsClient {
 
   /** A new key and certificate for the same subject; the current one stays valid until it expires. */
   async renew(): Promise<Credentials> {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const privateKey = await newKey();
     const subject = new X509Certificate(this.credentials.certificate).subject.split('\n').join(', ');
     const csr = createCsr(privateKey, parseSubject(subject));
     const res = await this.request('POST', '/connector/v1/certificates/renewals', { csr });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
-import { freePort } from './setup/ports.js';
+import { freePort } from '../scripts/local-stack.js';
 import { call, startTestApi, tempDir, type TestApi } from './helpers.js';
 
 describe('readiness follows PostgreSQL', () => {

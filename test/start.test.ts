@@ -1,44 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from './setup/ports.js';
+import { LocalStack, stackEnv } from '../scripts/local-stack.js';
 import { tempDir } from './helpers.js';
-
-/** `npm start`'s program with its own data directory and ports, as a user would run it. */
-class Stack {
-  child?: ChildProcess;
-  output = '';
-  constructor(readonly env: Record<string, string>) {}
-
-  async start(): Promise<number> {
-    const started = Date.now();
-    this.output = '';
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { env: { ...process.env, ...this.env }, stdio: 'pipe' });
-    this.child.stdout!.on('data', (c: Buffer) => (this.output += c.toString()));
-    this.child.stderr!.on('data', (c: Buffer) => (this.output += c.toString()));
-    const url = `http://127.0.0.1:${this.env.MERIDIAN_HTTP_PORT}/readyz`;
-    for (;;) {
-      if (this.child.exitCode !== null) throw new Error(`start exited early:\n${this.output}`);
-      const ready = await fetch(url).then((r) => r.status === 200, () => false);
-      if (ready && this.output.includes('Meridian is ready')) return Date.now() - started;
-      if (Date.now() - started > 120_000) throw new Error(`not ready after 120 s:\n${this.output}`);
-      await sleep(250);
-    }
-  }
-
-  /** Ctrl-C: SIGINT to the foreground program, then wait for it to exit. */
-  async interrupt(): Promise<number | null> {
-    const child = this.child!;
-    if (child.exitCode !== null) return child.exitCode;
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGINT');
-    return exited;
-  }
-}
 
 /** Processes whose command line mentions `dir` (the stack's data directory). */
 function processesUsing(dir: string): string[] {
@@ -48,20 +15,17 @@ function processesUsing(dir: string): string[] {
 
 describe('npm start', () => {
   const dataDir = path.join(tempDir('start'), 'data');
-  let stack: Stack;
+  let stack: LocalStack;
   afterAll(async () => {
     await stack?.interrupt();
   });
 
   it('brings up the stack, stops cleanly on Ctrl-C and keeps state and in-flight workflows across restarts', async () => {
-    const [http, temporal, ui, pgPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    stack = new Stack({
-      MERIDIAN_DATA_DIR: dataDir,
-      MERIDIAN_HTTP_PORT: String(http),
-      TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
-      TEMPORAL_UI_PORT: String(ui),
-      MERIDIAN_PG_PORT: String(pgPort),
-    });
+    const env = await stackEnv(dataDir);
+    stack = new LocalStack({ ...env, LOG_LEVEL: 'info' });
+    const ui = env.TEMPORAL_UI_PORT;
+    const pgPort = Number(env.MERIDIAN_PG_PORT);
+    const temporal = env.TEMPORAL_ADDRESS!.split(':')[1];
 
     await stack.start();
     expect(stack.output).toMatch(/Admin token\s+[\w-]{43}\n\s+\(shown once/);

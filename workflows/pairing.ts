@@ -8,7 +8,7 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
-  proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -50,7 +50,9 @@ export const signingRequested = defineSignal('signingRequested');
 export const submitCsr = defineUpdate<CertificateBundle, [{ csr: string }]>('submitCsr');
 export const pairingStatus = defineQuery<PairingStatus>('status');
 
-const acts = proxyActivities<ConnectorActivities>({
+// Every step is a short PostgreSQL write or a signature of a few milliseconds while a client waits:
+// local activities run them in the worker and save two server round trips each.
+const acts = proxyLocalActivities<ConnectorActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['CsrInvalid', 'NotFound'] },
 });

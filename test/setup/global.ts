@@ -9,7 +9,7 @@ import { createPool } from '../../db/pool.js';
 import { loadOrCreateCa } from '../../lib/ca.js';
 import { startDevServer } from '../../lib/devserver.js';
 import { ensureTemporalTools } from '../../lib/tools.js';
-import { freePort } from './ports.js';
+import { freePort } from '../../scripts/local-stack.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,0 +1,27 @@
+// `npm run bench`: measured figures, printed; nothing here asserts. Each benchmark runs against the
+// real components (its own `npm start` stack in a temporary folder, on ephemeral ports).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { certificateIssuance } from './certificates.js';
+import { pairings } from './pairing.js';
+import { LocalStack, stackEnv } from '../scripts/local-stack.js';
+
+const only = process.argv[2];
+
+console.log(`Meridian benchmarks on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
+
+if (!only || only === 'certificates') certificateIssuance();
+
+if (!only || only === 'pairing') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-bench-'));
+  fs.chmodSync(dir, 0o755);
+  const stack = new LocalStack(await stackEnv(path.join(dir, 'data')));
+  try {
+    console.log(`stack ready in ${((await stack.start()) / 1000).toFixed(1)} s`);
+    await pairings(stack.url, stack.adminToken!);
+  } finally {
+    await stack.interrupt();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
