@@ -12,6 +12,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+RUN mkdir /data && chown node /data
 USER node
-EXPOSE 8080 9464
+EXPOSE 8080 8443 9464
 CMD ["node", "dist/api/main.js"]

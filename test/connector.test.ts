@@ -7,7 +7,7 @@ import { MtlsClient, connect, parseSubject, requestCertificate, requestSigning, 
 import { createCsr, generateCa, issue, loadCa, subjectFields, type Ca, type Subject } from '../lib/ca.js';
 import { MeridianApplicationId } from '../workflows/search-attributes.js';
 import { pairingStatus } from '../workflows/pairing.js';
-import { call, createTenant, startTestApi, uniqueName, type TestApi } from './helpers.js';
+import { call, createTenant, historyText, startTestApi, uniqueName, type TestApi } from './helpers.js';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -92,6 +92,25 @@ describe('pairing, end to end over HTTP and mTLS', () => {
       )
       .toEqual([`pairing:${app.id}`]);
     await handle.terminate('test done');
+  });
+});
+
+describe('secrets', () => {
+  it('never reach the workflow history or the logs: tokens and the private key', async () => {
+    const { app, pair } = await newApplication();
+    const pairing = await pair();
+    const signing = await requestSigning(pairing.connectorUrl, pairing.token);
+    const credentials = await requestCertificate(signing);
+    const handle = api.temporal.workflow.getHandle(`pairing:${app.id}`);
+    await handle.result();
+    const history = await historyText(handle);
+    const keyBody = credentials.key.split('\n')[1]!;
+    for (const secret of [pairing.token, signing.csrToken, keyBody]) {
+      expect(history).not.toContain(secret);
+      expect(api.log.text).not.toContain(secret);
+    }
+    expect(history).toContain(app.id);
+    expect(history).toContain('BEGIN CERTIFICATE REQUEST'); // payloads were decoded: the (public) CSR is there
   });
 });
 

@@ -166,3 +166,16 @@ export async function call(
   }
   return { status: res.status, body: json as any, text, headers: res.headers };
 }
+
+/** Every string and payload of a workflow history as text (payload bytes decoded), to search for secrets. */
+export async function historyText(handle: { fetchHistory(): Promise<unknown> }): Promise<string> {
+  const parts: string[] = [];
+  const walk = (value: unknown): void => {
+    if (value instanceof Uint8Array) parts.push(Buffer.from(value).toString('utf8'));
+    else if (typeof value === 'string') parts.push(value);
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') Object.values(value).forEach(walk);
+  };
+  walk(await handle.fetchHistory());
+  return parts.join('\n');
+}
