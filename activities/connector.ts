@@ -6,6 +6,7 @@ import { invalidateTokens } from '../db/tokens.js';
 import { withTransaction } from '../db/tx.js';
 import { CsrInvalid, assertSubject, clientSubject, issue, parseCsr, subjectFields, subjectToString, type Ca } from '../lib/ca.js';
 import type { ConnectorConfig } from '../lib/config.js';
+import { setOperation } from './operations.js';
 
 export interface ConnectorDeps {
   pool: pg.Pool;
@@ -32,15 +33,6 @@ export interface CertificateBundle {
 
 /** Activities of the Connector: certificate issuance and the application side of pairing. */
 export function createConnectorActivities({ pool, ca, connector }: ConnectorDeps) {
-  const setOperation = (db: pg.Pool | pg.PoolClient, operationId: string, stage: string, state?: 'SUCCEEDED' | 'FAILED', message?: string) =>
-    db.query(
-      `UPDATE operations SET stage = $2,
-         state = COALESCE($3, state), message = COALESCE($4, message),
-         finished_at = CASE WHEN $3::text IS NULL THEN finished_at ELSE now() END
-       WHERE id = $1 AND state = 'IN_PROGRESS'`,
-      [operationId, stage, state ?? null, message ?? null],
-    );
-
   return {
     /** Verifies the CSR against the announced subject, signs it with the CA and records the certificate. */
     async issueCertificate(input: IssueCertificateInput): Promise<CertificateBundle> {

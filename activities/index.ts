@@ -1,11 +1,13 @@
 import { createConnectorActivities, type ConnectorDeps } from './connector.js';
+import { createRegistrationActivities, type RegistrationDeps } from './registration.js';
+import { createWebhookActivities, type WebhookDeps } from './webhooks.js';
 
 /** What activities need from the outside world; tests pass real or fake ones. */
-export type ActivityDeps = ConnectorDeps;
+export type ActivityDeps = ConnectorDeps & RegistrationDeps & WebhookDeps;
 
 /** Builds the management plane's activities around their dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createConnectorActivities(deps) };
+  return { ...createConnectorActivities(deps), ...createRegistrationActivities(deps), ...createWebhookActivities(deps) };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

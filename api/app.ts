@@ -3,9 +3,11 @@ import type { Client } from '@temporalio/client';
 import express, { type Express, type RequestHandler } from 'express';
 import type pg from 'pg';
 import type { Ca } from '../lib/ca.js';
-import type { ConnectorConfig } from '../lib/config.js';
+import type { ConnectorConfig, RegistrationConfig } from '../lib/config.js';
+import type { Keyring } from '../lib/encryption.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
+import { adminWebhookRoutes, applicationRoutes } from './application.js';
 import { adminAuthenticator } from './auth.js';
 import { connectorRoutes } from './connector.js';
 import { directorRoutes } from './director.js';
@@ -22,6 +24,8 @@ export interface ApiDeps {
   metrics: Metrics;
   ca: Ca;
   connector: ConnectorConfig;
+  keyring: Keyring;
+  registration: RegistrationConfig;
   /** Task queue of the management-plane worker, where the API starts workflows. */
   taskQueue: string;
   trustProxy?: boolean;
@@ -81,7 +85,9 @@ export function createApp(ctx: AppContext): Express {
   const routes: Route[] = [
     ...operationalRoutes({ ...ctx, openapi: () => (document ??= openApiDocument(routes, VERSION)) }),
     ...directorRoutes(ctx.pool),
+    ...adminWebhookRoutes(ctx.pool),
     ...connectorRoutes(ctx),
+    ...applicationRoutes(ctx),
   ];
   const router = express.Router();
   mount(router, routes, {

@@ -1,5 +1,5 @@
 // Production entry point of the API: external Temporal and PostgreSQL.
-import { loadOrCreateCa } from '../lib/ca.js';
+import { loadTrust } from '../lib/trust.js';
 import { loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
@@ -18,10 +18,9 @@ runMain(async () => {
   await migrate(pool);
   if (config.adminToken) await bootstrapAdminToken(pool, config.adminToken);
   const temporal = await connectClient(config.temporal);
-  const ca = loadOrCreateCa(config.ca);
   const metrics = createMetrics();
   const server = await startApi(
-    { pool, temporal, logger, metrics, ca, connector: config.connector, taskQueue: config.taskQueue, trustProxy: config.http.trustProxy },
+    { pool, temporal, logger, metrics, ...loadTrust(config), connector: config.connector, registration: config.registration, taskQueue: config.taskQueue, trustProxy: config.http.trustProxy },
     config.http,
   );
   logger.info({ url: server.http.url, mtls: server.mtls.url }, 'API listening');

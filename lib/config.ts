@@ -72,6 +72,17 @@ const schema = z.object({
   MERIDIAN_APPLICATION_TOKEN_TTL: seconds.default(300),
   MERIDIAN_RUNTIME_TOKEN_TTL: seconds.default(3600),
   MERIDIAN_CSR_TOKEN_TTL: seconds.default(300),
+  /** Fetch specs from loopback and private addresses (link-local and metadata stay refused). @default false */
+  MERIDIAN_SPEC_FETCH_ALLOW_PRIVATE: boolean.default(false),
+  /** Timeout of one spec fetch attempt. @default 10000 */
+  MERIDIAN_SPEC_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100, 'must be 100-60000 ms').max(60_000, 'must be 100-60000 ms').default(10_000),
+  /** How long a registration request waits for the result before answering 202 with the operation. @default 5000 */
+  MERIDIAN_REGISTRATION_WAIT_MS: z.coerce.number().int().min(0, 'must be 0-30000 ms').max(30_000, 'must be 0-30000 ms').default(5_000),
+  /** AES-256-GCM key (base64 of 32 bytes) for secrets at rest; generated into the data directory when unset. */
+  MERIDIAN_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32 && /^[A-Za-z0-9+/]+=*$/.test(v), 'must be base64 of exactly 32 bytes')
+    .optional(),
   /** Task queue of the management-plane worker. @default meridian */
   MERIDIAN_TASK_QUEUE: z.string().min(1).default('meridian'),
   /** Port where a standalone worker serves Prometheus metrics; 0 disables. @default 9464 */
@@ -101,6 +112,13 @@ export interface ConnectorConfig {
   ttl: { application: number; runtime: number; csr: number };
 }
 
+export interface RegistrationConfig {
+  allowPrivate: boolean;
+  fetchTimeoutMs: number;
+  /** How long `POST …/apis` waits for the registration result before answering 202. */
+  waitMs: number;
+}
+
 export interface Config {
   dataDir: string;
   databaseUrl?: string;
@@ -109,6 +127,8 @@ export interface Config {
   http: { host: string; port: number; trustProxy: boolean; mtlsPort: number; publicUrl?: string; mtlsUrl?: string; tlsHostnames: string[] };
   ca: { dataDir: string; certFile?: string; keyFile?: string };
   connector: ConnectorConfig;
+  registration: RegistrationConfig;
+  encryptionKey?: string;
   taskQueue: string;
   workerMetricsPort: number;
   adminToken?: string;
@@ -166,6 +186,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       validityDays: e.MERIDIAN_CERT_VALIDITY_DAYS,
       ttl: { application: e.MERIDIAN_APPLICATION_TOKEN_TTL, runtime: e.MERIDIAN_RUNTIME_TOKEN_TTL, csr: e.MERIDIAN_CSR_TOKEN_TTL },
     },
+    registration: { allowPrivate: e.MERIDIAN_SPEC_FETCH_ALLOW_PRIVATE, fetchTimeoutMs: e.MERIDIAN_SPEC_FETCH_TIMEOUT_MS, waitMs: e.MERIDIAN_REGISTRATION_WAIT_MS },
+    encryptionKey: e.MERIDIAN_ENCRYPTION_KEY,
     taskQueue: e.MERIDIAN_TASK_QUEUE,
     workerMetricsPort: e.MERIDIAN_WORKER_METRICS_PORT,
     adminToken: e.MERIDIAN_ADMIN_TOKEN,

@@ -8,12 +8,12 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js'
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { bootstrapAdminToken } from '../db/tenants.js';
-import { loadOrCreateCa } from '../lib/ca.js';
 import { loadConfig } from '../lib/config.js';
 import { startDevServer, type DevServer } from '../lib/devserver.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
 import { createMetrics } from '../lib/metrics.js';
+import { loadTrust } from '../lib/trust.js';
 import { connectClient, connectionOptions } from '../lib/temporal.js';
 import { ensureTemporalTools } from '../lib/tools.js';
 import { installRuntime } from '../worker/runtime.js';
@@ -80,11 +80,11 @@ runMain(async () => {
   const migrations = await migrate(pool);
   const { bootstrap } = await bootstrapAdminToken(pool, config.adminToken);
 
-  const ca = loadOrCreateCa(config.ca);
+  const trust = loadTrust(config);
   const metrics = createMetrics();
   installRuntime(logger);
   const connection = await NativeConnection.connect(await connectionOptions(config.temporal));
-  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps: { pool, ca, connector: config.connector }, metrics });
+  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps: { pool, ...trust, connector: config.connector, registration: config.registration }, metrics });
   const running = worker.run();
   stops.push(async () => {
     worker.shutdown();
@@ -95,7 +95,7 @@ runMain(async () => {
   const temporal = await connectClient(config.temporal);
   stops.push(() => temporal.connection.close());
   const api = await startApi(
-    { pool, temporal, logger, metrics, ca, connector: config.connector, taskQueue: config.taskQueue, trustProxy: config.http.trustProxy },
+    { pool, temporal, logger, metrics, ...trust, connector: config.connector, registration: config.registration, taskQueue: config.taskQueue, trustProxy: config.http.trustProxy },
     config.http,
   );
   stops.push(api.stop);

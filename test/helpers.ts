@@ -14,7 +14,8 @@ import { startApi, type RunningApi } from '../api/server.js';
 import { createPool } from '../db/pool.js';
 import { createAdminToken, ensureTenant, type Tenant } from '../db/tenants.js';
 import { loadOrCreateCa, type Ca } from '../lib/ca.js';
-import { loadConfig, type ConnectorConfig } from '../lib/config.js';
+import { loadConfig, type ConnectorConfig, type RegistrationConfig } from '../lib/config.js';
+import { loadKeyring, type Keyring } from '../lib/encryption.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { createMetrics, type Metrics } from '../lib/metrics.js';
 import { WORKFLOWS_PATH } from '../worker/worker.js';
@@ -63,10 +64,20 @@ export interface TestApiOptions {
   /** Also run a management-plane worker (real activities) on a task queue of this API's own. */
   worker?: boolean;
   connector?: Partial<ConnectorConfig>;
+  registration?: Partial<RegistrationConfig>;
 }
 
 /** The run's CA. */
 export const testCa = (): Ca => loadOrCreateCa({ dataDir: inject('caDir') });
+/** The run's encryption keyring. */
+export const testKeyring = (): Keyring => loadKeyring(inject('caDir'));
+/** Registration settings for tests: loopback spec servers are allowed, fetches time out fast. */
+export const testRegistration = (overrides: Partial<RegistrationConfig> = {}): RegistrationConfig => ({
+  ...loadConfig({}).registration,
+  allowPrivate: true,
+  fetchTimeoutMs: 1_000,
+  ...overrides,
+});
 
 /** The real API (both listeners, ephemeral ports) against the run's PostgreSQL and Temporal, optionally with a worker. */
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -77,9 +88,11 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const temporal = new Client({ connection });
   const metrics = createMetrics();
   const ca = testCa();
-  const connector = { ...loadConfig({}).connector, ...options.connector };
+ const connector = { ...loadConfig({}).connector, ...options.connector };
+  const registration = testRegistration(options.registration);
+  const keyring = testKeyring();
   const taskQueue = uniqueName('meridian-test');
-  const api = await startApi({ pool, temporal, logger, metrics, ca, connector, taskQueue }, { host: '127.0.0.1', port: 0, mtlsPort: 0, tlsHostnames: ['localhost', '127.0.0.1'] });
+  const api = await startApi({ pool, temporal, logger, metrics, ca, keyring, connector, registration, taskQueue }, { host: '127.0.0.1', port: 0, mtlsPort: 0, tlsHostnames: ['localhost', '127.0.0.1'] });
   let stopWorker = async () => undefined as void;
   if (options.worker) {
     const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
@@ -87,7 +100,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
       connection: nativeConnection,
       taskQueue,
       workflowBundle: await workflowBundle(),
-      activities: createActivities({ pool, ca, connector }),
+      activities: createActivities({ pool, ca, keyring, connector, registration }),
     });
     const running = worker.run();
     stopWorker = async () => {

@@ -1,7 +1,7 @@
 // Production entry point of the management-plane worker: external Temporal and PostgreSQL.
 import { createServer } from 'node:http';
 import { NativeConnection } from '@temporalio/worker';
-import { loadOrCreateCa } from '../lib/ca.js';
+import { loadTrust } from '../lib/trust.js';
 import { loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
@@ -19,7 +19,7 @@ runMain(async () => {
   installRuntime(logger);
   const pool = createPool(config.databaseUrl, logger);
   const connection = await NativeConnection.connect(await connectionOptions(config.temporal));
-  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps: { pool, ca: loadOrCreateCa(config.ca), connector: config.connector }, metrics });
+  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps: { pool, ...loadTrust(config), connector: config.connector, registration: config.registration }, metrics });
   const metricsServer = createServer((_req, res) => {
     void metrics.registry.metrics().then((text) => res.setHeader('Content-Type', metrics.registry.contentType).end(text));
   });

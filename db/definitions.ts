@@ -1,0 +1,83 @@
+import type { Db } from './tx.js';
+
+export type DefinitionKind = 'API' | 'EVENT';
+
+export interface DefinitionRow {
+  id: string;
+  tenant_id: string;
+  application_id: string;
+  kind: DefinitionKind;
+  name: string;
+  description: string;
+  target_url: string | null;
+  spec_type: string | null;
+  spec_format: string | null;
+  spec_fetch_url: string | null;
+  spec_status: string | null;
+  spec_message: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = `id, tenant_id, application_id, kind, name, description, target_url, spec_type, spec_format, spec_fetch_url,
+  spec_status, spec_message, created_at, updated_at`;
+
+export interface DefinitionInput {
+  name: string;
+  description?: string;
+  targetUrl?: string;
+  spec?: { type: string; format: string; data?: string; fetchUrl?: string };
+}
+
+const values = (input: DefinitionInput) => [
+  input.name,
+  input.description ?? '',
+  input.targetUrl ?? null,
+  input.spec?.type ?? null,
+  input.spec?.format ?? null,
+  input.spec?.fetchUrl ?? null,
+  input.spec?.data ?? null,
+  input.spec ? 'PENDING' : null,
+];
+
+export async function insertDefinition(db: Db, owner: { tenantId: string; applicationId: string; kind: DefinitionKind }, input: DefinitionInput): Promise<DefinitionRow> {
+  const { rows } = await db.query<DefinitionRow>(
+    `INSERT INTO definitions (tenant_id, application_id, kind, name, description, target_url, spec_type, spec_format, spec_fetch_url, spec_data, spec_status)
+     VALUES ($9, $10, $11, $1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+    [...values(input), owner.tenantId, owner.applicationId, owner.kind],
+  );
+  return rows[0]!;
+}
+
+/** Replaces a definition of the application; undefined when it is not the application's. */
+export async function replaceDefinition(db: Db, owner: { applicationId: string; kind: DefinitionKind }, id: string, input: DefinitionInput): Promise<DefinitionRow | undefined> {
+  const { rows } = await db.query<DefinitionRow>(
+    `UPDATE definitions SET name = $1, description = $2, target_url = $3, spec_type = $4, spec_format = $5, spec_fetch_url = $6,
+       spec_data = $7, spec_status = $8, spec_message = NULL, updated_at = now()
+     WHERE id = $9 AND application_id = $10 AND kind = $11 RETURNING ${COLUMNS}`,
+    [...values(input), id, owner.applicationId, owner.kind],
+  );
+  return rows[0];
+}
+
+export async function getDefinition(db: Db, owner: { applicationId: string; kind: DefinitionKind }, id: string): Promise<DefinitionRow | undefined> {
+  const { rows } = await db.query<DefinitionRow>(`SELECT ${COLUMNS} FROM definitions WHERE id = $1 AND application_id = $2 AND kind = $3`, [
+    id,
+    owner.applicationId,
+    owner.kind,
+  ]);
+  return rows[0];
+}
+
+export async function listDefinitions(db: Db, owner: { applicationId: string; kind: DefinitionKind }): Promise<DefinitionRow[]> {
+  const { rows } = await db.query<DefinitionRow>(`SELECT ${COLUMNS} FROM definitions WHERE application_id = $1 AND kind = $2 ORDER BY created_at, id`, [
+    owner.applicationId,
+    owner.kind,
+  ]);
+  return rows;
+}
+
+export async function deleteDefinition(db: Db, owner: { applicationId: string; kind: DefinitionKind }, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('DELETE FROM definitions WHERE id = $1 AND application_id = $2 AND kind = $3', [id, owner.applicationId, owner.kind]);
+  return rowCount === 1;
+}
