@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { certificateIssuance } from './certificates.js';
 import { pairings } from './pairing.js';
+import { registrations } from './registration.js';
 import { LocalStack, stackEnv } from '../scripts/local-stack.js';
 
 const only = process.argv[2];
@@ -13,13 +14,14 @@ console.log(`Meridian benchmarks on ${os.cpus().length} × ${os.cpus()[0]?.model
 
 if (!only || only === 'certificates') certificateIssuance();
 
-if (!only || only === 'pairing') {
+if (!only || only === 'pairing' || only === 'registration') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-bench-'));
   fs.chmodSync(dir, 0o755);
   const stack = new LocalStack(await stackEnv(path.join(dir, 'data')));
   try {
     console.log(`stack ready in ${((await stack.start()) / 1000).toFixed(1)} s`);
-    await pairings(stack.url, stack.adminToken!);
+    if (!only || only === 'pairing') await pairings(stack.url, stack.adminToken!);
+    if (!only || only === 'registration') await registrations(stack.url, stack.adminToken!);
   } finally {
     await stack.interrupt();
     fs.rmSync(dir, { recursive: true, force: true });

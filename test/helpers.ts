@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -10,6 +12,7 @@ import { DefaultLogger, NativeConnection, Worker, bundleWorkflowCode, type Workf
 import type pg from 'pg';
 import { inject } from 'vitest';
 import { createActivities } from '../activities/index.js';
+import { MtlsClient, connect } from '../client/connector.js';
 import { startApi, type RunningApi } from '../api/server.js';
 import { createPool } from '../db/pool.js';
 import { createAdminToken, ensureTenant, type Tenant } from '../db/tenants.js';
@@ -191,4 +194,34 @@ export async function historyText(handle: { fetchHistory(): Promise<unknown> }):
   };
   walk(await handle.fetchHistory());
   return parts.join('\n');
+}
+
+/** A new tenant with an application paired through the real Connector flow, and its mTLS client. */
+export async function pairedApplication(api: TestApi, fields: Record<string, unknown> = {}) {
+  const { tenant, token } = await createTenant(api.pool);
+  const app = (await call(`${api.url}/v1/applications`, { token, body: { name: uniqueName('app'), ...fields } })).body;
+  const pairing = (await call(`${api.url}/v1/applications/${app.id}/pairing`, { method: 'POST', token })).body;
+  const client = new MtlsClient(await connect(pairing.connectorUrl, pairing.token));
+  return { tenant, adminToken: token, app, client };
+}
+
+/** A local HTTP server whose answers a test scripts; it records every request with its raw body. */
+type Answer = number | { status: number; body: string };
+export async function receiver(answer: (req: http.IncomingMessage, body: string) => Answer | Promise<Answer> = () => 200) {
+  const requests: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: string }> = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      void Promise.resolve(answer(req, body)).then((result) => {
+        const { status, body: text } = typeof result === 'number' ? { status: result, body: '' } : result;
+        res.writeHead(status).end(text);
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
