@@ -5,7 +5,6 @@ import { asyncApi26, asyncApi30Yaml, odataEdmx, openApi30, openApi30Yaml, openAp
 import { call, pairedApplication, receiver, startTestApi, type TestApi } from './helpers.js';
 
 let api: TestApi;
-let app: { id: string };
 let client: MtlsClient;
 let adminToken: string;
 let tenantId: string;
@@ -14,7 +13,7 @@ let flaky = 0;
 
 beforeAll(async () => {
   api = await startTestApi({ worker: true, registration: { waitMs: 10_000, fetchTimeoutMs: 500 } });
-  ({ app, client, adminToken, tenant: { id: tenantId } } = await pairedApplication(api));
+  ({ client, adminToken, tenant: { id: tenantId } } = await pairedApplication(api));
   specServer = await receiver(async (req) => {
     if (req.url === '/openapi.json') return { status: 200, body: JSON.stringify(openApi30) };
     if (req.url === '/missing') return 404;
