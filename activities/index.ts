@@ -1,13 +1,19 @@
 import { createConnectorActivities, type ConnectorDeps } from './connector.js';
+import { createProvisioningActivities, type ProvisioningDeps } from './provisioning.js';
 import { createRegistrationActivities, type RegistrationDeps } from './registration.js';
 import { createWebhookActivities, type WebhookDeps } from './webhooks.js';
 
 /** What activities need from the outside world; tests pass real or fake ones. */
-export type ActivityDeps = ConnectorDeps & RegistrationDeps & WebhookDeps;
+export type ActivityDeps = ConnectorDeps & RegistrationDeps & WebhookDeps & ProvisioningDeps;
 
 /** Builds the management plane's activities around their dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createConnectorActivities(deps), ...createRegistrationActivities(deps), ...createWebhookActivities(deps) };
+  return {
+    ...createConnectorActivities(deps),
+    ...createRegistrationActivities(deps),
+    ...createWebhookActivities(deps),
+    ...createProvisioningActivities(deps),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import express, { type Express, type RequestHandler } from 'express';
 import type pg from 'pg';
 import type { Ca } from '../lib/ca.js';
-import type { ConnectorConfig, RegistrationConfig } from '../lib/config.js';
+import type { ConnectorConfig, ProvisioningConfig, RegistrationConfig } from '../lib/config.js';
 import type { Keyring } from '../lib/encryption.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
@@ -11,6 +11,7 @@ import { adminWebhookRoutes, applicationRoutes } from './application.js';
 import { adminAuthenticator } from './auth.js';
 import { connectorRoutes } from './connector.js';
 import { directorRoutes } from './director.js';
+import { runtimeRoutes } from './runtime.js';
 import { clientAuthenticator, type RevocationList } from './mtls.js';
 import { openApiDocument } from './openapi.js';
 import { operationalRoutes } from './operational.js';
@@ -26,6 +27,7 @@ export interface ApiDeps {
   connector: ConnectorConfig;
   keyring: Keyring;
   registration: RegistrationConfig;
+  provisioning: ProvisioningConfig;
   /** Task queue of the management-plane worker, where the API starts workflows. */
   taskQueue: string;
   trustProxy?: boolean;
@@ -88,6 +90,7 @@ export function createApp(ctx: AppContext): Express {
     ...adminWebhookRoutes(ctx.pool),
     ...connectorRoutes(ctx),
     ...applicationRoutes(ctx),
+    ...runtimeRoutes(ctx),
   ];
   const router = express.Router();
   mount(router, routes, {

@@ -83,6 +83,9 @@ const schema = z.object({
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32 && /^[A-Za-z0-9+/]+=*$/.test(v), 'must be base64 of exactly 32 bytes')
     .optional(),
+  /** Stage timeouts of runtime provisioning: the provider's work, then the agent's first CONNECTED report. @default 600 / 900 */
+  MERIDIAN_PROVISION_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(600),
+  MERIDIAN_AGENT_CONNECT_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(900),
   /** Task queue of the management-plane worker. @default meridian */
   MERIDIAN_TASK_QUEUE: z.string().min(1).default('meridian'),
   /** Port where a standalone worker serves Prometheus metrics; 0 disables. @default 9464 */
@@ -119,6 +122,11 @@ export interface RegistrationConfig {
   waitMs: number;
 }
 
+export interface ProvisioningConfig {
+  provisionTimeoutMs: number;
+  agentTimeoutMs: number;
+}
+
 export interface Config {
   dataDir: string;
   databaseUrl?: string;
@@ -128,6 +136,7 @@ export interface Config {
   ca: { dataDir: string; certFile?: string; keyFile?: string };
   connector: ConnectorConfig;
   registration: RegistrationConfig;
+  provisioning: ProvisioningConfig;
   encryptionKey?: string;
   taskQueue: string;
   workerMetricsPort: number;
@@ -187,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ttl: { application: e.MERIDIAN_APPLICATION_TOKEN_TTL, runtime: e.MERIDIAN_RUNTIME_TOKEN_TTL, csr: e.MERIDIAN_CSR_TOKEN_TTL },
     },
     registration: { allowPrivate: e.MERIDIAN_SPEC_FETCH_ALLOW_PRIVATE, fetchTimeoutMs: e.MERIDIAN_SPEC_FETCH_TIMEOUT_MS, waitMs: e.MERIDIAN_REGISTRATION_WAIT_MS },
+    provisioning: { provisionTimeoutMs: e.MERIDIAN_PROVISION_TIMEOUT_SECONDS * 1000, agentTimeoutMs: e.MERIDIAN_AGENT_CONNECT_TIMEOUT_SECONDS * 1000 },
     encryptionKey: e.MERIDIAN_ENCRYPTION_KEY,
     taskQueue: e.MERIDIAN_TASK_QUEUE,
     workerMetricsPort: e.MERIDIAN_WORKER_METRICS_PORT,

@@ -13,7 +13,7 @@ import { startDevServer, type DevServer } from '../lib/devserver.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
 import { createMetrics } from '../lib/metrics.js';
-import { loadTrust } from '../lib/trust.js';
+import { activityDeps, sharedDeps } from '../lib/trust.js';
 import { connectClient, connectionOptions } from '../lib/temporal.js';
 import { ensureTemporalTools } from '../lib/tools.js';
 import { installRuntime } from '../worker/runtime.js';
@@ -80,11 +80,12 @@ runMain(async () => {
   const migrations = await migrate(pool);
   const { bootstrap } = await bootstrapAdminToken(pool, config.adminToken);
 
-  const trust = loadTrust(config);
   const metrics = createMetrics();
   installRuntime(logger);
+  const temporal = await connectClient(config.temporal);
+  stops.push(() => temporal.connection.close());
   const connection = await NativeConnection.connect(await connectionOptions(config.temporal));
-  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps: { pool, ...trust, connector: config.connector, registration: config.registration }, metrics });
+  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps: activityDeps(config, pool, temporal), metrics });
   const running = worker.run();
   stops.push(async () => {
     worker.shutdown();
@@ -92,10 +93,8 @@ runMain(async () => {
     await connection.close();
   });
 
-  const temporal = await connectClient(config.temporal);
-  stops.push(() => temporal.connection.close());
   const api = await startApi(
-    { pool, temporal, logger, metrics, ...trust, connector: config.connector, registration: config.registration, taskQueue: config.taskQueue, trustProxy: config.http.trustProxy },
+    { pool, temporal, logger, metrics, ...sharedDeps(config), trustProxy: config.http.trustProxy },
     config.http,
   );
   stops.push(api.stop);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,13 +12,14 @@ import { SEARCH_ATTRIBUTES } from '../lib/temporal.js';
 import { DefaultLogger, NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type pg from 'pg';
 import { inject } from 'vitest';
-import { createActivities } from '../activities/index.js';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { MtlsClient, connect } from '../client/connector.js';
 import { startApi, type RunningApi } from '../api/server.js';
 import { createPool } from '../db/pool.js';
 import { createAdminToken, ensureTenant, type Tenant } from '../db/tenants.js';
 import { loadOrCreateCa, type Ca } from '../lib/ca.js';
-import { loadConfig, type ConnectorConfig, type RegistrationConfig } from '../lib/config.js';
+import { loadConfig, type ConnectorConfig, type ProvisioningConfig, type RegistrationConfig } from '../lib/config.js';
+import { createProviders } from '../lib/trust.js';
 import { loadKeyring, type Keyring } from '../lib/encryption.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { createMetrics, type Metrics } from '../lib/metrics.js';
@@ -59,6 +61,8 @@ export interface TestApi {
   ca: Ca;
   connector: ConnectorConfig;
   taskQueue: string;
+  /** Where local runtimes of this API's worker live. */
+  runtimesDir: string;
   stop(): Promise<void>;
 }
 
@@ -68,6 +72,9 @@ export interface TestApiOptions {
   worker?: boolean;
   connector?: Partial<ConnectorConfig>;
   registration?: Partial<RegistrationConfig>;
+  provisioning?: Partial<ProvisioningConfig>;
+  /** Replaces activity dependencies of the worker (e.g. a failing provider). */
+  activities?: Partial<ActivityDeps>;
 }
 
 /** The run's CA. */
@@ -82,6 +89,28 @@ export const testRegistration = (overrides: Partial<RegistrationConfig> = {}): R
   ...overrides,
 });
 
+/** Activity dependencies for tests: the run's CA and keyring, local runtimes under a fresh folder. */
+export function testActivityDeps(pool: pg.Pool, temporal: Client, overrides: Partial<ActivityDeps> = {}): ActivityDeps & { runtimesDir: string } {
+  const dataDir = tempDir('data');
+  return {
+    pool,
+    temporal,
+    ca: testCa(),
+    keyring: testKeyring(),
+    connector: loadConfig({}).connector,
+    registration: testRegistration(),
+    providers: createProviders(dataDir, { address: inject('temporalAddress'), namespace: 'default' }),
+    publicUrl: () => 'http://127.0.0.1:9',
+    runtimesDir: path.join(dataDir, 'runtimes'),
+    ...overrides,
+  };
+}
+
+/** Kills what local runtimes a test left running under `dir`. */
+export function killRuntimes(dir: string): void {
+  spawnSync('pkill', ['-KILL', '-f', dir]);
+}
+
 /** The real API (both listeners, ephemeral ports) against the run's PostgreSQL and Temporal, optionally with a worker. */
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
   const log = new CapturedLog();
@@ -95,15 +124,17 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const registration = testRegistration(options.registration);
   const keyring = testKeyring();
   const taskQueue = uniqueName('meridian-test');
-  const api = await startApi({ pool, temporal, logger, metrics, ca, keyring, connector, registration, taskQueue }, { host: '127.0.0.1', port: 0, mtlsPort: 0, tlsHostnames: ['localhost', '127.0.0.1'] });
+  const provisioning = { ...loadConfig({}).provisioning, ...options.provisioning };
+  const api = await startApi({ pool, temporal, logger, metrics, ca, keyring, connector, registration, provisioning, taskQueue }, { host: '127.0.0.1', port: 0, mtlsPort: 0, tlsHostnames: ['localhost', '127.0.0.1'] });
   let stopWorker = async () => undefined as void;
+  const deps = testActivityDeps(pool, temporal, { connector, registration, publicUrl: () => api.urls.public, ...options.activities });
   if (options.worker) {
     const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
     const worker = await Worker.create({
       connection: nativeConnection,
       taskQueue,
       workflowBundle: await workflowBundle(),
-      activities: createActivities({ pool, ca, keyring, connector, registration }),
+      activities: createActivities(deps),
     });
     const running = worker.run();
     stopWorker = async () => {
@@ -124,9 +155,11 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     ca,
     connector,
     taskQueue,
+    runtimesDir: deps.runtimesDir,
     async stop() {
       await api.stop();
       await stopWorker();
+      killRuntimes(deps.runtimesDir);
       await connection.close();
       await pool.end();
     },

@@ -10,7 +10,7 @@ import { issueToken, peekToken } from '../db/tokens.js';
 import { loadConfig } from '../lib/config.js';
 import { pairing, pairingStatus, signingRequested } from '../workflows/pairing.js';
 import { applicationAttributes } from '../workflows/search-attributes.js';
-import { createTenant, testCa, testKeyring, testRegistration, timeSkipping, uniqueName, workflowBundle } from './helpers.js';
+import { createTenant, testActivityDeps, timeSkipping, uniqueName, workflowBundle } from './helpers.js';
 
 const connector = loadConfig({}).connector;
 const pool = createPool(inject('databaseUrl'));
@@ -24,7 +24,7 @@ beforeAll(async () => {
     connection: env.nativeConnection,
     taskQueue: 'pairing-expiry',
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ pool, ca: testCa(), keyring: testKeyring(), connector, registration: testRegistration() }),
+    activities: createActivities(testActivityDeps(pool, env.client)),
   });
   running = worker.run();
 });

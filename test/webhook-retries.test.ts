@@ -5,9 +5,8 @@ import { inject } from 'vitest';
 import { createActivities } from '../activities/index.js';
 import { createApplication } from '../db/applications.js';
 import { createPool } from '../db/pool.js';
-import { loadConfig } from '../lib/config.js';
 import { notifyApplication } from '../workflows/notify.js';
-import { createTenant, receiver, testCa, testKeyring, testRegistration, timeSkipping, uniqueName, workflowBundle } from './helpers.js';
+import { createTenant, receiver, testActivityDeps, timeSkipping, uniqueName, workflowBundle } from './helpers.js';
 
 const pool = createPool(inject('databaseUrl'));
 let env: TestWorkflowEnvironment;
@@ -21,7 +20,7 @@ beforeAll(async () => {
     connection: env.nativeConnection,
     taskQueue: 'webhook-retries',
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ pool, ca: testCa(), keyring: testKeyring(), connector: loadConfig({}).connector, registration: testRegistration() }),
+    activities: createActivities(testActivityDeps(pool, env.client)),
   });
   running = worker.run();
 });

@@ -1,12 +1,12 @@
 // Production entry point of the management-plane worker: external Temporal and PostgreSQL.
 import { createServer } from 'node:http';
 import { NativeConnection } from '@temporalio/worker';
-import { loadTrust } from '../lib/trust.js';
+import { activityDeps } from '../lib/trust.js';
 import { loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
 import { createMetrics } from '../lib/metrics.js';
-import { connectionOptions } from '../lib/temporal.js';
+import { connectClient, connectionOptions } from '../lib/temporal.js';
 import { createPool } from '../db/pool.js';
 import { installRuntime } from './runtime.js';
 import { createWorker } from './worker.js';
@@ -19,7 +19,8 @@ runMain(async () => {
   installRuntime(logger);
   const pool = createPool(config.databaseUrl, logger);
   const connection = await NativeConnection.connect(await connectionOptions(config.temporal));
-  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps: { pool, ...loadTrust(config), connector: config.connector, registration: config.registration }, metrics });
+  const temporal = await connectClient(config.temporal);
+  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps: activityDeps(config, pool, temporal), metrics });
   const metricsServer = createServer((_req, res) => {
     void metrics.registry.metrics().then((text) => res.setHeader('Content-Type', metrics.registry.contentType).end(text));
   });
@@ -29,5 +30,6 @@ runMain(async () => {
   await worker.run();
   metricsServer.close();
   await connection.close();
+  await temporal.connection.close();
   await pool.end();
 });

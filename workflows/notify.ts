@@ -16,7 +16,7 @@ export interface NotifyInput {
 
 export type DeliveryOutcome = { deliveryId: string; state: 'DELIVERED' | 'FAILED' };
 
-const { planDeliveries, markDeliveryFailed, applicationsSharingRuntime } = proxyActivities<WebhookActivities>({ startToCloseTimeout: '30 seconds' });
+export const { planDeliveries, markDeliveryFailed, applicationsSharingRuntime } = proxyActivities<WebhookActivities>({ startToCloseTimeout: '30 seconds' });
 const { deliver } = proxyActivities<WebhookActivities>({
   startToCloseTimeout: '15 seconds',
   scheduleToCloseTimeout: '24 hours',
@@ -56,6 +56,12 @@ export interface RuntimeEventInput {
  */
 export async function notifyApplicationsOfRuntime(input: RuntimeEventInput): Promise<string[]> {
   const applicationIds = await applicationsSharingRuntime({ runtimeId: input.runtimeId });
+  await notifyApplications(input, applicationIds);
+  return applicationIds;
+}
+
+/** Starts one notification workflow per application (for callers that computed the audience earlier). */
+export async function notifyApplications(input: RuntimeEventInput, applicationIds: string[]): Promise<void> {
   for (const applicationId of applicationIds) {
     await startChild(notifyApplication, {
       workflowId: notifyWorkflowId(applicationId, input.eventId),
@@ -74,7 +80,6 @@ export async function notifyApplicationsOfRuntime(input: RuntimeEventInput): Pro
       if (error.name !== 'WorkflowExecutionAlreadyStartedError') throw error;
     });
   }
-  return applicationIds;
 }
 
 /** The fan-out as a workflow of its own, for callers outside a workflow. */

@@ -1,0 +1,128 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { X509Certificate, createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/activity';
+import { MtlsClient, connect, loadCredentials, saveCredentials } from '../client/connector.js';
+
+/** What the provider injects into a runtime: where to connect, and the one-time token (read once, then deleted). */
+export interface Injection {
+  runtimeId: string;
+  tenantId: string;
+  connectorUrl: string;
+  token?: string;
+}
+
+/** The runtime side's files, one directory per runtime under `root`. */
+export const runtimeFiles = (root: string, runtimeId: string) => {
+  const dir = path.join(root, runtimeId);
+  return {
+    dir,
+    injected: path.join(dir, 'injected.json'),
+    credentials: path.join(dir, 'credentials'),
+    applied: path.join(dir, 'applied.json'),
+    gateway: path.join(dir, 'gateway.json'),
+  };
+};
+
+/** Replaces a file atomically: readers see the old or the new content, never half of it. */
+export function writeAtomically(file: string, content: string, mode = 0o600): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, content, { mode });
+  fs.renameSync(tmp, file);
+}
+
+export interface CertificateLife {
+  notBefore: string;
+  notAfter: string;
+}
+
+export interface SyncResult {
+  changed: boolean;
+  configVersion?: number;
+  etag?: string;
+  /** SHA-256 of what was applied, so history shows that something changed without showing it. */
+  digest?: string;
+  applications?: number;
+}
+
+const lifeOf = (pem: string): CertificateLife => {
+  const cert = new X509Certificate(pem);
+  return { notBefore: new Date(cert.validFrom).toISOString(), notAfter: new Date(cert.validTo).toISOString() };
+};
+
+/**
+ * The runtime agent's activities. They run next to the runtime (its own process for `local`, the
+ * runtime host for `simulated`), hold its key and certificate, and return only versions and digests.
+ */
+export function createAgentActivities({ root, eventUrl }: { root: string; eventUrl: (runtimeId: string) => string }) {
+  const client = (runtimeId: string) => new MtlsClient(loadCredentials(runtimeFiles(root, runtimeId).credentials));
+
+  return {
+    /** Key, CSR and certificate with the injected one-time token, which is then deleted. */
+    async connectRuntime({ runtimeId }: { runtimeId: string }): Promise<CertificateLife> {
+      const files = runtimeFiles(root, runtimeId);
+      if (fs.existsSync(path.join(files.credentials, 'client.crt'))) {
+        return lifeOf(fs.readFileSync(path.join(files.credentials, 'client.crt'), 'utf8'));
+      }
+      const injection = JSON.parse(fs.readFileSync(files.injected, 'utf8')) as Injection;
+      if (!injection.token) throw ApplicationFailure.nonRetryable('no connector token was injected', 'NotInjected');
+      const credentials = await connect(injection.connectorUrl, injection.token).catch((error: Error & { status?: number }) => {
+        if (error.status === 401) throw ApplicationFailure.nonRetryable('the injected token is invalid or expired', 'TokenRejected');
+        throw error;
+      });
+      saveCredentials(files.credentials, credentials);
+      writeAtomically(files.injected, JSON.stringify({ ...injection, token: undefined }));
+      return lifeOf(credentials.certificate);
+    },
+
+    /** Tells Meridian the runtime is CONNECTED and where it takes events. */
+    async reportConnected({ runtimeId }: { runtimeId: string }): Promise<{ eventUrl: string }> {
+      const mtls = client(runtimeId);
+      try {
+        const url = eventUrl(runtimeId);
+        const res = await mtls.request('PUT', '/v1/runtime/status', { condition: 'CONNECTED', eventUrl: url });
+        if (res.status !== 200) throw new Error(`status report: HTTP ${res.status} ${res.body?.detail ?? ''}`);
+        return { eventUrl: url };
+      } finally {
+        mtls.close();
+      }
+    },
+
+    /** Fetches the configuration with If-None-Match and applies it when it changed. */
+    async syncConfiguration({ runtimeId, etag }: { runtimeId: string; etag?: string }): Promise<SyncResult> {
+      const mtls = client(runtimeId);
+      try {
+        const res = await mtls.request('GET', '/v1/runtime/configuration', undefined, etag ? { 'if-none-match': etag } : {});
+        if (res.status === 304) return { changed: false, etag };
+        if (res.status === 401) throw ApplicationFailure.nonRetryable('the runtime certificate was refused', 'CertificateRefused');
+        if (res.status !== 200) throw new Error(`configuration: HTTP ${res.status}`);
+        const text = JSON.stringify(res.body);
+        writeAtomically(runtimeFiles(root, runtimeId).applied, text);
+        return {
+          changed: true,
+          configVersion: res.body.configVersion,
+          etag: String(res.headers.etag ?? ''),
+          digest: createHash('sha256').update(text).digest('hex'),
+          applications: res.body.applications.length,
+        };
+      } finally {
+        mtls.close();
+      }
+    },
+
+    /** A new key and certificate for the same subject; the old key is replaced only once the new certificate is in hand. */
+    async renewCertificate({ runtimeId }: { runtimeId: string }): Promise<CertificateLife> {
+      const files = runtimeFiles(root, runtimeId);
+      const mtls = client(runtimeId);
+      try {
+        const renewed = await mtls.renew();
+        saveCredentials(files.credentials, renewed);
+        return lifeOf(renewed.certificate);
+      } finally {
+        mtls.close();
+      }
+    },
+  };
+}
+
+export type AgentActivities = ReturnType<typeof createAgentActivities>;

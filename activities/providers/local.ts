@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { runtimeFiles, writeAtomically } from '../agent.js';
+import type { RuntimeProvider, RuntimeRef } from './provider.js';
+
+const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+const AGENT_MAIN = fileURLToPath(new URL(`../../worker/agent-main.${ext}`, import.meta.url));
+const PROJECT_ROOT = fileURLToPath(new URL(ext === 'ts' ? '../../' : '../../../', import.meta.url));
+const START_TIMEOUT_MS = 120_000;
+
+export interface LocalProviderOptions {
+  /** Parent of every local runtime's directory (`<data>/runtimes`). */
+  root: string;
+  temporal: { address: string; namespace: string };
+}
+
+/** Is `pid` a live process started for `dir`? (A recycled pid of another program is not.) */
+function alive(pid: number | undefined, dir: string): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+  } catch {
+    return false;
+  }
+}
+
+const readJson = <T>(file: string): T | undefined => {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+};
+
+/** A real runtime process on this machine per runtime, detached and keyed by runtime id. */
+export function localProvider({ root, temporal }: LocalProviderOptions): RuntimeProvider {
+  const processFile = (dir: string) => path.join(dir, 'process.json');
+  const pidOf = (dir: string) => readJson<{ pid: number }>(processFile(dir))?.pid;
+
+  return {
+    taskQueue: (runtimeId) => `runtime-${runtimeId}`,
+
+    async provision({ runtimeId }: RuntimeRef, heartbeat) {
+      const files = runtimeFiles(root, runtimeId);
+      fs.mkdirSync(files.dir, { recursive: true, mode: 0o700 });
+      let pid = pidOf(files.dir);
+      if (!alive(pid, files.dir)) {
+        fs.rmSync(files.gateway, { force: true });
+        writeAtomically(path.join(files.dir, 'runtime.json'), JSON.stringify({ runtimeId, temporal, taskQueue: `runtime-${runtimeId}` }));
+        const log = fs.openSync(path.join(files.dir, 'runtime.log'), 'a', 0o600);
+        const args = ext === 'ts' ? ['--import', 'tsx', AGENT_MAIN] : [AGENT_MAIN];
+        const child = spawn(process.execPath, [...args, '--dir', files.dir], { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', log, log] });
+        fs.closeSync(log);
+        child.unref();
+        pid = child.pid;
+        writeAtomically(processFile(files.dir), JSON.stringify({ pid }));
+      }
+      const deadline = Date.now() + START_TIMEOUT_MS;
+      while (readJson<{ pid: number }>(files.gateway)?.pid !== pid) {
+        if (!alive(pid, files.dir)) throw new Error(`the runtime process exited during start; see ${path.join(files.dir, 'runtime.log')}`);
+        if (Date.now() > deadline) throw new Error(`the runtime process did not start within ${START_TIMEOUT_MS / 1000} s`);
+        heartbeat();
+        await sleep(200);
+      }
+    },
+
+    async inject({ runtimeId }, injection) {
+      writeAtomically(runtimeFiles(root, runtimeId).injected, JSON.stringify(injection));
+    },
+
+    async status({ runtimeId }) {
+      const { dir } = runtimeFiles(root, runtimeId);
+      return alive(pidOf(dir), dir) ? 'RUNNING' : 'STOPPED';
+    },
+
+    async deprovision({ runtimeId }) {
+      const { dir } = runtimeFiles(root, runtimeId);
+      const pid = pidOf(dir);
+      if (pid && alive(pid, dir)) {
+        process.kill(-pid, 'SIGTERM');
+        const deadline = Date.now() + 15_000;
+        while (alive(pid, dir) && Date.now() < deadline) await sleep(100);
+        if (alive(pid, dir)) process.kill(-pid, 'SIGKILL');
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

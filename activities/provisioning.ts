@@ -1,0 +1,136 @@
+import { Context, ApplicationFailure } from '@temporalio/activity';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type pg from 'pg';
+import { revokeCertificatesOf } from '../db/certificates.js';
+import type { Provider } from '../db/runtimes.js';
+import { invalidateTokens, issueToken } from '../db/tokens.js';
+import { withTransaction } from '../db/tx.js';
+import type { ConnectorConfig } from '../lib/config.js';
+import { open, seal, type Keyring } from '../lib/encryption.js';
+import { setOperation } from './operations.js';
+import type { RuntimeProvider } from './providers/provider.js';
+
+export interface ProvisioningDeps {
+  pool: pg.Pool;
+  keyring: Keyring;
+  connector: ConnectorConfig;
+  providers: Record<Provider, RuntimeProvider>;
+  /** The API's public base URL, which runtimes use to reach the Connector. */
+  publicUrl: () => string;
+  /** Terminates agent workflows when a runtime goes away. */
+  temporal: Client;
+}
+
+export interface RuntimeInput {
+  tenantId: string;
+  runtimeId: string;
+  provider: Provider;
+}
+
+export interface RuntimeFacts {
+  name: string;
+  eventUrl: string | null;
+  configVersion: number;
+  pollIntervalSeconds: number;
+}
+
+const condition = (db: pg.Pool | pg.PoolClient, runtimeId: string, value: string, message: string | null = null) =>
+  db.query('UPDATE runtimes SET condition = $2, condition_message = $3, condition_updated_at = now(), updated_at = now() WHERE id = $1', [
+    runtimeId,
+    value,
+    message,
+  ]);
+
+/** Activities of runtime provisioning and deprovisioning; they drive a provider and keep the records. */
+export function createProvisioningActivities(deps: ProvisioningDeps) {
+  const { pool, providers } = deps;
+  const ref = (input: RuntimeInput) => ({ runtimeId: input.runtimeId, tenantId: input.tenantId });
+
+  return {
+    async markRuntime({ runtimeId, condition: value, operationId, stage }: { runtimeId: string; condition: string; operationId: string; stage: string }) {
+      await withTransaction(pool, async (client) => {
+        await condition(client, runtimeId, value);
+        await setOperation(client, operationId, stage);
+      });
+    },
+
+    async runtimeFacts({ runtimeId }: { runtimeId: string }): Promise<RuntimeFacts> {
+      const { rows } = await pool.query<{ name: string; event_url: string | null; config_version: string; poll_interval_seconds: number }>(
+        'SELECT name, event_url, config_version, poll_interval_seconds FROM runtimes WHERE id = $1',
+        [runtimeId],
+      );
+      if (!rows[0]) throw ApplicationFailure.nonRetryable('the runtime no longer exists', 'NotFound');
+      return { name: rows[0].name, eventUrl: rows[0].event_url, configVersion: Number(rows[0].config_version), pollIntervalSeconds: rows[0].poll_interval_seconds };
+    },
+
+    /** A runtime one-time token, returned only sealed with the encryption key so history never holds it. */
+    async issueRuntimeToken({ tenantId, runtimeId }: RuntimeInput): Promise<{ sealed: string; keyId: string; expiresAt: string }> {
+      const { token, expiresAt } = await issueToken(pool, { tenantId, objectKind: 'runtime', objectId: runtimeId, purpose: 'runtime' }, deps.connector.ttl.runtime);
+      const sealed = seal(deps.keyring, token);
+      return { sealed: sealed.ciphertext.toString('base64'), keyId: sealed.keyId, expiresAt: expiresAt.toISOString() };
+    },
+
+    async provisionRuntime(input: RuntimeInput): Promise<{ taskQueue: string }> {
+      const provider = providers[input.provider];
+      await provider.provision(ref(input), () => Context.current().heartbeat());
+      return { taskQueue: provider.taskQueue(input.runtimeId) };
+    },
+
+    async injectRuntime(input: RuntimeInput & { token: { sealed: string; keyId: string } }): Promise<void> {
+      const token = open(deps.keyring, { ciphertext: Buffer.from(input.token.sealed, 'base64'), keyId: input.token.keyId });
+      await providers[input.provider].inject(ref(input), {
+        runtimeId: input.runtimeId,
+        tenantId: input.tenantId,
+        connectorUrl: `${deps.publicUrl()}/connector/v1/signing-request`,
+        token,
+      });
+      await condition(pool, input.runtimeId, 'CONNECTING');
+    },
+
+    async finishOperation({ operationId, stage, failed }: { operationId: string; stage: string; failed?: string }): Promise<void> {
+      await setOperation(pool, operationId, stage, failed ? 'FAILED' : 'SUCCEEDED', failed);
+    },
+
+    /** Compensation of a failed provisioning: nothing of the runtime keeps running or stays usable. */
+    async compensateProvisioning(input: RuntimeInput & { operationId: string; stage: string; reason: string }): Promise<void> {
+      await stopAgent(deps.temporal, input.runtimeId);
+      await providers[input.provider].deprovision(ref(input));
+      await withTransaction(pool, async (client) => {
+        await invalidateTokens(client, input.runtimeId);
+        await revokeCertificatesOf(client, input.runtimeId);
+        await condition(client, input.runtimeId, 'FAILED', input.reason);
+        await setOperation(client, input.operationId, input.stage, 'FAILED', input.reason);
+      });
+    },
+
+    async revokeRuntimeCertificates({ runtimeId }: { runtimeId: string }): Promise<number> {
+      return revokeCertificatesOf(pool, runtimeId);
+    },
+
+    async stopRuntimeAgent({ runtimeId }: { runtimeId: string }): Promise<void> {
+      await stopAgent(deps.temporal, runtimeId);
+    },
+
+    async deprovisionRuntime(input: RuntimeInput): Promise<void> {
+      await providers[input.provider].deprovision(ref(input));
+    },
+
+    /** Removes the runtime and its memberships (applications' configVersion moves with them). */
+    async deleteRuntime({ runtimeId }: { runtimeId: string }): Promise<void> {
+      await withTransaction(pool, async (client) => {
+        await invalidateTokens(client, runtimeId);
+        await client.query('DELETE FROM runtimes WHERE id = $1', [runtimeId]);
+      });
+    },
+  };
+}
+
+async function stopAgent(temporal: Client, runtimeId: string): Promise<void> {
+  try {
+    await temporal.workflow.getHandle(`agent:${runtimeId}`).terminate('the runtime is going away');
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+  }
+}
+
+export type ProvisioningActivities = ReturnType<typeof createProvisioningActivities>;

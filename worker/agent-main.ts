@@ -1,0 +1,45 @@
+// A local runtime: its gateway and its agent worker (task queue runtime-<id>), started detached by
+// the local provider with `--dir <runtime directory>`, so it outlives a worker restart.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createAgentActivities, runtimeFiles, writeAtomically } from '../activities/agent.js';
+import { createLogger } from '../lib/logger.js';
+import { onShutdown, runMain } from '../lib/main.js';
+import { startGateway } from './gateway.js';
+import { installRuntime } from './runtime.js';
+
+export interface LocalRuntimeConfig {
+  runtimeId: string;
+  temporal: { address: string; namespace: string };
+  taskQueue: string;
+}
+
+const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+const AGENT_WORKFLOWS = fileURLToPath(new URL(`../workflows/agent.${ext}`, import.meta.url));
+
+runMain(async () => {
+  const dirArg = process.argv.indexOf('--dir');
+  const dir = path.resolve(process.argv[dirArg + 1] ?? '.');
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'runtime.json'), 'utf8')) as LocalRuntimeConfig;
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'info').child({ runtimeId: config.runtimeId });
+  installRuntime(logger);
+  const root = path.dirname(dir);
+  const files = runtimeFiles(root, config.runtimeId);
+  const gateway = await startGateway(files.applied);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.taskQueue,
+    workflowsPath: AGENT_WORKFLOWS,
+    activities: createAgentActivities({ root, eventUrl: () => `${gateway.url}/events` }),
+  });
+  writeAtomically(files.gateway, JSON.stringify({ url: gateway.url, pid: process.pid }), 0o644);
+  onShutdown(async () => worker.shutdown());
+  logger.info({ gateway: gateway.url, taskQueue: config.taskQueue }, 'runtime running');
+  await worker.run();
+  gateway.server.close();
+  await connection.close();
+});

@@ -1,0 +1,118 @@
+// Runtime provisioning (DESIGN.md, flow 3): register → runtime token → provider.provision → inject →
+// start the agent → wait until it reports CONNECTED → notify applications. Any failure after
+// registration is compensated: deprovisioned, token and certificates unusable, runtime FAILED.
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  condition,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { ProvisioningActivities, RuntimeInput } from '../activities/provisioning.js';
+import { runtimeAgent } from './agent.js';
+import { applicationsSharingRuntime, notifyApplications } from './notify.js';
+import { MeridianRuntimeId, MeridianStage, MeridianTenant } from './search-attributes.js';
+
+export const ProvisioningStage = {
+  REGISTERING: 'REGISTERING',
+  ISSUING_TOKEN: 'ISSUING_TOKEN',
+  PROVISIONING: 'PROVISIONING',
+  INJECTING: 'INJECTING',
+  WAITING_FOR_AGENT: 'WAITING_FOR_AGENT',
+  NOTIFYING: 'NOTIFYING',
+  FINISHED: 'FINISHED',
+} as const;
+export type ProvisioningStage = (typeof ProvisioningStage)[keyof typeof ProvisioningStage];
+
+export interface ProvisioningInput extends RuntimeInput {
+  operationId: string;
+  /** @default 10 minutes */
+  provisionTimeoutMs: number;
+  /** @default 15 minutes */
+  agentTimeoutMs: number;
+}
+
+export interface ProvisioningStatus {
+  stage: ProvisioningStage;
+  failed?: string;
+  eventUrl?: string;
+}
+
+/** The agent reported CONNECTED for the first time (sent by the API on `PUT /v1/runtime/status`). */
+export const agentConnected = defineSignal<[{ eventUrl: string }]>('agentConnected');
+export const provisioningStatus = defineQuery<ProvisioningStatus>('status');
+
+const quick = proxyActivities<ProvisioningActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['NotFound'] } });
+
+export async function provisioning(input: ProvisioningInput): Promise<ProvisioningStatus> {
+  const status: ProvisioningStatus = { stage: ProvisioningStage.REGISTERING };
+  setHandler(provisioningStatus, () => status);
+  setHandler(agentConnected, ({ eventUrl }) => {
+    status.eventUrl = eventUrl;
+  });
+  const enter = async (stage: ProvisioningStage, runtimeCondition?: string) => {
+    status.stage = stage;
+    upsertSearchAttributes([{ key: MeridianStage, value: stage }]);
+    if (runtimeCondition) await quick.markRuntime({ runtimeId: input.runtimeId, condition: runtimeCondition, operationId: input.operationId, stage });
+  };
+  const { provisionRuntime } = proxyActivities<ProvisioningActivities>({
+    startToCloseTimeout: input.provisionTimeoutMs,
+    heartbeatTimeout: '30 seconds',
+    retry: { maximumAttempts: 3 },
+  });
+
+  await enter(ProvisioningStage.REGISTERING, 'PROVISIONING');
+  try {
+    await enter(ProvisioningStage.ISSUING_TOKEN, 'PROVISIONING');
+    const token = await quick.issueRuntimeToken(input);
+
+    await enter(ProvisioningStage.PROVISIONING, 'PROVISIONING');
+    const { taskQueue } = await provisionRuntime(input);
+
+    await enter(ProvisioningStage.INJECTING, 'PROVISIONING');
+    await quick.injectRuntime({ ...input, token });
+    const facts = await quick.runtimeFacts({ runtimeId: input.runtimeId });
+    await startChild(runtimeAgent, {
+      workflowId: `agent:${input.runtimeId}`,
+      taskQueue,
+      args: [{ runtimeId: input.runtimeId, pollIntervalMs: facts.pollIntervalSeconds * 1000, connected: false, consecutiveErrors: 0, applies: 0, renewals: 0 }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [
+        { key: MeridianTenant, value: input.tenantId },
+        { key: MeridianRuntimeId, value: input.runtimeId },
+        { key: MeridianStage, value: 'RUNNING' },
+      ],
+    });
+
+    await enter(ProvisioningStage.WAITING_FOR_AGENT);
+    if (!(await condition(() => status.eventUrl !== undefined, input.agentTimeoutMs))) {
+      throw ApplicationFailure.nonRetryable(`the runtime agent did not connect within ${input.agentTimeoutMs / 60_000} minutes`, 'AgentTimeout');
+    }
+
+    await enter(ProvisioningStage.NOTIFYING);
+    const connected = await quick.runtimeFacts({ runtimeId: input.runtimeId });
+    const audience = await applicationsSharingRuntime({ runtimeId: input.runtimeId });
+    await notifyApplications(
+      {
+        tenantId: input.tenantId,
+        runtimeId: input.runtimeId,
+        eventId: `runtime.connected:${input.runtimeId}`,
+        event: { type: 'runtime.connected', runtime: { id: input.runtimeId, name: connected.name, eventUrl: connected.eventUrl }, configVersion: connected.configVersion, occurredAt: new Date().toISOString() },
+      },
+      audience,
+    );
+    await enter(ProvisioningStage.FINISHED);
+    await quick.finishOperation({ operationId: input.operationId, stage: ProvisioningStage.FINISHED });
+    return status;
+  } catch (error) {
+    const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+    status.failed = reason;
+    await quick.compensateProvisioning({ ...input, stage: status.stage, reason });
+    upsertSearchAttributes([{ key: MeridianStage, value: 'FAILED' }]);
+    return status;
+  }
+}
