@@ -258,3 +258,14 @@ export async function receiver(answer: (req: http.IncomingMessage, body: string)
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { url, requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
+
+/** The MeridianStage values a workflow upserted, in order: its stages as the Temporal UI shows them. */
+export async function stagesOf(handle: { fetchHistory(): Promise<{ events?: unknown[] | null }> }): Promise<string[]> {
+  const history = await handle.fetchHistory();
+  const stages: string[] = [];
+  for (const event of (history.events ?? []) as Array<Record<string, any>>) {
+    const field = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.MeridianStage;
+    if (field?.data) stages.push(JSON.parse(Buffer.from(field.data).toString('utf8')));
+  }
+  return stages;
+}

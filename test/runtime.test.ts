@@ -1,0 +1,117 @@
+import { X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MtlsClient, loadCredentials } from '../client/connector.js';
+import { configChanged, agentStatus } from '../workflows/agent.js';
+import { openApi30 } from './fixtures/specs.js';
+import { call, pairedApplication, stagesOf, receiver, startTestApi, uniqueName, type TestApi } from './helpers.js';
+
+let api: TestApi;
+let hooks: Awaited<ReturnType<typeof receiver>>;
+beforeAll(async () => {
+  api = await startTestApi({ worker: true });
+  hooks = await receiver();
+});
+afterAll(async () => {
+  await hooks.close();
+  await api.stop();
+});
+
+const waitForOperation = async (token: string, id: string, timeout = 90_000) => {
+  await expect.poll(async () => (await call(`${api.url}/v1/operations/${id}`, { token })).body.state, { timeout, interval: 250 }).not.toBe('IN_PROGRESS');
+  return (await call(`${api.url}/v1/operations/${id}`, { token })).body;
+};
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').length > 0;
+  } catch {
+    return false;
+  }
+};
+
+describe('runtime provisioning with the local provider, end to end', () => {
+  it('provisions, connects, notifies, propagates configuration, and deprovisions', async () => {
+    const inside = await pairedApplication(api);
+    const token = inside.adminToken;
+    const scenario = uniqueName('S');
+    await call(`${api.url}/v1/scenarios`, { token, body: { name: scenario } });
+    await call(`${api.url}/v1/applications/${inside.app.id}/scenarios`, { method: 'PUT', token, body: [scenario] });
+    await inside.client.request('POST', '/v1/application/webhooks', { type: 'CONFIGURATION_CHANGED', url: `${hooks.url}/inside` });
+    const outsideApp = (await call(`${api.url}/v1/applications`, { token, body: { name: uniqueName('out') } })).body;
+    await api.pool.query("INSERT INTO webhooks (tenant_id, application_id, type, url) VALUES ($1, $2, 'CONFIGURATION_CHANGED', $3)", [
+      inside.tenant.id,
+      outsideApp.id,
+      `${hooks.url}/outside`,
+    ]);
+
+    const created = await call(`${api.url}/v1/runtimes`, { token, body: { name: uniqueName('rt'), scenarios: [scenario], provider: 'local', pollIntervalSeconds: 600 } });
+    expect(created.status).toBe(202);
+    expect(created.body.operation).toMatchObject({ type: 'PROVISIONING', state: 'IN_PROGRESS' });
+    const runtimeId: string = created.body.runtime.id;
+
+    const op = await waitForOperation(token, created.body.operation.id);
+    expect(op).toMatchObject({ state: 'SUCCEEDED', stage: 'FINISHED', workflowId: `provisioning:${runtimeId}` });
+    expect(await stagesOf(api.temporal.workflow.getHandle(`provisioning:${runtimeId}`))).toEqual([
+      'REGISTERING',
+      'ISSUING_TOKEN',
+      'PROVISIONING',
+      'INJECTING',
+      'WAITING_FOR_AGENT',
+      'NOTIFYING',
+      'FINISHED',
+    ]);
+
+    const runtime = (await call(`${api.url}/v1/runtimes/${runtimeId}`, { token })).body;
+    expect(runtime.status.condition).toBe('CONNECTED');
+    expect(runtime.eventUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/events$/);
+
+    // The runtime process and its gateway; its certificate names it.
+    const dir = path.join(api.runtimesDir, runtimeId);
+    const { pid } = JSON.parse(fs.readFileSync(path.join(dir, 'process.json'), 'utf8'));
+    expect(alive(pid)).toBe(true);
+    const gateway = runtime.eventUrl.replace(/\/events$/, '');
+    const cert = new X509Certificate(fs.readFileSync(path.join(dir, 'credentials', 'client.crt'), 'utf8'));
+    expect(cert.subject).toContain(`CN=${runtimeId}`);
+    expect(cert.subject).toContain('OU=runtimes');
+    expect(fs.statSync(path.join(dir, 'credentials', 'client.key')).mode & 0o777).toBe(0o600);
+    await expect.poll(async () => (await call(`${gateway}/applied`)).body?.applications?.map((a: { id: string }) => a.id), { timeout: 10_000 }).toEqual([inside.app.id]);
+    expect((await call(`${gateway}/events/${inside.app.name}`, { body: { hello: 'world' } })).status).toBe(202);
+    expect((await call(`${gateway}/events/${outsideApp.name}`, { body: {} })).status).toBe(404);
+
+    // runtime.connected reached the application in the scenario, and only it.
+    await expect.poll(() => hooks.requests.filter((r) => r.url === '/inside').length, { timeout: 15_000 }).toBe(1);
+    const connected = JSON.parse(hooks.requests.find((r) => r.url === '/inside')!.body);
+    expect(connected).toMatchObject({ type: 'runtime.connected', applicationId: inside.app.id, runtime: { id: runtimeId, eventUrl: runtime.eventUrl } });
+    expect(hooks.requests.filter((r) => r.url === '/outside')).toHaveLength(0);
+
+    // A configChanged hint applies a new configuration long before the 10-minute poll.
+    await inside.client.request('POST', '/v1/application/apis', { name: 'orders', targetUrl: 'http://orders.example', spec: { type: 'OPENAPI', format: 'JSON', data: JSON.stringify(openApi30) } });
+    const agent = api.temporal.workflow.getHandle(`agent:${runtimeId}`);
+    const before = (await agent.query(agentStatus)).lastAppliedVersion;
+    await agent.signal(configChanged);
+    await expect.poll(async () => (await call(`${gateway}/applied`)).body.applications[0]?.apis?.map((a: { name: string }) => a.name), { timeout: 10_000 }).toEqual(['orders']);
+    const status = await agent.query(agentStatus);
+    expect(status.lastAppliedVersion).toBeGreaterThan(before!);
+    expect(status.consecutiveErrors).toBe(0);
+
+    // Deprovisioning: certificates revoked, process stopped, state removed, applications told.
+    const credentials = loadCredentials(path.join(dir, 'credentials'));
+    const removed = await call(`${api.url}/v1/runtimes/${runtimeId}`, { method: 'DELETE', token });
+    expect(removed.status).toBe(202);
+    expect(await waitForOperation(token, removed.body.id)).toMatchObject({ type: 'DEPROVISIONING', state: 'SUCCEEDED' });
+    expect(alive(pid)).toBe(false);
+    expect(fs.existsSync(dir)).toBe(false);
+    expect((await call(`${api.url}/v1/runtimes/${runtimeId}`, { token })).status).toBe(404);
+    const mtls = new MtlsClient(credentials);
+    await expect.poll(async () => (await mtls.request('GET', '/v1/runtime')).status, { timeout: 3_000 }).toBe(401);
+    mtls.close();
+    await expect.poll(() => hooks.requests.filter((r) => r.url === '/inside').map((r) => JSON.parse(r.body).type), { timeout: 15_000 }).toEqual([
+      'runtime.connected',
+      'runtime.removed',
+    ]);
+    inside.client.close();
+  }, 180_000);
+});
