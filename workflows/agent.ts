@@ -2,6 +2,7 @@
 // { fetch configuration (ETag) → apply if changed → renew the certificate at 70 % of its life } →
 // continue-as-new. Runs on the runtime's own task queue; no secret ever enters its history.
 import {
+  ActivityFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -27,6 +28,11 @@ export interface AgentState {
   lastError?: string;
   applies: number;
   renewals: number;
+  /** A configChanged hint that arrived while the previous run was closing. */
+  hinted?: boolean;
+  /** Bound on polls per run, next to Temporal's own continue-as-new suggestion. @default 1000 */
+  pollsPerRun?: number;
+  runs?: number;
 }
 
 /** A hint that the configuration changed: fetch now instead of at the next poll. */
@@ -51,8 +57,8 @@ const renewalDue = (cert: CertificateLife | undefined) => {
 };
 
 export async function runtimeAgent(initial: AgentState): Promise<never> {
-  const state: AgentState = { ...initial };
-  let hinted = false;
+  const state: AgentState = { ...initial, runs: (initial.runs ?? 0) + 1 };
+  let hinted = initial.hinted ?? false;
   setHandler(configChanged, () => {
     hinted = true;
   });
@@ -64,7 +70,7 @@ export async function runtimeAgent(initial: AgentState): Promise<never> {
     state.connected = true;
   }
 
-  while (!workflowInfo().continueAsNewSuggested) {
+  for (let polls = 0; polls < (state.pollsPerRun ?? 1000) && !workflowInfo().continueAsNewSuggested; polls++) {
     if (renewalDue(state.certificate)) {
       state.certificate = await acts.renewCertificate({ runtimeId: state.runtimeId });
       state.renewals++;
@@ -83,11 +89,11 @@ export async function runtimeAgent(initial: AgentState): Promise<never> {
       }
     } catch (error) {
       state.consecutiveErrors++;
-      state.lastError = (error as Error).message;
+      state.lastError = error instanceof ActivityFailure && error.cause ? error.cause.message : (error as Error).message;
     }
     const wait = state.consecutiveErrors ? Math.min(state.pollIntervalMs * 2 ** state.consecutiveErrors, MAX_BACKOFF_MS) : state.pollIntervalMs;
     await condition(() => hinted, wait);
   }
   await condition(allHandlersFinished);
-  return continueAsNew<typeof runtimeAgent>(state);
+  return continueAsNew<typeof runtimeAgent>({ ...state, hinted });
 }
