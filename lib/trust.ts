@@ -1,9 +1,8 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { ActivityDeps } from '../activities/index.js';
-import { localProvider } from '../activities/providers/local.js';
-import type { RuntimeProvider } from '../activities/providers/provider.js';
+import { localProvider, type LocalRuntimes } from '../activities/providers/local.js';
+import { simulatedProvider } from '../activities/providers/simulated.js';
 import { loadOrCreateCa, type Ca } from './ca.js';
 import type { Config } from './config.js';
 import { loadKeyring, type Keyring } from './encryption.js';
@@ -28,22 +27,14 @@ export function sharedDeps(config: Config) {
 /** The public base URL runtimes and applications are told to use. */
 export const publicUrl = (config: Config) => config.http.publicUrl ?? `http://localhost:${config.http.port}`;
 
-/** A provider this build does not have: provisioning with it fails with that reason, and compensates. */
-function unavailable(name: string): RuntimeProvider {
-  const refuse = async (): Promise<never> => {
-    throw ApplicationFailure.nonRetryable(`the ${name} runtime provider is not available in this build`, 'ProviderUnavailable');
-  };
-  return { taskQueue: () => 'runtime-host', provision: refuse, inject: refuse, status: refuse, deprovision: async () => undefined };
-}
-
-/** Runtime providers by name; local runtimes live under `<data>/runtimes`. */
-export function createProviders(dataDir: string, temporal: { address: string; namespace: string }): ActivityDeps['providers'] {
-  const local: RuntimeProvider = localProvider({ root: path.join(dataDir, 'runtimes'), temporal: { address: temporal.address, namespace: temporal.namespace } });
-  return { local, simulated: unavailable('simulated') };
+/** Runtime providers by name; local runtimes live under `<data>/runtimes`, simulated ones under `<data>/simulated`. */
+export function createProviders(dataDir: string, temporal: { address: string; namespace: string }, hostQueue?: string): ActivityDeps['providers'] & { local: LocalRuntimes } {
+  const local = localProvider({ root: path.join(dataDir, 'runtimes'), temporal: { address: temporal.address, namespace: temporal.namespace } });
+  return { local, simulated: simulatedProvider({ root: path.join(dataDir, 'simulated'), taskQueue: hostQueue }) };
 }
 
 /** Everything the management-plane worker's activities need. */
-export function activityDeps(config: Config, pool: pg.Pool, temporal: Client): ActivityDeps {
+export function activityDeps(config: Config, pool: pg.Pool, temporal: Client): ActivityDeps & { providers: { local: LocalRuntimes } } {
   return {
     pool,
     temporal,

@@ -17,6 +17,7 @@ import { activityDeps, sharedDeps } from '../lib/trust.js';
 import { connectClient, connectionOptions } from '../lib/temporal.js';
 import { ensureTemporalTools } from '../lib/tools.js';
 import { installRuntime } from '../worker/runtime.js';
+import { startRuntimeHost } from '../worker/runtime-host.js';
 import { createWorker } from '../worker/worker.js';
 
 async function assertPortFree(port: number, variable: string): Promise<void> {
@@ -85,13 +86,19 @@ runMain(async () => {
   const temporal = await connectClient(config.temporal);
   stops.push(() => temporal.connection.close());
   const connection = await NativeConnection.connect(await connectionOptions(config.temporal));
-  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps: activityDeps(config, pool, temporal), metrics });
+  const deps = activityDeps(config, pool, temporal);
+  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps, metrics });
   const running = worker.run();
   stops.push(async () => {
     worker.shutdown();
     await running;
     await connection.close();
   });
+  const host = await startRuntimeHost({ connection, namespace: config.temporal.namespace, root: path.join(config.dataDir, 'simulated') });
+  stops.push(host.stop);
+  // Local runtimes belong to this machine's stack: they stop with it and come back with it.
+  const resumed = await deps.providers.local.resumeAll();
+  stops.push(async () => void (await deps.providers.local.stopAll()));
 
   const api = await startApi(
     { pool, temporal, logger, metrics, ...sharedDeps(config), trustProxy: config.http.trustProxy },
@@ -117,6 +124,7 @@ runMain(async () => {
       `  PostgreSQL     ${postgres ? `embedded, 127.0.0.1:${config.embeddedPostgresPort}` : 'DATABASE_URL'}`,
       `  Data           ${config.dataDir}   (CA: ${config.ca.certFile ?? path.join(config.dataDir, 'ca.crt')})`,
       `  Migrations     ${migrations.applied.length} applied, ${migrations.skipped.length} already present`,
+      `  Runtimes       ${resumed} local runtime process(es) resumed, under ${path.join(config.dataDir, 'runtimes')}`,
       `  Admin token    ${token}`,
       '  Stop with Ctrl-C.',
       '',

@@ -15,6 +15,7 @@ import { inject } from 'vitest';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { MtlsClient, connect } from '../client/connector.js';
 import { startApi, type RunningApi } from '../api/server.js';
+import { startRuntimeHost } from '../worker/runtime-host.js';
 import { createPool } from '../db/pool.js';
 import { createAdminToken, ensureTenant, type Tenant } from '../db/tenants.js';
 import { loadOrCreateCa, type Ca } from '../lib/ca.js';
@@ -90,8 +91,9 @@ export const testRegistration = (overrides: Partial<RegistrationConfig> = {}): R
 });
 
 /** Activity dependencies for tests: the run's CA and keyring, local runtimes under a fresh folder. */
-export function testActivityDeps(pool: pg.Pool, temporal: Client, overrides: Partial<ActivityDeps> = {}): ActivityDeps & { runtimesDir: string } {
+export function testActivityDeps(pool: pg.Pool, temporal: Client, overrides: Partial<ActivityDeps> = {}): ActivityDeps & { runtimesDir: string; simulatedDir: string; hostQueue: string } {
   const dataDir = tempDir('data');
+  const hostQueue = uniqueName('runtime-host');
   return {
     pool,
     temporal,
@@ -99,9 +101,11 @@ export function testActivityDeps(pool: pg.Pool, temporal: Client, overrides: Par
     keyring: testKeyring(),
     connector: loadConfig({}).connector,
     registration: testRegistration(),
-    providers: createProviders(dataDir, { address: inject('temporalAddress'), namespace: 'default' }),
+    providers: createProviders(dataDir, { address: inject('temporalAddress'), namespace: 'default' }, hostQueue),
+    hostQueue,
     publicUrl: () => 'http://127.0.0.1:9',
     runtimesDir: path.join(dataDir, 'runtimes'),
+    simulatedDir: path.join(dataDir, 'simulated'),
     ...overrides,
   };
 }
@@ -137,9 +141,11 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
       activities: createActivities(deps),
     });
     const running = worker.run();
+    const host = await startRuntimeHost({ connection: nativeConnection, namespace: 'default', root: deps.simulatedDir, taskQueue: deps.hostQueue });
     stopWorker = async () => {
       worker.shutdown();
       await running;
+      await host.stop();
       await nativeConnection.close();
     };
   }

@@ -115,3 +115,26 @@ describe('runtime provisioning with the local provider, end to end', () => {
     inside.client.close();
   }, 180_000);
 });
+
+describe('simulated runtimes', () => {
+  it('provision on the runtime host with their own certificate and agent, and deprovision', async () => {
+    const { token } = await pairedApplication(api).then(async (paired) => {
+      paired.client.close();
+      return { token: paired.adminToken };
+    });
+    const created = await call(`${api.url}/v1/runtimes`, { token, body: { name: uniqueName('sim'), provider: 'simulated', scenarios: ['DEFAULT'] } });
+    expect(created.status).toBe(202);
+    const runtimeId = created.body.runtime.id;
+    expect(await waitForOperation(token, created.body.operation.id)).toMatchObject({ state: 'SUCCEEDED' });
+    const runtime = (await call(`${api.url}/v1/runtimes/${runtimeId}`, { token })).body;
+    expect(runtime).toMatchObject({ provider: 'simulated', status: { condition: 'CONNECTED' } });
+    expect(runtime.eventUrl).toMatch(new RegExp(`/runtimes/${runtimeId}/events$`));
+    const applied = runtime.eventUrl.replace(/\/events$/, '/applied');
+    await expect.poll(async () => (await call(applied)).body.applications.length, { timeout: 10_000 }).toBe(1);
+    const cert = new X509Certificate(fs.readFileSync(path.join(path.dirname(api.runtimesDir), 'simulated', runtimeId, 'credentials', 'client.crt'), 'utf8'));
+    expect(cert.subject).toContain(`CN=${runtimeId}`);
+    const removed = await call(`${api.url}/v1/runtimes/${runtimeId}`, { method: 'DELETE', token });
+    expect(await waitForOperation(token, removed.body.id)).toMatchObject({ state: 'SUCCEEDED' });
+    expect((await call(applied)).body.applications).toEqual([]);
+  }, 60_000);
+});

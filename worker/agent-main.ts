@@ -27,7 +27,7 @@ runMain(async () => {
   installRuntime(logger);
   const root = path.dirname(dir);
   const files = runtimeFiles(root, config.runtimeId);
-  const gateway = await startGateway(files.applied);
+  const gateway = await startGateway(root, config.runtimeId);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,

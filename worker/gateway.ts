@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { runtimeFiles } from '../activities/agent.js';
 
 interface Applied {
   configVersion: number;
@@ -10,29 +11,37 @@ interface Applied {
 const send = (res: http.ServerResponse, status: number, body: unknown) =>
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 
+const readApplied = (file: string): Applied | undefined => {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Applied;
+  } catch {
+    return undefined;
+  }
+};
+
 /**
  * The runtime gateway: `POST /events/<applicationName>` takes events for applications in the applied
- * configuration, `GET /applied` shows what the agent applied (never credentials).
+ * configuration, `GET /applied` shows what the agent applied (never credentials). A local runtime
+ * serves its own (`runtimeId` given); the runtime host serves all of its runtimes under `/runtimes/<id>/…`.
  */
-export async function startGateway(appliedFile: string, host = '127.0.0.1'): Promise<{ url: string; server: http.Server }> {
-  const read = (): Applied | undefined => {
-    try {
-      return JSON.parse(fs.readFileSync(appliedFile, 'utf8')) as Applied;
-    } catch {
-      return undefined;
-    }
-  };
+export async function startGateway(root: string, runtimeId?: string, host = '127.0.0.1'): Promise<{ url: string; server: http.Server }> {
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://gateway');
-    const applied = read();
-    if (req.method === 'GET' && url.pathname === '/applied') {
+    let pathname = new URL(req.url ?? '/', 'http://gateway').pathname;
+    let id = runtimeId;
+    if (!id) {
+      const match = /^\/runtimes\/([0-9a-f-]{36})(\/.*)$/.exec(pathname);
+      if (!match) return send(res, 404, { title: 'Not Found', detail: 'unknown route' });
+      [, id, pathname] = match as unknown as [string, string, string];
+    }
+    const applied = readApplied(runtimeFiles(root, id!).applied);
+    if (req.method === 'GET' && pathname === '/applied') {
       if (!applied) return send(res, 200, { configVersion: null, applications: [] });
       return send(res, 200, {
         configVersion: applied.configVersion,
         applications: applied.applications.map((a) => ({ id: a.id, name: a.name, apis: a.apis.map((api) => ({ id: api.id, name: api.name })), events: a.events })),
       });
     }
-    const event = /^\/events\/([^/]+)$/.exec(url.pathname);
+    const event = /^\/events\/([^/]+)$/.exec(pathname);
     if (req.method === 'POST' && event) {
       const name = decodeURIComponent(event[1]!);
       if (!applied?.applications.some((a) => a.name === name)) return send(res, 404, { title: 'Not Found', detail: `no application "${name}" in the applied configuration` });

@@ -36,12 +36,47 @@ const readJson = <T>(file: string): T | undefined => {
   }
 };
 
+/** Local runtimes: process-level controls for `npm start`, which owns the whole machine's stack. */
+export interface LocalRuntimes extends RuntimeProvider {
+  /** Stops every local runtime process, keeping their state (Ctrl-C of `npm start`). */
+  stopAll(): Promise<number>;
+  /** Starts again every local runtime whose process is not running (the next `npm start`). */
+  resumeAll(): Promise<number>;
+}
+
 /** A real runtime process on this machine per runtime, detached and keyed by runtime id. */
-export function localProvider({ root, temporal }: LocalProviderOptions): RuntimeProvider {
+export function localProvider({ root, temporal }: LocalProviderOptions): LocalRuntimes {
   const processFile = (dir: string) => path.join(dir, 'process.json');
   const pidOf = (dir: string) => readJson<{ pid: number }>(processFile(dir))?.pid;
 
-  return {
+  const stop = async (dir: string) => {
+    const pid = pidOf(dir);
+    if (!pid || !alive(pid, dir)) return false;
+    process.kill(-pid, 'SIGTERM');
+    const deadline = Date.now() + 15_000;
+    while (alive(pid, dir) && Date.now() < deadline) await sleep(100);
+    if (alive(pid, dir)) process.kill(-pid, 'SIGKILL');
+    return true;
+  };
+  const runtimeIds = () => (fs.existsSync(root) ? fs.readdirSync(root).filter((id) => fs.existsSync(processFile(path.join(root, id)))) : []);
+
+  const provider: LocalRuntimes = {
+    async stopAll() {
+      const stopped = await Promise.all(runtimeIds().map((id) => stop(path.join(root, id))));
+      return stopped.filter(Boolean).length;
+    },
+
+    async resumeAll() {
+      let resumed = 0;
+      for (const runtimeId of runtimeIds()) {
+        const { dir } = runtimeFiles(root, runtimeId);
+        if (alive(pidOf(dir), dir)) continue;
+        await provider.provision({ runtimeId, tenantId: '' }, () => undefined);
+        resumed++;
+      }
+      return resumed;
+    },
+
     taskQueue: (runtimeId) => `runtime-${runtimeId}`,
 
     async provision({ runtimeId }: RuntimeRef, heartbeat) {
@@ -79,14 +114,9 @@ export function localProvider({ root, temporal }: LocalProviderOptions): Runtime
 
     async deprovision({ runtimeId }) {
       const { dir } = runtimeFiles(root, runtimeId);
-      const pid = pidOf(dir);
-      if (pid && alive(pid, dir)) {
-        process.kill(-pid, 'SIGTERM');
-        const deadline = Date.now() + 15_000;
-        while (alive(pid, dir) && Date.now() < deadline) await sleep(100);
-        if (alive(pid, dir)) process.kill(-pid, 'SIGKILL');
-      }
+      await stop(dir);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+  return provider;
 }

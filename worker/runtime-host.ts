@@ -1,0 +1,32 @@
+import { fileURLToPath } from 'node:url';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { createAgentActivities } from '../activities/agent.js';
+import { RUNTIME_HOST_QUEUE } from '../activities/providers/simulated.js';
+import { startGateway } from './gateway.js';
+
+const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+const AGENT_WORKFLOWS = fileURLToPath(new URL(`../workflows/agent.${ext}`, import.meta.url));
+
+/** The runtime host: one worker and one gateway for every simulated runtime under `root`. */
+export async function startRuntimeHost(options: { connection: NativeConnection; namespace: string; root: string; taskQueue?: string; maxConcurrentActivities?: number }) {
+  const gateway = await startGateway(options.root);
+  const worker = await Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? RUNTIME_HOST_QUEUE,
+    workflowsPath: AGENT_WORKFLOWS,
+    activities: createAgentActivities({ root: options.root, eventUrl: (runtimeId) => `${gateway.url}/runtimes/${runtimeId}/events` }),
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 200,
+    maxCachedWorkflows: 10_000,
+  });
+  const running = worker.run();
+  return {
+    gateway: gateway.url,
+    worker,
+    async stop() {
+      worker.shutdown();
+      await running;
+      gateway.server.close();
+    },
+  };
+}
