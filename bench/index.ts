@@ -6,6 +6,7 @@ import path from 'node:path';
 import { certificateIssuance } from './certificates.js';
 import { pairings } from './pairing.js';
 import { registrations } from './registration.js';
+import { localProvisioning, simulatedScale } from './runtimes.js';
 import { LocalStack, stackEnv } from '../scripts/local-stack.js';
 
 const only = process.argv[2];
@@ -14,14 +15,20 @@ console.log(`Meridian benchmarks on ${os.cpus().length} × ${os.cpus()[0]?.model
 
 if (!only || only === 'certificates') certificateIssuance();
 
-if (!only || only === 'pairing' || only === 'registration') {
+const counts = (process.env.BENCH_RUNTIMES ?? '100,300').split(',').map(Number);
+
+if (!only || ['pairing', 'registration', 'runtimes'].includes(only)) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-bench-'));
   fs.chmodSync(dir, 0o755);
-  const stack = new LocalStack(await stackEnv(path.join(dir, 'data')));
+  const stack = new LocalStack({ ...(await stackEnv(path.join(dir, 'data'))), MERIDIAN_RUNTIME_HOST: 'false' });
   try {
     console.log(`stack ready in ${((await stack.start()) / 1000).toFixed(1)} s`);
     if (!only || only === 'pairing') await pairings(stack.url, stack.adminToken!);
     if (!only || only === 'registration') await registrations(stack.url, stack.adminToken!);
+    if (!only || only === 'runtimes') {
+      await localProvisioning(stack);
+      await simulatedScale(stack, path.join(dir, 'data'), counts);
+    }
   } finally {
     await stack.interrupt();
     fs.rmSync(dir, { recursive: true, force: true });

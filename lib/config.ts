@@ -86,6 +86,8 @@ const schema = z.object({
   /** Stage timeouts of runtime provisioning: the provider's work, then the agent's first CONNECTED report. @default 600 / 900 */
   MERIDIAN_PROVISION_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(600),
   MERIDIAN_AGENT_CONNECT_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(900),
+  /** Whether `npm start` runs the runtime host for simulated runtimes in its worker process. @default true */
+  MERIDIAN_RUNTIME_HOST: boolean.default(true),
   /** Task queue of the management-plane worker. @default meridian */
   MERIDIAN_TASK_QUEUE: z.string().min(1).default('meridian'),
   /** Port where a standalone worker serves Prometheus metrics; 0 disables. @default 9464 */
@@ -139,6 +141,7 @@ export interface Config {
   provisioning: ProvisioningConfig;
   encryptionKey?: string;
   taskQueue: string;
+  runtimeHost: boolean;
   workerMetricsPort: number;
   adminToken?: string;
   logLevel: Env['LOG_LEVEL'];
@@ -199,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     provisioning: { provisionTimeoutMs: e.MERIDIAN_PROVISION_TIMEOUT_SECONDS * 1000, agentTimeoutMs: e.MERIDIAN_AGENT_CONNECT_TIMEOUT_SECONDS * 1000 },
     encryptionKey: e.MERIDIAN_ENCRYPTION_KEY,
     taskQueue: e.MERIDIAN_TASK_QUEUE,
+    runtimeHost: e.MERIDIAN_RUNTIME_HOST,
     workerMetricsPort: e.MERIDIAN_WORKER_METRICS_PORT,
     adminToken: e.MERIDIAN_ADMIN_TOKEN,
     logLevel: e.LOG_LEVEL,

@@ -94,8 +94,10 @@ runMain(async () => {
     await running;
     await connection.close();
   });
-  const host = await startRuntimeHost({ connection, namespace: config.temporal.namespace, root: path.join(config.dataDir, 'simulated') });
-  stops.push(host.stop);
+  if (config.runtimeHost) {
+    const host = await startRuntimeHost({ connection, namespace: config.temporal.namespace, root: path.join(config.dataDir, 'simulated') });
+    stops.push(host.stop);
+  }
   // Local runtimes belong to this machine's stack: they stop with it and come back with it.
   const resumed = await deps.providers.local.resumeAll();
   stops.push(async () => void (await deps.providers.local.stopAll()));
