@@ -275,3 +275,26 @@ export async function stagesOf(handle: { fetchHistory(): Promise<{ events?: unkn
   }
   return stages;
 }
+
+/**
+ * A time-skipping environment with a worker on `taskQueue` running every management-plane workflow
+ * and the real activities (against the run's PostgreSQL), replaceable through `overrides`.
+ */
+export async function timeSkippingWorker(taskQueue: string, pool: pg.Pool, overrides: (env: TestWorkflowEnvironment) => Partial<ActivityDeps> = () => ({})) {
+  const env = await timeSkipping();
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities(testActivityDeps(pool, env.client, overrides(env))),
+  });
+  const running = worker.run();
+  return {
+    env,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await env.teardown();
+    },
+  };
+}

@@ -1,8 +1,6 @@
-import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createActivities } from '../activities/index.js';
 import { createApplication } from '../db/applications.js';
 import { insertOperation } from '../db/operations.js';
 import { createPool } from '../db/pool.js';
@@ -10,28 +8,18 @@ import { issueToken, peekToken } from '../db/tokens.js';
 import { loadConfig } from '../lib/config.js';
 import { pairing, pairingStatus, signingRequested } from '../workflows/pairing.js';
 import { applicationAttributes } from '../workflows/search-attributes.js';
-import { createTenant, testActivityDeps, timeSkipping, uniqueName, workflowBundle } from './helpers.js';
+import { createTenant, timeSkippingWorker, uniqueName } from './helpers.js';
 
 const connector = loadConfig({}).connector;
 const pool = createPool(inject('databaseUrl'));
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  env = await timeSkipping();
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: 'pairing-expiry',
-    workflowBundle: await workflowBundle(),
-    activities: createActivities(testActivityDeps(pool, env.client)),
-  });
-  running = worker.run();
+  ({ env, stop } = await timeSkippingWorker('pairing-expiry', pool));
 });
 afterAll(async () => {
-  worker.shutdown();
-  await running;
-  await env.teardown();
+  await stop();
   await pool.end();
 });
 

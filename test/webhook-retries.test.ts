@@ -1,33 +1,21 @@
-import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createActivities } from '../activities/index.js';
 import { createApplication } from '../db/applications.js';
 import { createPool } from '../db/pool.js';
 import { notifyApplication } from '../workflows/notify.js';
-import { createTenant, receiver, testActivityDeps, timeSkipping, uniqueName, workflowBundle } from './helpers.js';
+import { createTenant, receiver, timeSkippingWorker, uniqueName } from './helpers.js';
 
 const pool = createPool(inject('databaseUrl'));
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
 const HOUR = 3600_000;
+let env: TestWorkflowEnvironment;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  env = await timeSkipping();
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: 'webhook-retries',
-    workflowBundle: await workflowBundle(),
-    activities: createActivities(testActivityDeps(pool, env.client)),
-  });
-  running = worker.run();
+  ({ env, stop } = await timeSkippingWorker('webhook-retries', pool));
 });
 afterAll(async () => {
-  worker.shutdown();
-  await running;
-  await env.teardown();
+  await stop();
   await pool.end();
 });
 

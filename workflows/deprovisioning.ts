@@ -2,7 +2,7 @@
 // runtime (applications' configVersion moves) → notify the applications that shared it.
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ProvisioningActivities, RuntimeInput } from '../activities/provisioning.js';
-import { applicationsSharingRuntime, notifyApplications } from './notify.js';
+import { announceRuntime, applicationsSharingRuntime } from './notify.js';
 import { MeridianStage } from './search-attributes.js';
 
 const acts = proxyActivities<ProvisioningActivities>({ startToCloseTimeout: '2 minutes', retry: { maximumInterval: '30 seconds' } });
@@ -21,15 +21,7 @@ export async function deprovisioning(input: RuntimeInput & { operationId: string
   stage('DELETING');
   await acts.deleteRuntime(input);
   stage('NOTIFYING');
-  await notifyApplications(
-    {
-      tenantId: input.tenantId,
-      runtimeId: input.runtimeId,
-      eventId: `runtime.removed:${input.runtimeId}`,
-      event: { type: 'runtime.removed', runtime: { id: input.runtimeId, name: facts.name, eventUrl: facts.eventUrl }, configVersion: facts.configVersion, occurredAt: new Date().toISOString() },
-    },
-    audience,
-  );
+  await announceRuntime('runtime.removed', { ...input, ...facts }, audience);
   stage('FINISHED');
   await acts.finishOperation({ operationId: input.operationId, stage: 'FINISHED' });
 }

@@ -82,6 +82,23 @@ export async function notifyApplications(input: RuntimeEventInput, applicationId
   }
 }
 
+/** Announces `runtime.connected` or `runtime.removed` (event id `<type>:<runtimeId>`) to `applicationIds`. */
+export async function announceRuntime(
+  type: 'runtime.connected' | 'runtime.removed',
+  runtime: { tenantId: string; runtimeId: string; name: string; eventUrl: string | null; configVersion: number },
+  applicationIds: string[],
+): Promise<void> {
+  await notifyApplications(
+    {
+      tenantId: runtime.tenantId,
+      runtimeId: runtime.runtimeId,
+      eventId: `${type}:${runtime.runtimeId}`,
+      event: { type, runtime: { id: runtime.runtimeId, name: runtime.name, eventUrl: runtime.eventUrl }, configVersion: runtime.configVersion, occurredAt: new Date().toISOString() },
+    },
+    applicationIds,
+  );
+}
+
 /** The fan-out as a workflow of its own, for callers outside a workflow. */
 export async function runtimeEventFanOut(input: RuntimeEventInput): Promise<string[]> {
   return notifyApplicationsOfRuntime(input);

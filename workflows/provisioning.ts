@@ -14,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { ProvisioningActivities, RuntimeInput } from '../activities/provisioning.js';
 import { runtimeAgent } from './agent.js';
-import { applicationsSharingRuntime, notifyApplications } from './notify.js';
+import { announceRuntime, applicationsSharingRuntime } from './notify.js';
 import { MeridianRuntimeId, MeridianStage, MeridianTenant } from './search-attributes.js';
 
 export const ProvisioningStage = {
@@ -95,16 +95,7 @@ export async function provisioning(input: ProvisioningInput): Promise<Provisioni
 
     await enter(ProvisioningStage.NOTIFYING);
     const connected = await quick.runtimeFacts({ runtimeId: input.runtimeId });
-    const audience = await applicationsSharingRuntime({ runtimeId: input.runtimeId });
-    await notifyApplications(
-      {
-        tenantId: input.tenantId,
-        runtimeId: input.runtimeId,
-        eventId: `runtime.connected:${input.runtimeId}`,
-        event: { type: 'runtime.connected', runtime: { id: input.runtimeId, name: connected.name, eventUrl: connected.eventUrl }, configVersion: connected.configVersion, occurredAt: new Date().toISOString() },
-      },
-      audience,
-    );
+    await announceRuntime('runtime.connected', { ...input, ...connected }, await applicationsSharingRuntime(input));
     await enter(ProvisioningStage.FINISHED);
     await quick.finishOperation({ operationId: input.operationId, stage: ProvisioningStage.FINISHED });
     return status;
