@@ -27,7 +27,8 @@ runMain(async () => {
   installRuntime(logger);
   const root = path.dirname(dir);
   const files = runtimeFiles(root, config.runtimeId);
-  const gateway = await startGateway(root, config.runtimeId);
+  const previous = fs.existsSync(files.gateway) ? Number(new URL((JSON.parse(fs.readFileSync(files.gateway, 'utf8')) as { url: string }).url).port) : 0;
+  const gateway = await startGateway(root, config.runtimeId, previous);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,

@@ -24,7 +24,7 @@ const readApplied = (file: string): Applied | undefined => {
  * configuration, `GET /applied` shows what the agent applied (never credentials). A local runtime
  * serves its own (`runtimeId` given); the runtime host serves all of its runtimes under `/runtimes/<id>/…`.
  */
-export async function startGateway(root: string, runtimeId?: string, host = '127.0.0.1'): Promise<{ url: string; server: http.Server }> {
+export async function startGateway(root: string, runtimeId?: string, port = 0, host = '127.0.0.1'): Promise<{ url: string; server: http.Server }> {
   const server = http.createServer((req, res) => {
     let pathname = new URL(req.url ?? '/', 'http://gateway').pathname;
     let id = runtimeId;
@@ -50,6 +50,10 @@ export async function startGateway(root: string, runtimeId?: string, host = '127
     }
     return send(res, 404, { title: 'Not Found', detail: 'unknown route' });
   });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  // The port of an earlier run when it is free, so the eventUrl the runtime reported stays true.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' && port ? server.listen(0, host, resolve) : reject(error)));
+    server.listen(port, host, resolve);
+  });
   return { url: `http://${host}:${(server.address() as AddressInfo).port}`, server };
 }

@@ -84,7 +84,6 @@ export function localProvider({ root, temporal }: LocalProviderOptions): LocalRu
       fs.mkdirSync(files.dir, { recursive: true, mode: 0o700 });
       let pid = pidOf(files.dir);
       if (!alive(pid, files.dir)) {
-        fs.rmSync(files.gateway, { force: true });
         writeAtomically(path.join(files.dir, 'runtime.json'), JSON.stringify({ runtimeId, temporal, taskQueue: `runtime-${runtimeId}` }));
         const log = fs.openSync(path.join(files.dir, 'runtime.log'), 'a', 0o600);
         const args = ext === 'ts' ? ['--import', 'tsx', AGENT_MAIN] : [AGENT_MAIN];
