@@ -131,8 +131,20 @@ describe('simulated runtimes', () => {
     expect(runtime.eventUrl).toMatch(new RegExp(`/runtimes/${runtimeId}/events$`));
     const applied = runtime.eventUrl.replace(/\/events$/, '/applied');
     await expect.poll(async () => (await call(applied)).body.applications.length, { timeout: 10_000 }).toBe(1);
-    const cert = new X509Certificate(fs.readFileSync(path.join(path.dirname(api.runtimesDir), 'simulated', runtimeId, 'credentials', 'client.crt'), 'utf8'));
+    const credentialsDir = path.join(path.dirname(api.runtimesDir), 'simulated', runtimeId, 'credentials');
+    const cert = new X509Certificate(fs.readFileSync(path.join(credentialsDir, 'client.crt'), 'utf8'));
     expect(cert.subject).toContain(`CN=${runtimeId}`);
+
+    // The runtime's own endpoints: itself, and its configuration with ETag / 304.
+    const mtls = new MtlsClient(loadCredentials(credentialsDir));
+    expect((await mtls.request('GET', '/v1/runtime')).body).toMatchObject({ id: runtimeId, status: { condition: 'CONNECTED' } });
+    const config = await mtls.request('GET', '/v1/runtime/configuration');
+    expect(config.status).toBe(200);
+    expect(config.headers.etag).toBe(`"${config.body.configVersion}"`);
+    expect(config.body.applications.map((a: { name: string }) => a.name)).toHaveLength(1);
+    expect((await mtls.request('GET', '/v1/runtime/configuration', undefined, { 'if-none-match': String(config.headers.etag) })).status).toBe(304);
+    expect((await mtls.request('GET', '/v1/application')).status).toBe(403); // a runtime is not an application
+    mtls.close();
     const removed = await call(`${api.url}/v1/runtimes/${runtimeId}`, { method: 'DELETE', token });
     expect(await waitForOperation(token, removed.body.id)).toMatchObject({ state: 'SUCCEEDED' });
     expect((await call(applied)).body.applications).toEqual([]);
