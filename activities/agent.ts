@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { X509Certificate, createHash } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
-import { MtlsClient, connect, loadCredentials, saveCredentials } from '../client/connector.js';
+import { MtlsClient, loadCredentials, newKey, requestCertificate, requestSigning, saveCredentials, type SigningRequest } from '../client/connector.js';
 
 /** What the provider injects into a runtime: where to connect, and the one-time token (read once, then deleted). */
 export interface Injection {
@@ -58,20 +58,32 @@ export function createAgentActivities({ root, eventUrl }: { root: string; eventU
   const client = (runtimeId: string) => new MtlsClient(loadCredentials(runtimeFiles(root, runtimeId).credentials));
 
   return {
-    /** Key, CSR and certificate with the injected one-time token, which is then deleted. */
+    /**
+     * Key, CSR and certificate with the injected one-time token. Each step's result is kept before the
+     * next step (CSR token, then key), so a retried attempt resumes instead of reusing a spent token.
+     */
     async connectRuntime({ runtimeId }: { runtimeId: string }): Promise<CertificateLife> {
       const files = runtimeFiles(root, runtimeId);
       if (fs.existsSync(path.join(files.credentials, 'client.crt'))) {
         return lifeOf(fs.readFileSync(path.join(files.credentials, 'client.crt'), 'utf8'));
       }
-      const injection = JSON.parse(fs.readFileSync(files.injected, 'utf8')) as Injection;
-      if (!injection.token) throw ApplicationFailure.nonRetryable('no connector token was injected', 'NotInjected');
-      const credentials = await connect(injection.connectorUrl, injection.token).catch((error: Error & { status?: number }) => {
+      let injection = JSON.parse(fs.readFileSync(files.injected, 'utf8')) as Injection & { signing?: SigningRequest };
+      const rejected = (error: Error & { status?: number }) => {
         if (error.status === 401) throw ApplicationFailure.nonRetryable('the injected token is invalid or expired', 'TokenRejected');
         throw error;
-      });
+      };
+      if (!injection.signing) {
+        if (!injection.token) throw ApplicationFailure.nonRetryable('no connector token was injected', 'NotInjected');
+        const signing = await requestSigning(injection.connectorUrl, injection.token).catch(rejected);
+        injection = { ...injection, token: undefined, signing };
+        writeAtomically(files.injected, JSON.stringify(injection));
+      }
+      const keyFile = path.join(files.dir, 'pending.key');
+      if (!fs.existsSync(keyFile)) writeAtomically(keyFile, (await newKey()).export({ type: 'pkcs8', format: 'pem' }).toString());
+      const credentials = await requestCertificate(injection.signing!, createPrivateKey(fs.readFileSync(keyFile, 'utf8'))).catch(rejected);
       saveCredentials(files.credentials, credentials);
-      writeAtomically(files.injected, JSON.stringify({ ...injection, token: undefined }));
+      writeAtomically(files.injected, JSON.stringify({ ...injection, signing: undefined }));
+      fs.rmSync(keyFile, { force: true });
       return lifeOf(credentials.certificate);
     },
 
