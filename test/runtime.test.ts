@@ -144,6 +144,19 @@ describe('simulated runtimes', () => {
     expect(config.body.applications.map((a: { name: string }) => a.name)).toHaveLength(1);
     expect((await mtls.request('GET', '/v1/runtime/configuration', undefined, { 'if-none-match': String(config.headers.etag) })).status).toBe(304);
     expect((await mtls.request('GET', '/v1/application')).status).toBe(403); // a runtime is not an application
+    for (const [body, field] of [
+      [{ condition: 'READY', eventUrl: 'http://x.example/events' }, 'condition'],
+      [{ condition: 'CONNECTED', eventUrl: 'not a url' }, 'eventUrl'],
+      [{ condition: 'CONNECTED' }, 'eventUrl'],
+      [{ condition: 'CONNECTED', eventUrl: 'http://x.example/events', region: 'eu' }, 'region'],
+    ] as const) {
+      const res = await mtls.request('PUT', '/v1/runtime/status', body);
+      expect(res.status).toBe(400);
+      expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(field);
+    }
+    expect((await mtls.request('PUT', '/v1/runtime/status', { condition: 'CONNECTED', eventUrl: 'x'.repeat(1024 * 1024 + 10) })).status).toBe(413);
+    expect((await call(`${api.url}/v1/runtime/status`, { method: 'PUT', body: { condition: 'CONNECTED', eventUrl: 'http://x.example' } })).status).toBe(401);
+    expect((await mtls.request('GET', '/v1/runtime')).body.eventUrl).toBe(runtime.eventUrl); // nothing changed
     mtls.close();
     const removed = await call(`${api.url}/v1/runtimes/${runtimeId}`, { method: 'DELETE', token });
     expect(await waitForOperation(token, removed.body.id)).toMatchObject({ state: 'SUCCEEDED' });
