@@ -13,7 +13,7 @@ import { startDevServer, type DevServer } from '../lib/devserver.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
 import { createMetrics } from '../lib/metrics.js';
-import { activityDeps, sharedDeps } from '../lib/trust.js';
+import { activityDeps, sharedDeps } from '../lib/deps.js';
 import { connectClient, connectionOptions } from '../lib/temporal.js';
 import { ensureTemporalTools } from '../lib/tools.js';
 import { installRuntime } from '../worker/runtime.js';

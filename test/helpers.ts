@@ -20,7 +20,7 @@ import { createPool } from '../db/pool.js';
 import { createAdminToken, ensureTenant, type Tenant } from '../db/tenants.js';
 import { loadOrCreateCa, type Ca } from '../lib/ca.js';
 import { loadConfig, type ConnectorConfig, type ProvisioningConfig, type RegistrationConfig } from '../lib/config.js';
-import { createProviders } from '../lib/trust.js';
+import { createProviders } from '../lib/deps.js';
 import { loadKeyring, type Keyring } from '../lib/encryption.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { createMetrics, type Metrics } from '../lib/metrics.js';

@@ -1,7 +1,7 @@
 // Production entry point of the management-plane worker: external Temporal and PostgreSQL.
 import { createServer } from 'node:http';
 import { NativeConnection } from '@temporalio/worker';
-import { activityDeps } from '../lib/trust.js';
+import { activityDeps } from '../lib/deps.js';
 import { loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
