@@ -39,6 +39,8 @@ export async function localProvisioning(stack: LocalStack, runs = 10): Promise<v
   console.log(`  time to CONNECTED    ${summary(durations)}\n`);
 }
 
+const BATCH = 25;
+
 /**
  * Simulated runtimes polling every 30 s, hosted by an instrumented runtime host in this process: for
  * each count, create them, let them poll for two intervals, and measure how late each poll was.
@@ -57,11 +59,17 @@ export async function simulatedScale(stack: LocalStack, dataDir: string, counts:
   try {
     for (const count of counts) {
       const started = performance.now();
-      const ops: string[] = [];
-      for (; created < count; created++) {
-        ops.push((await api(stack.url, stack.adminToken!, 'POST', '/v1/runtimes', { name: `bench-sim-${created}`, provider: 'simulated', pollIntervalSeconds: 30 })).operation.id);
+      // Rolled out in batches, as an operator would: all at once overloads a 2-core machine's provisioning.
+      while (created < count) {
+        const ops: string[] = [];
+        for (const end = Math.min(count, created + BATCH); created < end; created++) {
+          ops.push((await api(stack.url, stack.adminToken!, 'POST', '/v1/runtimes', { name: `bench-sim-${created}`, provider: 'simulated', pollIntervalSeconds: 30 })).operation.id);
+        }
+        for (const id of ops) {
+          const op = await untilDone(stack.url, stack.adminToken!, id, 600_000);
+          if (op.state !== 'SUCCEEDED') throw new Error(`provisioning failed: ${op.message}`);
+        }
       }
-      for (const id of ops) await untilDone(stack.url, stack.adminToken!, id, 600_000);
       const provisionedIn = (performance.now() - started) / 1000;
       syncs.clear();
       await new Promise((resolve) => setTimeout(resolve, observeMs));

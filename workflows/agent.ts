@@ -40,7 +40,8 @@ export const configChanged = defineSignal('configChanged');
 export const agentStatus = defineQuery<AgentState>('status');
 
 const acts = proxyActivities<AgentActivities>({
-  startToCloseTimeout: '1 minute',
+  // Connecting waits on Meridian twice (signing request, certificate); give a loaded plane time.
+  startToCloseTimeout: '3 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: ['NotInjected', 'TokenRejected', 'CertificateRefused'] },
 });
 /** Polls are retried by the loop itself, with backoff that stays visible in `status`. */
