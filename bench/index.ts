@@ -26,7 +26,7 @@ if (!only || ['pairing', 'registration', 'runtimes'].includes(only)) {
     if (!only || only === 'pairing') await pairings(stack.url, stack.adminToken!);
     if (!only || only === 'registration') await registrations(stack.url, stack.adminToken!);
     if (!only || only === 'runtimes') {
-      await localProvisioning(stack);
+      if (process.env.BENCH_SKIP_LOCAL !== '1') await localProvisioning(stack);
       await simulatedScale(stack, path.join(dir, 'data'), counts);
     }
   } finally {
