@@ -156,6 +156,15 @@ describe('one-time tokens', () => {
     }
   });
 
+  it('are issued only for the caller’s own applications (404 foreign, 400 malformed id, 401 without a token)', async () => {
+    const { app } = await newApplication();
+    const other = await createTenant(api.pool);
+    expect((await call(`${api.url}/v1/applications/${app.id}/pairing`, { method: 'POST', token: other.token })).status).toBe(404);
+    expect((await call(`${api.url}/v1/applications/not-a-uuid/pairing`, { method: 'POST', token: other.token })).status).toBe(400);
+    expect((await call(`${api.url}/v1/applications/${app.id}/pairing`, { method: 'POST' })).status).toBe(401);
+    expect((await api.pool.query('SELECT 1 FROM one_time_tokens WHERE object_id = $1', [app.id])).rowCount).toBe(0);
+  });
+
   it('stop working when a new pairing request supersedes them', async () => {
     const { pair, adminToken } = await newApplication();
     const first = await pair();
