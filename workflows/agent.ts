@@ -9,6 +9,7 @@ import {
   defineQuery,
   defineSignal,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -44,8 +45,12 @@ const acts = proxyActivities<AgentActivities>({
   startToCloseTimeout: '3 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: ['NotInjected', 'TokenRejected', 'CertificateRefused'] },
 });
-/** Polls are retried by the loop itself, with backoff that stays visible in `status`. */
-const { syncConfiguration } = proxyActivities<AgentActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 1 } });
+/**
+ * A poll is one HTTP call: a local activity, run by the worker inside the workflow task, so a poll costs
+ * the server one timer and one workflow task instead of an activity task and two workflow tasks.
+ * Polls are retried by the loop itself, with backoff that stays visible in `status`.
+ */
+const { syncConfiguration } = proxyLocalActivities<AgentActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 1 } });
 
 const MAX_BACKOFF_MS = 10 * 60_000;
 /** Renew once this share of the certificate's lifetime has passed. */
