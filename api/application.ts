@@ -148,9 +148,12 @@ export const toWebhook = (row: WebhookRow): z.infer<typeof Webhook> => ({
   createdAt: row.created_at.toISOString(),
 });
 
-/** Webhooks of an application, never with their secrets. */
-export async function listWebhooks(pool: pg.Pool, applicationId: string): Promise<z.infer<typeof Webhook>[]> {
-  const { rows } = await pool.query<WebhookRow>(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE application_id = $1 ORDER BY created_at, id`, [applicationId]);
+/** Webhooks of an application (or the one with `id`), never with their secrets. */
+export async function listWebhooks(pool: pg.Pool, applicationId: string, id?: string): Promise<z.infer<typeof Webhook>[]> {
+  const { rows } = await pool.query<WebhookRow>(
+    `SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE application_id = $1 AND ($2::uuid IS NULL OR id = $2) ORDER BY created_at, id`,
+    [applicationId, id ?? null],
+  );
   return rows.map(toWebhook);
 }
 
@@ -309,7 +312,7 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Route[] {
       params: IdParams,
       responses: { 200: { description: 'The webhook', schema: Webhook } },
       handle: async ({ req, params }) => {
-        const found = (await listWebhooks(pool, req.client!.id)).find((w) => w.id === params.id);
+        const [found] = await listWebhooks(pool, req.client!.id, params.id);
         if (!found) throw notFound('no such webhook');
         return { status: 200, body: found };
       },

@@ -50,16 +50,6 @@ export interface RuntimeEventInput {
   event: NotificationEvent;
 }
 
-/**
- * Fan-out: notifies every application that shares a scenario with the runtime, each in its own
- * notification workflow that outlives the caller. Callable from any workflow; returns who was notified.
- */
-export async function notifyApplicationsOfRuntime(input: RuntimeEventInput): Promise<string[]> {
-  const applicationIds = await applicationsSharingRuntime({ runtimeId: input.runtimeId });
-  await notifyApplications(input, applicationIds);
-  return applicationIds;
-}
-
 /** Starts one notification workflow per application (for callers that computed the audience earlier). */
 export async function notifyApplications(input: RuntimeEventInput, applicationIds: string[]): Promise<void> {
   for (const applicationId of applicationIds) {
@@ -99,7 +89,13 @@ export async function announceRuntime(
   );
 }
 
-/** The fan-out as a workflow of its own, for callers outside a workflow. */
+/**
+ * Fan-out as a workflow: notifies every application that shares a scenario with the runtime, each in
+ * its own notification workflow that outlives this one; returns who was notified. (Workflows that
+ * already know the audience call {@link notifyApplications} or {@link announceRuntime}.)
+ */
 export async function runtimeEventFanOut(input: RuntimeEventInput): Promise<string[]> {
-  return notifyApplicationsOfRuntime(input);
+  const applicationIds = await applicationsSharingRuntime({ runtimeId: input.runtimeId });
+  await notifyApplications(input, applicationIds);
+  return applicationIds;
 }
