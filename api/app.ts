@@ -10,6 +10,7 @@ import type { Metrics } from '../lib/metrics.js';
 import { adminWebhookRoutes, applicationRoutes } from './application.js';
 import { adminAuthenticator } from './auth.js';
 import { connectorRoutes } from './connector.js';
+import { announcePendingSlots, credentialRoutes } from './credentials.js';
 import { directorRoutes } from './director.js';
 import { runtimeRoutes } from './runtime.js';
 import { clientAuthenticator, type RevocationList } from './mtls.js';
@@ -31,6 +32,8 @@ export interface ApiDeps {
   /** Task queue of the management-plane worker, where the API starts workflows. */
   taskQueue: string;
   trustProxy?: boolean;
+  /** Send runtime agents a hint on every configuration change. @default true */
+  configHints?: boolean;
 }
 
 export interface AppContext extends ApiDeps {
@@ -86,10 +89,11 @@ export function createApp(ctx: AppContext): Express {
   let document: unknown;
   const routes: Route[] = [
     ...operationalRoutes({ ...ctx, openapi: () => (document ??= openApiDocument(routes, VERSION)) }),
-    ...directorRoutes(ctx.pool),
+    ...directorRoutes(ctx.pool, (tenantId) => announcePendingSlots(ctx, tenantId)),
     ...adminWebhookRoutes(ctx.pool),
     ...connectorRoutes(ctx),
     ...applicationRoutes(ctx),
+    ...credentialRoutes(ctx),
     ...runtimeRoutes(ctx),
   ];
   const router = express.Router();

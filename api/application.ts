@@ -6,6 +6,8 @@ import { deleteDefinition, getDefinition, insertDefinition, listDefinitions, rep
 import { insertOperation } from '../db/operations.js';
 import { UNIQUE_VIOLATION, pgError, withTransaction } from '../db/tx.js';
 import type { RegistrationConfig } from '../lib/config.js';
+import type { Logger } from '../lib/logger.js';
+import type { Credentials } from '../db/credentials.js';
 import { seal, type Keyring } from '../lib/encryption.js';
 import { refusal } from '../lib/spec-fetch.js';
 import { SPEC_FORMATS } from '../lib/specs.js';
@@ -13,7 +15,8 @@ import { apiRegistration } from '../workflows/registration.js';
 import { applicationAttributes } from '../workflows/search-attributes.js';
 import { conflict, notFound } from './problems.js';
 import { route, type Route } from './route.js';
-import { Description, Id, IdParams, Timestamp } from './schemas.js';
+import { CredentialsBody, announcePendingSlots } from './credentials.js';
+import { Description, HttpUrl, Id, IdParams, Timestamp } from './schemas.js';
 
 export interface ApplicationRouteDeps {
   pool: pg.Pool;
@@ -21,20 +24,8 @@ export interface ApplicationRouteDeps {
   taskQueue: string;
   keyring: Keyring;
   registration: RegistrationConfig;
+  logger: Logger;
 }
-
-/** An absolute http(s) URL of at most 2048 characters. */
-export const HttpUrl = z
-  .string({ error: 'must be a string' })
-  .max(2048, 'must be at most 2048 characters')
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-    } catch {
-      return false;
-    }
-  }, 'must be an absolute http or https URL');
 
 /** A spec URL Meridian may fetch: http(s), and never a link-local or metadata address given literally. */
 const FetchUrl = HttpUrl.refine((value) => {
@@ -65,7 +56,13 @@ const KINDS = {
   API: {
     path: 'apis',
     noun: 'API',
-    body: z.strictObject({ name: DefinitionName, description: Description.optional(), targetUrl: HttpUrl, spec: specSchema(['OPENAPI', 'ODATA']).optional() }),
+    body: z.strictObject({
+      name: DefinitionName,
+      description: Description.optional(),
+      targetUrl: HttpUrl,
+      spec: specSchema(['OPENAPI', 'ODATA']).optional(),
+      defaultCredentials: CredentialsBody.optional(),
+    }),
   },
   EVENT: {
     path: 'events',
@@ -89,6 +86,8 @@ export const Definition = z.object({
       message: z.string().optional(),
     })
     .optional(),
+  /** Whether new credential slots of this API are filled with its default credentials (never shown). */
+  hasDefaultCredentials: z.boolean().optional(),
   operationId: z.uuid().optional(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -110,6 +109,7 @@ function toDefinition(row: DefinitionRow, operationId?: string): z.infer<typeof 
         ...(row.spec_message && { message: row.spec_message }),
       },
     }),
+    ...(row.kind === 'API' && { hasDefaultCredentials: row.has_default_credentials }),
     ...(operationId && { operationId }),
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
@@ -167,7 +167,8 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Route[] {
   });
 
   /** Stores the definition and, with a spec, starts its registration and waits for it a little. */
-  const register = async (kind: DefinitionKind, who: ReturnType<typeof owner>, input: DefinitionInput, id?: string) => {
+  const register = async (kind: DefinitionKind, who: ReturnType<typeof owner>, body: Omit<DefinitionInput, 'defaultCredentials'> & { defaultCredentials?: Credentials }, id?: string) => {
+    const input: DefinitionInput = { ...body, defaultCredentials: body.defaultCredentials && seal(deps.keyring, JSON.stringify(body.defaultCredentials)) };
     const stored = await withTransaction(pool, async (client) => {
       const row = id ? await replaceDefinition(client, who, id, input) : await insertDefinition(client, who, input);
       if (!row) throw notFound(`no such ${KINDS[kind].noun}`);
@@ -179,6 +180,7 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Route[] {
       if (pgError(error)?.code === UNIQUE_VIOLATION) throw conflict(`this application already has an ${KINDS[kind].noun} named "${input.name}"`);
       throw error;
     });
+    await announcePendingSlots(deps, who.tenantId);
     if (!stored.operation) return { status: id ? 200 : 201, body: toDefinition(stored.row) };
     const handle = await temporal.workflow.start(apiRegistration, {
       workflowId: `api-registration:${stored.row.id}`,

@@ -68,8 +68,11 @@ function refusal(error: unknown, kind: Kind, name?: string): never {
   throw error;
 }
 
+/** Called after a change of memberships commits, with the tenant (to announce new credential slots). */
+export type MembershipChanged = (tenantId: string) => Promise<void>;
+
 /** List, get, labels and scenarios: the same for applications and runtimes. */
-function sharedRoutes(pool: pg.Pool, kind: Kind): Route[] {
+function sharedRoutes(pool: pg.Pool, kind: Kind, membershipChanged: MembershipChanged): Route[] {
   const { path, tag, schema, toObject, noun } = KIND_INFO[kind];
   const toApi = (row: Row) => toObject(row);
   return [
@@ -109,8 +112,9 @@ function sharedRoutes(pool: pg.Pool, kind: Kind): Route[] {
       body: ScenarioList,
       responses: { 200: { description: `The ${noun} with its new scenarios`, schema } },
       handle: async ({ req, params, body }) => {
-        const row = await updateScenarios(pool, kind, tenantOf(req), params.id, body).catch((e: unknown) => refusal(e, kind));
-        return { status: 200, body: toApi(found(kind, row)) };
+        const row = found(kind, await updateScenarios(pool, kind, tenantOf(req), params.id, body).catch((e: unknown) => refusal(e, kind)));
+        await membershipChanged(tenantOf(req));
+        return { status: 200, body: toApi(row) };
       },
     }),
     route({
@@ -146,7 +150,7 @@ function sharedRoutes(pool: pg.Pool, kind: Kind): Route[] {
 }
 
 /** The administrator API of the Director (API.md, Administrator). */
-export function directorRoutes(pool: pg.Pool): Route[] {
+export function directorRoutes(pool: pg.Pool, membershipChanged: MembershipChanged = async () => undefined): Route[] {
   return [
     route({
       method: 'post',
@@ -162,7 +166,7 @@ export function directorRoutes(pool: pg.Pool): Route[] {
         return { status: 201, body: toApplication(row), headers: { location: `/v1/applications/${row.id}` } };
       },
     }),
-    ...sharedRoutes(pool, 'application'),
+    ...sharedRoutes(pool, 'application', membershipChanged),
     route({
       method: 'patch',
       path: '/v1/applications/{id}',
@@ -192,7 +196,7 @@ export function directorRoutes(pool: pg.Pool): Route[] {
         body: toOperation(found('application', await deleteApplication(pool, tenantOf(req), params.id))),
       }),
     }),
-    ...sharedRoutes(pool, 'runtime'),
+    ...sharedRoutes(pool, 'runtime', membershipChanged),
     route({
       method: 'post',
       path: '/v1/scenarios',

@@ -4,22 +4,25 @@ import { z } from 'zod';
 import { getRow } from '../db/director.js';
 import { insertOperation, type OperationRow } from '../db/operations.js';
 import { PROVIDERS, insertRuntime } from '../db/runtimes.js';
+import { credentialsOfRuntime } from '../db/credentials.js';
 import { UNIQUE_VIOLATION, pgError, withTransaction } from '../db/tx.js';
+import { open, type Keyring } from '../lib/encryption.js';
+import { CredentialsBody } from './credentials.js';
 import type { ProvisioningConfig } from '../lib/config.js';
 import { deprovisioning } from '../workflows/deprovisioning.js';
 import { agentConnected, provisioning } from '../workflows/provisioning.js';
 import { MeridianRuntimeId, MeridianStage, MeridianTenant } from '../workflows/search-attributes.js';
-import { HttpUrl } from './application.js';
 import { Operation, Runtime, toOperation, toRuntime } from './objects.js';
 import { conflict, notFound } from './problems.js';
 import { route, type Route } from './route.js';
-import { Description, DnsName, IdParams, Labels, ScenarioList } from './schemas.js';
+import { Description, DnsName, HttpUrl, IdParams, Labels, ScenarioList } from './schemas.js';
 
 export interface RuntimeRouteDeps {
   pool: pg.Pool;
   temporal: Client;
   taskQueue: string;
   provisioning: ProvisioningConfig;
+  keyring: Keyring;
 }
 
 const NewRuntime = z.strictObject({
@@ -40,7 +43,7 @@ const RuntimeConfiguration = z.object({
       id: z.uuid(),
       name: z.string(),
       description: z.string(),
-      apis: z.array(z.object({ id: z.uuid(), name: z.string(), targetUrl: z.string() })),
+      apis: z.array(z.object({ id: z.uuid(), name: z.string(), targetUrl: z.string(), credentials: CredentialsBody.optional() })),
       events: z.array(z.object({ id: z.uuid(), name: z.string() })),
     }),
   ),
@@ -164,6 +167,14 @@ export function runtimeRoutes(deps: RuntimeRouteDeps): Route[] {
            ORDER BY a.name`,
           [tenantId, id],
         );
+        // The credentials set for this runtime, and only those, decrypted for it alone.
+        const sealed = await credentialsOfRuntime(pool, id);
+        for (const application of rows as Array<{ apis: Array<{ id: string; credentials?: unknown }> }>) {
+          for (const apiDef of application.apis) {
+            const secret = sealed.get(apiDef.id);
+            if (secret) apiDef.credentials = JSON.parse(open(deps.keyring, secret)) as unknown;
+          }
+        }
         return { status: 200, headers: { etag }, body: { runtimeId: id, configVersion: Number(version.rows[0].config_version), applications: rows } };
       },
     }),

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { Express } from 'express';
 import { createApp, type ApiDeps } from './app.js';
+import { ConfigHints } from './hints.js';
 import { RevocationList, serverCredentials } from './mtls.js';
 
 export interface RunningServer {
@@ -68,6 +69,7 @@ export async function startApi(deps: ApiDeps, listeners: ApiListeners): Promise<
     app,
   );
   const mtls = await bind(tlsServer, 'https', listeners.host, listeners.mtlsPort);
+  const hints = deps.configHints === false ? undefined : await ConfigHints.start(deps.pool, deps.temporal, deps.logger);
   urls = {
     public: listeners.publicUrl ?? `http://localhost:${http.port}`,
     mtls: listeners.mtlsUrl ?? `https://localhost:${mtls.port}`,
@@ -78,7 +80,7 @@ export async function startApi(deps: ApiDeps, listeners: ApiListeners): Promise<
     urls,
     async stop() {
       revocations.stop();
-      await Promise.all([http.stop(), mtls.stop()]);
+      await Promise.all([http.stop(), mtls.stop(), hints?.stop()]);
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { Sealed } from '../lib/encryption.js';
 import type { Db } from './tx.js';
 
 export type DefinitionKind = 'API' | 'EVENT';
@@ -15,18 +16,21 @@ export interface DefinitionRow {
   spec_fetch_url: string | null;
   spec_status: string | null;
   spec_message: string | null;
+  has_default_credentials: boolean;
   created_at: Date;
   updated_at: Date;
 }
 
 const COLUMNS = `id, tenant_id, application_id, kind, name, description, target_url, spec_type, spec_format, spec_fetch_url,
-  spec_status, spec_message, created_at, updated_at`;
+  spec_status, spec_message, default_credentials_ciphertext IS NOT NULL AS has_default_credentials, created_at, updated_at`;
 
 export interface DefinitionInput {
   name: string;
   description?: string;
   targetUrl?: string;
   spec?: { type: string; format: string; data?: string; fetchUrl?: string };
+  /** Sealed credentials that fill the API's new credential slots. */
+  defaultCredentials?: Sealed;
 }
 
 const values = (input: DefinitionInput) => [
@@ -38,12 +42,15 @@ const values = (input: DefinitionInput) => [
   input.spec?.fetchUrl ?? null,
   input.spec?.data ?? null,
   input.spec ? 'PENDING' : null,
+  input.defaultCredentials?.ciphertext ?? null,
+  input.defaultCredentials?.keyId ?? null,
 ];
 
 export async function insertDefinition(db: Db, owner: { tenantId: string; applicationId: string; kind: DefinitionKind }, input: DefinitionInput): Promise<DefinitionRow> {
   const { rows } = await db.query<DefinitionRow>(
-    `INSERT INTO definitions (tenant_id, application_id, kind, name, description, target_url, spec_type, spec_format, spec_fetch_url, spec_data, spec_status)
-     VALUES ($9, $10, $11, $1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+    `INSERT INTO definitions (tenant_id, application_id, kind, name, description, target_url, spec_type, spec_format, spec_fetch_url, spec_data, spec_status,
+       default_credentials_ciphertext, default_credentials_key_id)
+     VALUES ($11, $12, $13, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
     [...values(input), owner.tenantId, owner.applicationId, owner.kind],
   );
   return rows[0]!;
@@ -53,8 +60,8 @@ export async function insertDefinition(db: Db, owner: { tenantId: string; applic
 export async function replaceDefinition(db: Db, owner: { applicationId: string; kind: DefinitionKind }, id: string, input: DefinitionInput): Promise<DefinitionRow | undefined> {
   const { rows } = await db.query<DefinitionRow>(
     `UPDATE definitions SET name = $1, description = $2, target_url = $3, spec_type = $4, spec_format = $5, spec_fetch_url = $6,
-       spec_data = $7, spec_status = $8, spec_message = NULL, updated_at = now()
-     WHERE id = $9 AND application_id = $10 AND kind = $11 RETURNING ${COLUMNS}`,
+       spec_data = $7, spec_status = $8, spec_message = NULL, default_credentials_ciphertext = $9, default_credentials_key_id = $10, updated_at = now()
+     WHERE id = $11 AND application_id = $12 AND kind = $13 RETURNING ${COLUMNS}`,
     [...values(input), id, owner.applicationId, owner.kind],
   );
   return rows[0];

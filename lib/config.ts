@@ -83,6 +83,13 @@ const schema = z.object({
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32 && /^[A-Za-z0-9+/]+=*$/.test(v), 'must be base64 of exactly 32 bytes')
     .optional(),
+  /** Earlier encryption keys that still decrypt (comma-separated base64) while `meridian keys rotate` re-encrypts. */
+  MERIDIAN_ENCRYPTION_PREVIOUS_KEYS: z
+    .string()
+    .refine((v) => v.split(',').every((k) => Buffer.from(k, 'base64').length === 32 && /^[A-Za-z0-9+/]+=*$/.test(k)), 'must be comma-separated base64 keys of 32 bytes')
+    .optional(),
+  /** Whether a configuration change sends the affected runtime agents a hint to fetch at once (else they wait for their poll). @default true */
+  MERIDIAN_CONFIG_HINTS: boolean.default(true),
   /** Stage timeouts of runtime provisioning: the provider's work, then the agent's first CONNECTED report. @default 600 / 900 */
   MERIDIAN_PROVISION_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(600),
   MERIDIAN_AGENT_CONNECT_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(900),
@@ -140,6 +147,9 @@ export interface Config {
   registration: RegistrationConfig;
   provisioning: ProvisioningConfig;
   encryptionKey?: string;
+  previousEncryptionKeys?: string;
+  /** Hint runtime agents on configuration changes. */
+  configHints: boolean;
   taskQueue: string;
   runtimeHost: boolean;
   workerMetricsPort: number;
@@ -201,6 +211,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     registration: { allowPrivate: e.MERIDIAN_SPEC_FETCH_ALLOW_PRIVATE, fetchTimeoutMs: e.MERIDIAN_SPEC_FETCH_TIMEOUT_MS, waitMs: e.MERIDIAN_REGISTRATION_WAIT_MS },
     provisioning: { provisionTimeoutMs: e.MERIDIAN_PROVISION_TIMEOUT_SECONDS * 1000, agentTimeoutMs: e.MERIDIAN_AGENT_CONNECT_TIMEOUT_SECONDS * 1000 },
     encryptionKey: e.MERIDIAN_ENCRYPTION_KEY,
+    previousEncryptionKeys: e.MERIDIAN_ENCRYPTION_PREVIOUS_KEYS,
+    configHints: e.MERIDIAN_CONFIG_HINTS,
     taskQueue: e.MERIDIAN_TASK_QUEUE,
     runtimeHost: e.MERIDIAN_RUNTIME_HOST,
     workerMetricsPort: e.MERIDIAN_WORKER_METRICS_PORT,

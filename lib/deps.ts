@@ -10,7 +10,7 @@ import path from 'node:path';
 
 /** The CA and the encryption keyring: loaded from configured files, or generated once into the data directory. */
 export function loadTrust(config: Config): { ca: Ca; keyring: Keyring } {
-  return { ca: loadOrCreateCa(config.ca), keyring: loadKeyring(config.dataDir, config.encryptionKey) };
+  return { ca: loadOrCreateCa(config.ca), keyring: loadKeyring(config.dataDir, config.encryptionKey, config.previousEncryptionKeys) };
 }
 
 /** What the API and the worker both take from the configuration. */
@@ -21,6 +21,7 @@ export function sharedDeps(config: Config) {
     registration: config.registration,
     provisioning: config.provisioning,
     taskQueue: config.taskQueue,
+    configHints: config.configHints,
   };
 }
 

@@ -7,10 +7,17 @@ export class DecryptionFailed extends Error {
   override name = 'DecryptionFailed';
 }
 
-/** AES-256-GCM keys by id; `current` encrypts, all of them decrypt (so keys can be rotated). */
+/**
+ * AES-256-GCM keys by id; `current` encrypts, all of them decrypt, so keys can be rotated. A keyring
+ * read from a key file follows that file: a rotation by `meridian keys rotate` reaches running processes.
+ */
 export interface Keyring {
   current: string;
   keys: Map<string, Buffer>;
+  /** The key file this keyring was read from (absent when the keys came from the environment). */
+  file?: string;
+  /** The file's modification time when it was read. */
+  mtimeMs?: number;
 }
 
 export interface Sealed {
@@ -22,30 +29,90 @@ export interface Sealed {
 /** A key's id: the first 16 hex digits of its SHA-256, so the same key always has the same id. */
 export const keyId = (key: Buffer) => createHash('sha256').update(key).digest('hex').slice(0, 16);
 
+const decodeKey = (text: string): Buffer => {
+  const key = Buffer.from(text.trim(), 'base64');
+  if (key.length !== 32) throw new Error('an encryption key must be base64 of exactly 32 bytes');
+  return key;
+};
+
+const ring = (keys: Buffer[], file?: string, mtimeMs?: number): Keyring => ({
+  current: keyId(keys[0]!),
+  keys: new Map(keys.map((key) => [keyId(key), key])),
+  ...(file && { file, mtimeMs }),
+});
+
+/** The key file of a data directory: one base64 key per line, the current one first. */
+export const keyFile = (dataDir: string) => path.join(dataDir, 'encryption.key');
+
+function readKeyFile(file: string): Keyring {
+  const mtimeMs = fs.statSync(file).mtimeMs;
+  const keys = fs.readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '').map(decodeKey);
+  if (keys.length === 0) throw new Error(`${file} holds no key`);
+  return ring(keys, file, mtimeMs);
+}
+
 /**
- * The keyring from `MERIDIAN_ENCRYPTION_KEY` (base64 of 32 bytes), or from `encryption.key` in the
- * data directory, generated (0600) on first use.
+ * The keyring from `MERIDIAN_ENCRYPTION_KEY` (current) and `MERIDIAN_ENCRYPTION_PREVIOUS_KEYS`
+ * (comma-separated, still decrypting), or else from the data directory's key file, generated (0600)
+ * on first use.
  */
-export function loadKeyring(dataDir: string, envKey?: string): Keyring {
-  let key: Buffer;
-  if (envKey) {
-    key = Buffer.from(envKey, 'base64');
-  } else {
-    const file = path.join(dataDir, 'encryption.key');
-    fs.mkdirSync(dataDir, { recursive: true });
-    try {
-      fs.writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    key = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
+export function loadKeyring(dataDir: string, envKey?: string, previousKeys?: string): Keyring {
+  if (envKey) return ring([envKey, ...(previousKeys ?? '').split(',').filter((k) => k.trim() !== '')].map(decodeKey));
+  const file = keyFile(dataDir);
+  fs.mkdirSync(dataDir, { recursive: true });
+  try {
+    fs.writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
-  if (key.length !== 32) throw new Error('the encryption key must be 32 bytes (base64)');
-  const id = keyId(key);
-  return { current: id, keys: new Map([[id, key]]) };
+  return readKeyFile(file);
+}
+
+/** Re-reads the key file when it changed since it was read. */
+function follow(keyring: Keyring): void {
+  if (!keyring.file) return;
+  let mtimeMs: number;
+  try {
+    mtimeMs = fs.statSync(keyring.file).mtimeMs;
+  } catch {
+    return;
+  }
+  if (mtimeMs === keyring.mtimeMs) return;
+  Object.assign(keyring, readKeyFile(keyring.file));
+}
+
+/**
+ * Makes a new key the current one in the key file (the old ones stay, for decryption); returns its id.
+ * Written to a temporary file and renamed, so a reader sees the old or the new file, never half.
+ */
+export function addKey(keyring: Keyring): string {
+  if (!keyring.file) throw new Error('keys from MERIDIAN_ENCRYPTION_KEY are rotated by setting a new one (the old one into MERIDIAN_ENCRYPTION_PREVIOUS_KEYS)');
+  follow(keyring);
+  const key = randomBytes(32);
+  const lines = [key, ...keyring.keys.values()].map((k) => k.toString('base64'));
+  writeKeyFile(keyring.file, lines);
+  Object.assign(keyring, readKeyFile(keyring.file));
+  return keyId(key);
+}
+
+/** Drops keys from the key file; the current key cannot be dropped. */
+export function removeKeys(keyring: Keyring, ids: string[]): void {
+  if (!keyring.file) throw new Error('keys from the environment are removed from MERIDIAN_ENCRYPTION_PREVIOUS_KEYS');
+  follow(keyring);
+  if (ids.includes(keyring.current)) throw new Error('the current key cannot be removed');
+  // The current key is the map's first entry, and stays first.
+  writeKeyFile(keyring.file, [...keyring.keys].filter(([id]) => !ids.includes(id)).map(([, key]) => key.toString('base64')));
+  Object.assign(keyring, readKeyFile(keyring.file));
+}
+
+function writeKeyFile(file: string, lines: string[]): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${lines.join('\n')}\n`, { mode: 0o600 });
+  fs.renameSync(tmp, file);
 }
 
 export function seal(keyring: Keyring, plaintext: string): Sealed {
+  follow(keyring);
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', keyring.keys.get(keyring.current)!, iv);
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
@@ -53,6 +120,7 @@ export function seal(keyring: Keyring, plaintext: string): Sealed {
 }
 
 export function open(keyring: Keyring, sealed: Sealed): string {
+  if (!keyring.keys.has(sealed.keyId)) follow(keyring);
   const key = keyring.keys.get(sealed.keyId);
   if (!key) throw new DecryptionFailed(`no encryption key with id ${sealed.keyId}`);
   try {

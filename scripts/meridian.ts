@@ -5,6 +5,8 @@ import { embeddedUrl } from '../db/embedded.js';
 import { createPool } from '../db/pool.js';
 import { createAdminToken, ensureTenant } from '../db/tenants.js';
 import { loadConfig } from '../lib/config.js';
+import { addKey, loadKeyring, removeKeys } from '../lib/encryption.js';
+import { keyUsage, reencryptAll } from '../db/keys.js';
 import { runMain } from '../lib/main.js';
 
 const USAGE = `usage: npm run meridian -- <command>
@@ -13,6 +15,11 @@ const USAGE = `usage: npm run meridian -- <command>
   tenant list                                   list tenants
   token create --tenant <name> [--name <label>] create an admin token; it is printed once
   token revoke --tenant <name> --name <label>   revoke an admin token
+  keys list                                     encryption keys and how many stored secrets each one seals
+  keys rotate                                   a new current key (key file), then re-encrypt every secret under it
+  keys prune                                    drop keys that seal nothing any more (wait one runtime-token
+                                                lifetime, 60 min, after a rotation: in-flight provisioning
+                                                workflows hold a token sealed under the old key)
 
 Connects to DATABASE_URL, or to the embedded PostgreSQL of a running \`npm start\`.`;
 
@@ -35,6 +42,7 @@ runMain(async () => {
   const config = loadConfig();
   const url = config.databaseUrl ?? embeddedUrl(path.join(config.dataDir, 'postgres'), config.embeddedPostgresPort);
   const pool = createPool(url, undefined, 2);
+  const keyringOf = () => loadKeyring(config.dataDir, config.encryptionKey, config.previousEncryptionKeys);
   try {
     const tenantId = async (name: string) => {
       const { rows } = await pool.query<{ id: string }>('SELECT id FROM tenants WHERE name = $1', [name]);
@@ -70,6 +78,30 @@ runMain(async () => {
         ]);
         if (!rowCount) throw new Error('no such live token');
         console.log('revoked');
+        break;
+      }
+      case 'keys list': {
+        const keyring = keyringOf();
+        const usage = await keyUsage(pool);
+        for (const id of keyring.keys.keys()) console.log(`${id}\t${id === keyring.current ? 'current' : 'previous'}\t${usage.get(id) ?? 0} secrets`);
+        for (const [id, n] of usage) if (!keyring.keys.has(id)) console.log(`${id}\tMISSING\t${n} secrets cannot be decrypted`);
+        break;
+      }
+      case 'keys rotate': {
+        const keyring = keyringOf();
+        if (keyring.file) console.log(`new current key ${addKey(keyring)} in ${keyring.file}`);
+        else console.log(`re-encrypting under MERIDIAN_ENCRYPTION_KEY (${keyring.current})`);
+        console.log(`re-encrypted ${await reencryptAll(pool, keyring)} secrets; every secret is now sealed under ${keyring.current}`);
+        break;
+      }
+      case 'keys prune': {
+        const keyring = keyringOf();
+        const usage = await keyUsage(pool);
+        const unused = [...keyring.keys.keys()].filter((id) => id !== keyring.current && !usage.get(id));
+        const inUse = [...keyring.keys.keys()].filter((id) => id !== keyring.current && usage.get(id));
+        if (keyring.file) removeKeys(keyring, unused);
+        console.log(unused.length ? `${keyring.file ? 'removed' : 'unused (remove them from MERIDIAN_ENCRYPTION_PREVIOUS_KEYS)'}: ${unused.join(', ')}` : 'no unused key');
+        if (inUse.length) console.log(`still sealing secrets (run keys rotate first): ${inUse.join(', ')}`);
         break;
       }
       default:

@@ -10,7 +10,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../lib/temporal.js';
 import { DefaultLogger, NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type pg from 'pg';
+import pg from 'pg';
 import { inject } from 'vitest';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { MtlsClient, connect } from '../client/connector.js';
@@ -64,6 +64,8 @@ export interface TestApi {
   taskQueue: string;
   /** Where local runtimes of this API's worker live. */
   runtimesDir: string;
+  /** Where the simulated runtimes of this API's runtime host live. */
+  simulatedDir: string;
   stop(): Promise<void>;
 }
 
@@ -76,6 +78,10 @@ export interface TestApiOptions {
   provisioning?: Partial<ProvisioningConfig>;
   /** Replaces activity dependencies of the worker (e.g. a failing provider). */
   activities?: Partial<ActivityDeps>;
+  /** The API's (and worker's) keyring. @default the run's */
+  keyring?: Keyring;
+  /** Hint runtime agents on configuration changes. @default true */
+  configHints?: boolean;
 }
 
 /** The run's CA. */
@@ -126,12 +132,12 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const ca = testCa();
  const connector = { ...loadConfig({}).connector, ...options.connector };
   const registration = testRegistration(options.registration);
-  const keyring = testKeyring();
+  const keyring = options.keyring ?? testKeyring();
   const taskQueue = uniqueName('meridian-test');
   const provisioning = { ...loadConfig({}).provisioning, ...options.provisioning };
-  const api = await startApi({ pool, temporal, logger, metrics, ca, keyring, connector, registration, provisioning, taskQueue }, { host: '127.0.0.1', port: 0, mtlsPort: 0, tlsHostnames: ['localhost', '127.0.0.1'] });
+  const api = await startApi({ pool, temporal, logger, metrics, ca, keyring, connector, registration, provisioning, taskQueue, configHints: options.configHints }, { host: '127.0.0.1', port: 0, mtlsPort: 0, tlsHostnames: ['localhost', '127.0.0.1'] });
   let stopWorker = async () => undefined as void;
-  const deps = testActivityDeps(pool, temporal, { connector, registration, publicUrl: () => api.urls.public, ...options.activities });
+  const deps = testActivityDeps(pool, temporal, { connector, registration, keyring, publicUrl: () => api.urls.public, ...options.activities });
   if (options.worker) {
     const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
     const worker = await Worker.create({
@@ -162,6 +168,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     connector,
     taskQueue,
     runtimesDir: deps.runtimesDir,
+    simulatedDir: deps.simulatedDir,
     async stop() {
       await api.stop();
       await stopWorker();
@@ -236,8 +243,8 @@ export async function historyText(handle: { fetchHistory(): Promise<unknown> }):
 }
 
 /** A new tenant with an application paired through the real Connector flow, and its mTLS client. */
-export async function pairedApplication(api: TestApi, fields: Record<string, unknown> = {}) {
-  const { tenant, token } = await createTenant(api.pool);
+export async function pairedApplication(api: TestApi, fields: Record<string, unknown> = {}, existing?: { tenant: Tenant; token: string }) {
+  const { tenant, token } = existing ?? (await createTenant(api.pool));
   const app = (await call(`${api.url}/v1/applications`, { token, body: { name: uniqueName('app'), ...fields } })).body;
   const pairing = (await call(`${api.url}/v1/applications/${app.id}/pairing`, { method: 'POST', token })).body;
   const client = new MtlsClient(await connect(pairing.connectorUrl, pairing.token));
@@ -297,4 +304,22 @@ export async function timeSkippingWorker(taskQueue: string, pool: pg.Pool, overr
       await env.teardown();
     },
   };
+}
+
+/** A new, empty database on the run's server, so migrations start from nothing. */
+export async function emptyDatabase(): Promise<string> {
+  const name = uniqueName('db').replace('-', '_');
+  const admin = new pg.Client({ connectionString: inject('databaseUrl') });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(inject('databaseUrl'));
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Every log entry of this test process's Temporal workers so far, as text (see setup/runtime.ts). */
+export function workerLog(): string {
+  const entries = (globalThis as { __meridianWorkerLog?: Array<{ level: string; message: string; meta?: unknown }> }).__meridianWorkerLog ?? [];
+  return entries.map((e) => `${e.level} ${e.message} ${JSON.stringify(e.meta ?? {}, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`).join('\n');
 }

@@ -1,23 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { MIGRATIONS_DIR, MigrationChanged, migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
-import { tempDir, uniqueName } from './helpers.js';
-
-/** A new, empty database on the run's server, so migrations start from nothing. */
-async function emptyDatabase(): Promise<string> {
-  const name = uniqueName('db').replace('-', '_');
-  const admin = new pg.Client({ connectionString: inject('databaseUrl') });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(inject('databaseUrl'));
-  url.pathname = `/${name}`;
-  return url.toString();
-}
+import { emptyDatabase, tempDir } from './helpers.js';
 
 describe('migrations', () => {
   let pool: pg.Pool;

@@ -1,15 +1,26 @@
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
 import { runtimeFiles } from '../activities/agent.js';
+import type { Credentials } from '../db/credentials.js';
+
+interface AppliedApi {
+  id: string;
+  name: string;
+  targetUrl: string;
+  credentials?: Credentials;
+}
 
 interface Applied {
   configVersion: number;
-  applications: Array<{ id: string; name: string; apis: Array<{ id: string; name: string; targetUrl: string; credentials?: unknown }>; events: unknown[] }>;
+  applications: Array<{ id: string; name: string; apis: AppliedApi[]; events: unknown[] }>;
 }
 
 const send = (res: http.ServerResponse, status: number, body: unknown) =>
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  res.writeHead(status, { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json' }).end(JSON.stringify(body));
+const problem = (res: http.ServerResponse, status: number, title: string, detail: string) => send(res, status, { type: 'about:blank', title, status, detail });
 
 const readApplied = (file: string): Applied | undefined => {
   try {
@@ -19,18 +30,138 @@ const readApplied = (file: string): Applied | undefined => {
   }
 };
 
+/** Request bodies are buffered (so a call can be replayed once after an OAuth token expired) up to this size. */
+const MAX_BODY = 16 * 2 ** 20;
+const UPSTREAM_TIMEOUT_MS = 30_000;
+/** Headers that belong to one hop, or that the gateway sets itself. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length']);
+
+/** Thrown when the OAuth token endpoint does not hand out a token. */
+class TokenFetchFailed extends Error {
+  override name = 'TokenFetchFailed';
+}
+
+/**
+ * OAuth 2 client-credentials tokens by API and credentials, cached until shortly before they expire.
+ * The token endpoint sees the client credentials in HTTP Basic (RFC 6749 §2.3.1).
+ */
+class TokenCache {
+  private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
+  /** How many tokens were fetched (for tests and `/applied`). */
+  fetched = 0;
+
+  async get(oauth: NonNullable<Credentials['oauth']>, fresh = false): Promise<string> {
+    const key = createHash('sha256').update(JSON.stringify(oauth)).digest('hex');
+    const cached = this.tokens.get(key);
+    if (cached && !fresh && cached.expiresAt > Date.now()) return cached.token;
+    const basic = Buffer.from(`${encodeURIComponent(oauth.clientId)}:${encodeURIComponent(oauth.clientSecret)}`).toString('base64');
+    const res = await fetch(oauth.tokenUrl, {
+      method: 'POST',
+      headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: 'grant_type=client_credentials',
+      signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+    }).catch((error: Error) => {
+      throw new TokenFetchFailed(`the token endpoint did not answer: ${error.message}`);
+    });
+    const body = (await res.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown };
+    if (!res.ok || typeof body.access_token !== 'string') throw new TokenFetchFailed(`the token endpoint answered HTTP ${res.status} without an access_token`);
+    this.fetched++;
+    const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in * 1000 : 3_600_000;
+    this.tokens.set(key, { token: body.access_token, expiresAt: Date.now() + Math.max(lifetime - 30_000, lifetime / 2) });
+    return body.access_token;
+  }
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        resolve(undefined);
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Sends one request upstream; resolves with the response, unread, so it can be streamed back. */
+function upstream(target: URL, method: string, headers: http.OutgoingHttpHeaders, body: Buffer): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const request = (target.protocol === 'https:' ? https : http).request(target, { method, headers: { ...headers, 'content-length': body.length }, timeout: UPSTREAM_TIMEOUT_MS }, resolve);
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${UPSTREAM_TIMEOUT_MS / 1000} s`)));
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/**
+ * `ANY /gateway/<application>/<api>/<path…>`: forwards to the API's targetUrl + path with the
+ * credentials the application set for this runtime applied, and streams the answer back.
+ */
+async function forward(req: http.IncomingMessage, res: http.ServerResponse, applied: Applied | undefined, parts: string[], search: string, tokens: TokenCache) {
+  let decoded: string[];
+  try {
+    decoded = parts.map(decodeURIComponent);
+  } catch {
+    return problem(res, 400, 'Bad Request', 'the path is not valid percent-encoding');
+  }
+  const [appName, apiName, ...rest] = decoded;
+  const api = applied?.applications.find((a) => a.name === appName)?.apis.find((a) => a.name === apiName);
+  if (!api) return problem(res, 404, 'Not Found', `no API "${apiName}" of an application "${appName}" in the applied configuration`);
+  const body = await readBody(req);
+  if (!body) return problem(res, 413, 'Content Too Large', `request bodies are limited to ${MAX_BODY} bytes`);
+
+  const target = new URL(api.targetUrl);
+  target.pathname = `${target.pathname.replace(/\/$/, '')}/${rest.map(encodeURIComponent).join('/')}`;
+  target.search = search;
+  const credentials = api.credentials ?? {};
+  for (const [name, value] of Object.entries(credentials.queryParams ?? {})) target.searchParams.set(name, value);
+  const headers: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
+  Object.assign(headers, credentials.headers);
+  if (credentials.basic) headers.authorization = `Basic ${Buffer.from(`${credentials.basic.username}:${credentials.basic.password}`).toString('base64')}`;
+  if (credentials.bearer) headers.authorization = `Bearer ${credentials.bearer.token}`;
+
+  const method = req.method ?? 'GET';
+  let answer: http.IncomingMessage;
+  try {
+    if (credentials.oauth) headers.authorization = `Bearer ${await tokens.get(credentials.oauth)}`;
+    answer = await upstream(target, method, headers, body);
+    if (answer.statusCode === 401 && credentials.oauth) {
+      // The token may have been revoked or expired early: fetch a new one, and try once more.
+      answer.resume();
+      headers.authorization = `Bearer ${await tokens.get(credentials.oauth, true)}`;
+      answer = await upstream(target, method, headers, body);
+    }
+  } catch (error) {
+    return problem(res, 502, 'Bad Gateway', error instanceof TokenFetchFailed ? error.message : `the API did not answer: ${(error as Error).message}`);
+  }
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(answer.headers)) if (!HOP_BY_HOP.has(name) || name === 'content-length') out[name] = value;
+  res.writeHead(answer.statusCode ?? 502, out);
+  answer.pipe(res);
+}
+
 /**
  * The runtime gateway: `POST /events/<applicationName>` takes events for applications in the applied
- * configuration, `GET /applied` shows what the agent applied (never credentials). A local runtime
- * serves its own (`runtimeId` given); the runtime host serves all of its runtimes under `/runtimes/<id>/…`.
+ * configuration, `GET /applied` shows what the agent applied (never credentials), and
+ * `/gateway/<application>/<api>/…` calls an application's API with the credentials set for this runtime.
+ * A local runtime serves its own (`runtimeId` given); the runtime host serves all of its runtimes under
+ * `/runtimes/<id>/…`.
  */
-export async function startGateway(root: string, runtimeId?: string, port = 0, host = '127.0.0.1'): Promise<{ url: string; server: http.Server }> {
+export async function startGateway(root: string, runtimeId?: string, port = 0, host = '127.0.0.1'): Promise<{ url: string; server: http.Server; tokens: TokenCache }> {
+  const tokens = new TokenCache();
   const server = http.createServer((req, res) => {
-    let pathname = new URL(req.url ?? '/', 'http://gateway').pathname;
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    let pathname = url.pathname;
     let id = runtimeId;
     if (!id) {
       const match = /^\/runtimes\/([0-9a-f-]{36})(\/.*)$/.exec(pathname);
-      if (!match) return send(res, 404, { title: 'Not Found', detail: 'unknown route' });
+      if (!match) return problem(res, 404, 'Not Found', 'unknown route');
       [, id, pathname] = match as unknown as [string, string, string];
     }
     const applied = readApplied(runtimeFiles(root, id!).applied);
@@ -38,22 +169,36 @@ export async function startGateway(root: string, runtimeId?: string, port = 0, h
       if (!applied) return send(res, 200, { configVersion: null, applications: [] });
       return send(res, 200, {
         configVersion: applied.configVersion,
-        applications: applied.applications.map((a) => ({ id: a.id, name: a.name, apis: a.apis.map((api) => ({ id: api.id, name: api.name })), events: a.events })),
+        applications: applied.applications.map((a) => ({
+          id: a.id,
+          name: a.name,
+          apis: a.apis.map((api) => ({ id: api.id, name: api.name, credentials: api.credentials ? Object.keys(api.credentials).sort() : [] })),
+          events: a.events,
+        })),
+        oauthTokensFetched: tokens.fetched,
+      });
+    }
+    const gateway = /^\/gateway\/([^/]+)\/([^/]+)(?:\/(.*))?$/.exec(pathname);
+    if (gateway) {
+      const parts = [gateway[1]!, gateway[2]!, ...(gateway[3] ? gateway[3].split('/') : [])];
+      return void forward(req, res, applied, parts, url.search, tokens).catch((error: Error) => {
+        if (!res.headersSent) problem(res, 502, 'Bad Gateway', error.message);
+        else res.destroy();
       });
     }
     const event = /^\/events\/([^/]+)$/.exec(pathname);
     if (req.method === 'POST' && event) {
       const name = decodeURIComponent(event[1]!);
-      if (!applied?.applications.some((a) => a.name === name)) return send(res, 404, { title: 'Not Found', detail: `no application "${name}" in the applied configuration` });
+      if (!applied?.applications.some((a) => a.name === name)) return problem(res, 404, 'Not Found', `no application "${name}" in the applied configuration`);
       req.resume();
       return req.on('end', () => send(res, 202, { accepted: true, application: name }));
     }
-    return send(res, 404, { title: 'Not Found', detail: 'unknown route' });
+    return problem(res, 404, 'Not Found', 'unknown route');
   });
   // The port of an earlier run when it is free, so the eventUrl the runtime reported stays true.
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' && port ? server.listen(0, host, resolve) : reject(error)));
     server.listen(port, host, resolve);
   });
-  return { url: `http://${host}:${(server.address() as AddressInfo).port}`, server };
+  return { url: `http://${host}:${(server.address() as AddressInfo).port}`, server, tokens };
 }

@@ -1,4 +1,13 @@
-// Keeps the Temporal SDK's info-level chatter out of test output.
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+// Keeps the Temporal SDK's info-level chatter out of test output, and keeps every worker log entry
+// (activities' and workflows' included) in memory so tests can search it for secrets: `workerLog()`.
+import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
 
-Runtime.install({ logger: new DefaultLogger('WARN') });
+const entries: LogEntry[] = [];
+(globalThis as { __meridianWorkerLog?: LogEntry[] }).__meridianWorkerLog = entries;
+
+Runtime.install({
+  logger: new DefaultLogger('INFO', (entry) => {
+    entries.push(entry);
+    if (entry.level === 'WARN' || entry.level === 'ERROR') console.error(`[${entry.level}] ${entry.message}`, entry.meta ?? '');
+  }),
+});

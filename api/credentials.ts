@@ -1,0 +1,194 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type pg from 'pg';
+import { z } from 'zod';
+import { SLOT_STATUSES, listSlots, markAnnounced, pendingAnnouncements, setCredentials, type SlotRow } from '../db/credentials.js';
+import { getDefinition } from '../db/definitions.js';
+import type { Logger } from '../lib/logger.js';
+import { seal, type Keyring } from '../lib/encryption.js';
+import { notifyApplication, notifyWorkflowId } from '../workflows/notify.js';
+import { MeridianApplicationId, MeridianRuntimeId, MeridianStage, MeridianTenant } from '../workflows/search-attributes.js';
+import { badRequest, notFound } from './problems.js';
+import { route, type Route } from './route.js';
+import { HttpUrl, Id, PageQuery, Timestamp } from './schemas.js';
+
+const text = (max: number) => z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+/** An HTTP field name (RFC 9110 token); hop-by-hop and framing headers are the gateway's. */
+const HeaderName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'must be an HTTP header name')
+  .refine((name) => !['host', 'content-length', 'transfer-encoding', 'connection', 'authorization'].includes(name.toLowerCase()), 'is set by the gateway');
+const HeaderValue = z.string({ error: 'must be a string' }).max(4096, 'must be at most 4096 characters').regex(/^[\t\x20-\x7e\x80-\uffff]*$/, 'must not contain control characters');
+
+/** Exactly one of basic, oauth (client credentials) and bearer, with optional extra headers and query parameters. */
+export const CredentialsBody = z
+  .strictObject({
+    basic: z.strictObject({ username: text(256), password: text(1024) }).optional(),
+    oauth: z.strictObject({ clientId: text(256), clientSecret: text(1024), tokenUrl: HttpUrl }).optional(),
+    bearer: z.strictObject({ token: text(4096) }).optional(),
+    headers: z.record(HeaderName, HeaderValue, { error: 'must be an object of header values' }).refine((h) => Object.keys(h).length <= 32, 'must have at most 32 headers').optional(),
+    queryParams: z.record(text(128), HeaderValue, { error: 'must be an object of parameter values' }).refine((q) => Object.keys(q).length <= 32, 'must have at most 32 parameters').optional(),
+  })
+  .refine((c) => [c.basic, c.oauth, c.bearer].filter(Boolean).length === 1, { message: 'give exactly one of basic, oauth and bearer', path: ['basic'] });
+
+export const CredentialSlot = z.object({
+  apiId: z.uuid(),
+  apiName: z.string().nullable(),
+  runtimeId: z.uuid(),
+  runtimeName: z.string().nullable(),
+  status: z.enum(SLOT_STATUSES),
+  updatedAt: Timestamp,
+});
+
+const toSlot = (row: SlotRow): z.infer<typeof CredentialSlot> => ({
+  apiId: row.api_id,
+  apiName: row.api_name,
+  runtimeId: row.runtime_id,
+  runtimeName: row.runtime_name,
+  status: row.status,
+  updatedAt: row.updated_at.toISOString(),
+});
+
+const SlotCursor = z.tuple([z.uuid(), z.uuid()]);
+const encodeSlotCursor = (row: SlotRow) => Buffer.from(JSON.stringify([row.api_id, row.runtime_id])).toString('base64url');
+const decodeSlotCursor = (cursor: string) => {
+  try {
+    const [apiId, runtimeId] = SlotCursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return { apiId, runtimeId };
+  } catch {
+    throw badRequest('cursor: is not a cursor this server issued', [{ path: 'cursor', message: 'is not a cursor this server issued' }]);
+  }
+};
+
+const ApplicationConfiguration = z.object({
+  applicationId: z.uuid(),
+  configVersion: z.number().int(),
+  runtimes: z.array(z.object({ id: z.uuid(), name: z.string(), status: z.string(), eventUrl: z.string().nullable(), scenarios: z.array(z.string()) })),
+});
+
+export interface CredentialRouteDeps {
+  pool: pg.Pool;
+  keyring: Keyring;
+}
+
+/** Credential slots and the application's configuration pull (mTLS, application certificates). */
+export function credentialRoutes({ pool, keyring }: CredentialRouteDeps): Route[] {
+  const slotParams = z.strictObject({ apiId: Id, runtimeId: Id });
+  const unknownSlot = async (applicationId: string, apiId: string) =>
+    (await getDefinition(pool, { applicationId, kind: 'API' }, apiId)) ? notFound('no such runtime sharing a scenario with this application') : notFound('no such API');
+
+  return [
+    route({
+      method: 'get',
+      path: '/v1/application/credentials',
+      operationId: 'list-credential-slots',
+      summary: "The caller's credential slots, one per (API, runtime) pair of a shared scenario; never the secret values",
+      tag: 'application',
+      auth: 'application',
+      query: z.strictObject({ ...PageQuery, status: z.enum(SLOT_STATUSES, { error: `must be one of ${SLOT_STATUSES.join(', ')}` }).optional() }),
+      responses: { 200: { description: 'A page of slots', schema: z.object({ items: z.array(CredentialSlot), nextCursor: z.string().nullable() }) } },
+      handle: async ({ req, query }) => {
+        const after = query.cursor === undefined ? undefined : decodeSlotCursor(query.cursor);
+        const rows = await listSlots(pool, req.client!.id, { status: query.status, limit: query.limit + 1, after });
+        const items = rows.slice(0, query.limit);
+        return { status: 200, body: { items: items.map(toSlot), nextCursor: rows.length > query.limit ? encodeSlotCursor(items.at(-1)!) : null } };
+      },
+    }),
+    route({
+      method: 'put',
+      path: '/v1/application/apis/{apiId}/credentials/{runtimeId}',
+      operationId: 'set-credentials',
+      summary: 'Set the credentials a runtime uses to call one of the caller’s APIs; the runtime gets them with its next configuration (hinted at once)',
+      tag: 'application',
+      auth: 'application',
+      params: slotParams,
+      body: CredentialsBody,
+      responses: { 200: { description: 'The slot, now SUCCEEDED', schema: CredentialSlot } },
+      handle: async ({ req, params, body }) => {
+        const row = await setCredentials(pool, req.client!.id, params.apiId, params.runtimeId, seal(keyring, JSON.stringify(body)));
+        if (!row) throw await unknownSlot(req.client!.id, params.apiId);
+        return { status: 200, body: toSlot(row) };
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/v1/application/apis/{apiId}/credentials/{runtimeId}',
+      operationId: 'clear-credentials',
+      summary: 'Clear the credentials of a slot (back to PENDING); the runtime drops them with its next configuration',
+      tag: 'application',
+      auth: 'application',
+      params: slotParams,
+      responses: { 204: { description: 'Cleared' } },
+      handle: async ({ req, params }) => {
+        const row = await setCredentials(pool, req.client!.id, params.apiId, params.runtimeId, null);
+        if (!row) throw await unknownSlot(req.client!.id, params.apiId);
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/application/configuration',
+      operationId: 'get-application-configuration',
+      summary: 'Runtimes sharing a scenario with the caller, their status and eventUrl; ETag is the configVersion (If-None-Match → 304)',
+      tag: 'application',
+      auth: 'application',
+      responses: { 200: { description: 'The configuration', schema: ApplicationConfiguration }, 304: { description: 'Unchanged since the ETag' } },
+      handle: async ({ req }) => {
+        const { tenantId, id } = req.client!;
+        const version = await pool.query<{ config_version: string }>('SELECT config_version FROM applications WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
+        if (!version.rows[0]) throw notFound('the application no longer exists');
+        const etag = `"${version.rows[0].config_version}"`;
+        if (req.get('if-none-match') === etag) return { status: 304, headers: { etag } };
+        const { rows } = await pool.query(
+          `SELECT r.id, r.name, r.condition AS status, r.event_url AS "eventUrl", array_agg(rm.scenario ORDER BY rm.scenario) AS scenarios
+           FROM runtimes r
+           JOIN runtime_scenarios rm ON rm.runtime_id = r.id
+           JOIN application_scenarios am ON am.tenant_id = rm.tenant_id AND am.scenario = rm.scenario
+           WHERE am.application_id = $1 AND r.tenant_id = $2
+           GROUP BY r.id ORDER BY r.name`,
+          [id, tenantId],
+        );
+        return { status: 200, headers: { etag }, body: { applicationId: id, configVersion: Number(version.rows[0].config_version), runtimes: rows } };
+      },
+    }),
+  ];
+}
+
+/**
+ * Tells applications, with `configuration.changed`, about slots that became PENDING for connected
+ * runtimes (a runtime joined their scenario, or they registered an API). Runs after the change commits;
+ * the event id (pair + transaction) makes a repeated call deliver once, and a call that did not
+ * happen (crash) is made up by the tenant's next one.
+ */
+export async function announcePendingSlots(deps: { pool: pg.Pool; temporal: Client; taskQueue: string; logger: Logger }, tenantId: string): Promise<void> {
+  await announce(deps, tenantId).catch((error: Error) => deps.logger.warn({ tenantId, err: error.message }, 'pending credential slots not announced yet'));
+}
+
+async function announce(deps: { pool: pg.Pool; temporal: Client; taskQueue: string }, tenantId: string): Promise<void> {
+  for (const a of await pendingAnnouncements(deps.pool, tenantId)) {
+    const eventId = `configuration.changed:${a.runtimeId}:${a.txid}`;
+    await deps.temporal.workflow
+      .start(notifyApplication, {
+        workflowId: notifyWorkflowId(a.applicationId, eventId),
+        taskQueue: deps.taskQueue,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        args: [
+          {
+            tenantId,
+            applicationId: a.applicationId,
+            eventId,
+            event: { type: 'configuration.changed', runtime: { id: a.runtimeId, name: a.runtimeName, eventUrl: a.eventUrl }, configVersion: a.configVersion, occurredAt: new Date().toISOString() },
+          },
+        ],
+        typedSearchAttributes: [
+          { key: MeridianTenant, value: tenantId },
+          { key: MeridianApplicationId, value: a.applicationId },
+          { key: MeridianRuntimeId, value: a.runtimeId },
+          { key: MeridianStage, value: 'DELIVERING' },
+        ],
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      });
+    await markAnnounced(deps.pool, a);
+  }
+}

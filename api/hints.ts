@@ -1,0 +1,81 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import pg from 'pg';
+import type { Logger } from '../lib/logger.js';
+import { configChanged } from '../workflows/agent.js';
+
+/** The channel on which PostgreSQL announces, at commit, every runtime whose configVersion changed. */
+export const CONFIG_CHANNEL = 'meridian_runtime_config';
+const RECONNECT_MS = 1_000;
+const BATCH = 50;
+
+/**
+ * Configuration hints (DESIGN.md, flow 6): listens for new runtime configVersions and sends each
+ * runtime's agent a `configChanged` signal, so it fetches at once. A lost hint (listener reconnecting,
+ * agent gone) costs at most one poll interval: polling stays the safety net.
+ */
+export class ConfigHints {
+  private client?: pg.Client;
+  private stopped = false;
+  private readonly pending = new Set<string>();
+  private flushing?: Promise<void>;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly temporal: Client,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(pool: pg.Pool, temporal: Client, logger: Logger): Promise<ConfigHints> {
+    const hints = new ConfigHints(pool, temporal, logger);
+    await hints.listen();
+    return hints;
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.pool.options.connectionString });
+    client.on('notification', ({ payload }) => payload && this.hint(payload));
+    client.on('error', (error) => {
+      this.logger.warn({ err: error.message }, 'configuration hint listener lost its connection; reconnecting');
+      void client.end().catch(() => undefined);
+      this.reconnect();
+    });
+    await client.connect();
+    await client.query(`LISTEN ${CONFIG_CHANNEL}`);
+    this.client = client;
+  }
+
+  private reconnect(): void {
+    if (this.stopped) return;
+    setTimeout(() => void this.listen().catch(() => this.reconnect()), RECONNECT_MS).unref();
+  }
+
+  private hint(runtimeId: string): void {
+    this.pending.add(runtimeId);
+    this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
+  }
+
+  /** Signals the pending agents, a batch at a time; hints arriving meanwhile join the next batch. */
+  private async flush(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.pending.size > 0 && !this.stopped) {
+      const batch = [...this.pending].slice(0, BATCH);
+      batch.forEach((id) => this.pending.delete(id));
+      await Promise.all(
+        batch.map((id) =>
+          this.temporal.workflow
+            .getHandle(`agent:${id}`)
+            .signal(configChanged)
+            .catch((error: unknown) => {
+              if (!(error instanceof WorkflowNotFoundError)) this.logger.warn({ runtimeId: id, err: (error as Error).message }, 'configuration hint not delivered');
+            }),
+        ),
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.flushing;
+    await this.client?.end().catch(() => undefined);
+  }
+}
