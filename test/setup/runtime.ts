@@ -8,6 +8,8 @@ const entries: LogEntry[] = [];
 Runtime.install({
   logger: new DefaultLogger('INFO', (entry) => {
     entries.push(entry);
-    if (entry.level === 'WARN' || entry.level === 'ERROR') console.error(`[${entry.level}] ${entry.message}`, entry.meta ?? '');
+    if (entry.level !== 'WARN' && entry.level !== 'ERROR') return;
+    const meta = (entry.meta ?? {}) as { workflowId?: string; activityType?: string; error?: { message?: string } };
+    console.error(`[${entry.level}] ${entry.message}`, [meta.workflowId, meta.activityType, meta.error?.message].filter(Boolean).join(' · '));
   }),
 });
