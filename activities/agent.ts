@@ -92,7 +92,7 @@ export function createAgentActivities({ root, eventUrl }: { root: string; eventU
       const mtls = client(runtimeId);
       try {
         const url = eventUrl(runtimeId);
-        const res = await mtls.request('PUT', '/v1/runtime/status', { condition: 'CONNECTED', eventUrl: url });
+        const res = await mtls.request('PUT', '/v1/runtime/status', { condition: 'CONNECTED', eventUrl: url, gatewayUrl: url.replace(/\/events$/, '/gateway') });
         if (res.status !== 200) throw new Error(`status report: HTTP ${res.status} ${res.body?.detail ?? ''}`);
         return { eventUrl: url };
       } finally {

@@ -4,7 +4,7 @@ import type { LocalStack } from '../scripts/local-stack.js';
 import { startRuntimeHost } from '../worker/runtime-host.js';
 import { percentile, summary } from './stats.js';
 
-async function api(url: string, token: string, method: string, urlPath: string, body?: unknown) {
+export async function api(url: string, token: string, method: string, urlPath: string, body?: unknown) {
   const res = await fetch(`${url}${urlPath}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
@@ -14,7 +14,7 @@ async function api(url: string, token: string, method: string, urlPath: string, 
   return res.json() as Promise<any>;
 }
 
-async function untilDone(url: string, token: string, operationId: string, timeoutMs = 180_000) {
+export async function untilDone(url: string, token: string, operationId: string, timeoutMs = 180_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const op = await api(url, token, 'GET', `/v1/operations/${operationId}`);
