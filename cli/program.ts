@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { DnsName } from '../api/schemas.js';
 import { MtlsClient, connect, loadCredentials, saveCredentials } from '../client/connector.js';
 import { embeddedUrl } from '../db/embedded.js';
 import { keyUsage, reencryptAll } from '../db/keys.js';
@@ -191,7 +192,9 @@ Exit codes: 0 done, 1 Meridian refused or an operation failed (its detail is pri
   // ── tenants, tokens, keys (PostgreSQL) ────────────────────────────────────────────────────────
   const tenant = program.command('tenant').description('tenants (PostgreSQL: DATABASE_URL or the running npm start)');
   examples(
-    tenant.command('create <name>').description('create a tenant, or show the existing one').action(async (name: string, _o, cmd: Command) => {
+    tenant.command('create <name>').description('create a tenant (DNS-1123 name), or show the existing one').action(async (name: string, _o, cmd: Command) => {
+      const valid = DnsName.safeParse(name);
+      if (!valid.success) throw new CommandFailed(`tenant name: ${valid.error.issues[0]?.message}`);
       const created = await withDatabase((pool) => ensureTenant(pool, name));
       print(cmd, created, () => `tenant ${created.name} ${created.id}\n`);
     }),
