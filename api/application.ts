@@ -188,6 +188,7 @@ export function applicationRoutes(deps: ApplicationRouteDeps): Route[] {
       args: [{ definitionId: stored.row.id, operationId: stored.operation.id }],
       workflowIdConflictPolicy: 'TERMINATE_EXISTING',
       typedSearchAttributes: applicationAttributes(who.tenantId, who.applicationId, 'VALIDATING'),
+      staticSummary: `Fetch and validate the ${input.spec?.type ?? ''} spec of ${KINDS[kind].noun} "${stored.row.name}"`,
     });
     const finished = await Promise.race([handle.result().then(() => true), sleep(deps.registration.waitMs).then(() => false)]);
     const row = (await getDefinition(pool, who, stored.row.id)) ?? stored.row;

@@ -103,6 +103,7 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
           args: [{ tenantId, applicationId: params.id, operationId: operation.id, tokenTtlSeconds: connector.ttl.application, csrTtlSeconds: connector.ttl.csr }],
           workflowIdConflictPolicy: 'TERMINATE_EXISTING',
           typedSearchAttributes: applicationAttributes(tenantId, params.id, PairingStage.MARKING_PAIRING),
+          staticSummary: `Pair application ${params.id}: one-time token → CSR signed → CONNECTED`,
         });
         return {
           status: 201,

@@ -171,6 +171,7 @@ async function announce(deps: { pool: pg.Pool; temporal: Client; taskQueue: stri
         workflowId: notifyWorkflowId(a.applicationId, eventId),
         taskQueue: deps.taskQueue,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: `Deliver configuration.changed (credential slots of runtime ${a.runtimeId}) to application ${a.applicationId}`,
         args: [
           {
             tenantId,

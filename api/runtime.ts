@@ -91,6 +91,7 @@ export function runtimeRoutes(deps: RuntimeRouteDeps): Route[] {
           taskQueue: deps.taskQueue,
           args: [{ tenantId, runtimeId: runtime.id, provider: body.provider, operationId: operation.id, ...deps.provisioning }],
           typedSearchAttributes: attributes(tenantId, runtime.id, 'REGISTERING'),
+          staticSummary: `Provision runtime "${runtime.name}" (${body.provider}) until its agent is CONNECTED`,
         });
         return { status: 202, body: { runtime: toRuntime(runtime), operation: toOperation(operation) }, headers: { location: `/v1/runtimes/${runtime.id}` } };
       },
@@ -121,6 +122,7 @@ export function runtimeRoutes(deps: RuntimeRouteDeps): Route[] {
           args: [{ tenantId, runtimeId: row.id, provider: row.provider as (typeof PROVIDERS)[number], operationId: operation.id }],
           workflowIdConflictPolicy: 'USE_EXISTING',
           typedSearchAttributes: attributes(tenantId, row.id, 'REVOKING'),
+          staticSummary: `Deprovision runtime "${row.name}": revoke, stop the agent, remove, notify`,
         });
         return { status: 202, body: toOperation(operation) };
       },

@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ensureTemporalTools } from '../lib/tools.js';
 import { playStory } from '../demo/story.js';
 import { createTenant, startTestApi, type TestApi } from './helpers.js';
 
@@ -22,5 +24,25 @@ describe('npm run demo', () => {
       [tenant.id],
     );
     expect(left.rows[0]).toEqual({ apps: 0, runtimes: 0, scenarios: 0 });
+
+    // An operator lists everything that happened to the runtime with the Temporal CLI.
+    const { rows } = await api.pool.query("SELECT resource_id FROM operations WHERE tenant_id = $1 AND type = 'PROVISIONING'", [tenant.id]);
+    const runtimeId: string = rows[0].resource_id;
+    const temporal = (...args: string[]) => {
+      const result = spawnSync(ensureTemporalTools().cli!, [...args, '--address', inject('temporalAddress'), '--namespace', 'default', '--output', 'json'], { encoding: 'utf8', timeout: 30_000 });
+      expect(result.status, result.stderr).toBe(0);
+      return JSON.parse(result.stdout);
+    };
+    let listed: Array<{ execution: { workflowId: string }; type: { name: string } }> = [];
+    await expect
+      .poll(() => (listed = temporal('workflow', 'list', '--query', `MeridianRuntimeId="${runtimeId}"`)).map((w: (typeof listed)[number]) => w.execution.workflowId).sort(), { timeout: 10_000 })
+      .toEqual(expect.arrayContaining([`provisioning:${runtimeId}`, `agent:${runtimeId}`, `deprovisioning:${runtimeId}`]));
+    expect(listed.map((w) => w.type.name)).toEqual(expect.arrayContaining(['provisioning', 'runtimeAgent', 'deprovisioning', 'notifyApplication']));
+    expect(listed.filter((w) => w.execution.workflowId.startsWith('notify:')).map((w) => w.execution.workflowId.split(':')[2]).sort()).toEqual([
+      'runtime.connected',
+      'runtime.removed',
+    ]);
+    const described = temporal('workflow', 'describe', '--workflow-id', `provisioning:${runtimeId}`);
+    expect(JSON.stringify(described)).toContain('until its agent is CONNECTED');
   });
 });

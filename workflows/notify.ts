@@ -59,6 +59,7 @@ export async function notifyApplications(input: RuntimeEventInput, applicationId
       args: [{ tenantId: input.tenantId, applicationId, eventId: input.eventId, event: input.event }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: `Deliver ${input.event.type} (runtime ${input.runtimeId}) to the webhooks of application ${applicationId}`,
       typedSearchAttributes: [
         { key: MeridianTenant, value: input.tenantId },
         { key: MeridianApplicationId, value: applicationId },

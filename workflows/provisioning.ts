@@ -81,6 +81,7 @@ export async function provisioning(input: ProvisioningInput): Promise<Provisioni
       taskQueue,
       args: [{ runtimeId: input.runtimeId, pollIntervalMs: facts.pollIntervalSeconds * 1000, connected: false, consecutiveErrors: 0, applies: 0, renewals: 0 }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `Runtime agent: connect, report CONNECTED, keep the configuration current (every ${facts.pollIntervalSeconds} s)`,
       typedSearchAttributes: [
         { key: MeridianTenant, value: input.tenantId },
         { key: MeridianRuntimeId, value: input.runtimeId },
