@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MtlsClient, loadCredentials } from '../client/connector.js';
-import { configChanged, agentStatus } from '../workflows/agent.js';
+import { agentStatus } from '../workflows/agent.js';
 import { openApi30 } from './fixtures/specs.js';
 import { call, pairedApplication, stagesOf, receiver, startTestApi, uniqueName, type TestApi } from './helpers.js';
 
@@ -87,11 +87,10 @@ describe('runtime provisioning with the local provider, end to end', () => {
     expect(connected).toMatchObject({ type: 'runtime.connected', applicationId: inside.app.id, runtime: { id: runtimeId, eventUrl: runtime.eventUrl } });
     expect(hooks.requests.filter((r) => r.url === '/outside')).toHaveLength(0);
 
-    // A configChanged hint applies a new configuration long before the 10-minute poll.
-    await inside.client.request('POST', '/v1/application/apis', { name: 'orders', targetUrl: 'http://orders.example', spec: { type: 'OPENAPI', format: 'JSON', data: JSON.stringify(openApi30) } });
+    // A change hints the agent (configChanged, sent on the runtime's new configVersion): applied long before the 10-minute poll.
     const agent = api.temporal.workflow.getHandle(`agent:${runtimeId}`);
     const before = (await agent.query(agentStatus)).lastAppliedVersion;
-    await agent.signal(configChanged);
+    await inside.client.request('POST', '/v1/application/apis', { name: 'orders', targetUrl: 'http://orders.example', spec: { type: 'OPENAPI', format: 'JSON', data: JSON.stringify(openApi30) } });
     await expect.poll(async () => (await call(`${gateway}/applied`)).body.applications[0]?.apis?.map((a: { name: string }) => a.name), { timeout: 10_000 }).toEqual(['orders']);
     const status = await agent.query(agentStatus);
     expect(status.lastAppliedVersion).toBeGreaterThan(before!);

@@ -1,4 +1,4 @@
-// Keeps the Temporal SDK's info-level chatter out of test output, and keeps every worker log entry
+// Keeps the Temporal SDK's chatter out of test output (errors only), and keeps every worker log entry
 // (activities' and workflows' included) in memory so tests can search it for secrets: `workerLog()`.
 import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
 
@@ -8,7 +8,7 @@ const entries: LogEntry[] = [];
 Runtime.install({
   logger: new DefaultLogger('INFO', (entry) => {
     entries.push(entry);
-    if (entry.level !== 'WARN' && entry.level !== 'ERROR') return;
+    if (entry.level !== 'ERROR') return;
     const meta = (entry.meta ?? {}) as { workflowId?: string; activityType?: string; error?: { message?: string } };
     console.error(`[${entry.level}] ${entry.message}`, [meta.workflowId, meta.activityType, meta.error?.message].filter(Boolean).join(' · '));
   }),
