@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { SLOT_STATUSES, listSlots, markAnnounced, pendingAnnouncements, setCredentials, type SlotRow } from '../db/credentials.js';
 import { getDefinition } from '../db/definitions.js';
+import { configVersion } from '../db/director.js';
 import type { Logger } from '../lib/logger.js';
 import { seal, type Keyring } from '../lib/encryption.js';
 import { notifyApplication, notifyWorkflowId } from '../workflows/notify.js';
@@ -134,9 +135,9 @@ export function credentialRoutes({ pool, keyring }: CredentialRouteDeps): Route[
       responses: { 200: { description: 'The configuration', schema: ApplicationConfiguration }, 304: { description: 'Unchanged since the ETag' } },
       handle: async ({ req }) => {
         const { tenantId, id } = req.client!;
-        const version = await pool.query<{ config_version: string }>('SELECT config_version FROM applications WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
-        if (!version.rows[0]) throw notFound('the application no longer exists');
-        const etag = `"${version.rows[0].config_version}"`;
+        const version = await configVersion(pool, 'application', tenantId, id);
+        if (version === undefined) throw notFound('the application no longer exists');
+        const etag = `"${version}"`;
         if (req.get('if-none-match') === etag) return { status: 304, headers: { etag } };
         const { rows } = await pool.query(
           `SELECT r.id, r.name, r.condition AS status, r.event_url AS "eventUrl", array_agg(rm.scenario ORDER BY rm.scenario) AS scenarios
@@ -147,7 +148,7 @@ export function credentialRoutes({ pool, keyring }: CredentialRouteDeps): Route[
            GROUP BY r.id ORDER BY r.name`,
           [id, tenantId],
         );
-        return { status: 200, headers: { etag }, body: { applicationId: id, configVersion: Number(version.rows[0].config_version), runtimes: rows } };
+        return { status: 200, headers: { etag }, body: { applicationId: id, configVersion: version, runtimes: rows } };
       },
     }),
   ];

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
-import { getRow } from '../db/director.js';
+import { configVersion, getRow } from '../db/director.js';
 import { insertOperation, type OperationRow } from '../db/operations.js';
 import { PROVIDERS, insertRuntime } from '../db/runtimes.js';
 import { credentialsOfRuntime } from '../db/credentials.js';
@@ -151,9 +151,9 @@ export function runtimeRoutes(deps: RuntimeRouteDeps): Route[] {
       responses: { 200: { description: 'The configuration', schema: RuntimeConfiguration }, 304: { description: 'Unchanged since the ETag' } },
       handle: async ({ req }) => {
         const { tenantId, id } = req.client!;
-        const version = await pool.query<{ config_version: string }>('SELECT config_version FROM runtimes WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
-        if (!version.rows[0]) throw notFound('the runtime no longer exists');
-        const etag = `"${version.rows[0].config_version}"`;
+        const version = await configVersion(pool, 'runtime', tenantId, id);
+        if (version === undefined) throw notFound('the runtime no longer exists');
+        const etag = `"${version}"`;
         if (req.get('if-none-match') === etag) return { status: 304, headers: { etag } };
         const { rows } = await pool.query(
           `SELECT a.id, a.name, a.description,
@@ -177,7 +177,7 @@ export function runtimeRoutes(deps: RuntimeRouteDeps): Route[] {
             if (secret) apiDef.credentials = JSON.parse(open(deps.keyring, secret)) as unknown;
           }
         }
-        return { status: 200, headers: { etag }, body: { runtimeId: id, configVersion: Number(version.rows[0].config_version), applications: rows } };
+        return { status: 200, headers: { etag }, body: { runtimeId: id, configVersion: version, applications: rows } };
       },
     }),
     route({

@@ -311,6 +311,21 @@ Exit codes: 0 done, 1 Meridian refused or an operation failed (its detail is pri
     return items;
   };
 
+  /** `<noun> list [--scenario] [--label]`: every page, as one table. */
+  const listCommand = (parent: Command, kind: 'applications' | 'runtimes', columns: string[], row: (item: any) => Parameters<typeof table>[1][number]) =>
+    examples(
+      parent
+        .command('list')
+        .description(`list ${kind}`)
+        .option('--scenario <name>', 'only members of this scenario')
+        .option('--label <key=value>', 'only with this label (repeatable)', collect)
+        .action(async (o: { scenario?: string; label?: string[] }, cmd: Command) => {
+          const items = await listAll(cmd, kind, listQuery(o));
+          print(cmd, items, () => table(columns, items.map(row)));
+        }),
+      `meridian ${parent.name()} list --scenario DEFAULT --json`,
+    );
+
   const app = program.command('app').description('applications (admin)');
   examples(
     app
@@ -326,18 +341,7 @@ Exit codes: 0 done, 1 Meridian refused or an operation failed (its detail is pri
       }),
     'meridian app create billing --scenario DEFAULT --label team=payments',
   );
-  examples(
-    app
-      .command('list')
-      .description('list applications')
-      .option('--scenario <name>', 'only members of this scenario')
-      .option('--label <key=value>', 'only with this label (repeatable)', collect)
-      .action(async (o: { scenario?: string; label?: string[] }, cmd: Command) => {
-        const items = await listAll(cmd, 'applications', listQuery(o));
-        print(cmd, items, () => table(appColumns, items.map(appRow)));
-      }),
-    'meridian app list --scenario DEFAULT --json',
-  );
+  listCommand(app, 'applications', appColumns, appRow);
   examples(
     app.command('show <app>').description('one application, by id or name').action(async (ref: string, _o, cmd: Command) => {
       const a = await resolve(cmd, 'applications', ref);
@@ -408,18 +412,7 @@ Exit codes: 0 done, 1 Meridian refused or an operation failed (its detail is pri
     'meridian runtime create edge-1 --scenario DEFAULT --wait',
     'meridian runtime create sim-1 --provider simulated --poll-interval 10',
   );
-  examples(
-    runtime
-      .command('list')
-      .description('list runtimes')
-      .option('--scenario <name>', 'only members of this scenario')
-      .option('--label <key=value>', 'only with this label (repeatable)', collect)
-      .action(async (o: { scenario?: string; label?: string[] }, cmd: Command) => {
-        const items = await listAll(cmd, 'runtimes', listQuery(o));
-        print(cmd, items, () => table(runtimeColumns, items.map(runtimeRow)));
-      }),
-    'meridian runtime list --json',
-  );
+  listCommand(runtime, 'runtimes', runtimeColumns, runtimeRow);
   examples(
     runtime.command('show <runtime>').description('one runtime, by id or name').action(async (ref: string, _o, cmd: Command) => {
       const r = await resolve(cmd, 'runtimes', ref);

@@ -158,3 +158,9 @@ export async function updateScenarios(pool: pg.Pool, kind: Kind, tenantId: strin
     return getRow(client, kind, tenantId, id);
   });
 }
+
+/** The configVersion of the caller (one indexed read); undefined when it no longer exists. */
+export async function configVersion(db: Db, kind: Kind, tenantId: string, id: string): Promise<number | undefined> {
+  const { rows } = await db.query<{ config_version: string }>(`SELECT config_version FROM ${KINDS[kind].table} WHERE id = $1 AND tenant_id = $2`, [id, tenantId]);
+  return rows[0] ? Number(rows[0].config_version) : undefined;
+}
