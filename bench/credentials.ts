@@ -10,9 +10,10 @@ import { summary } from './stats.js';
  * Time from `PUT …/credentials` (answered 200) to the first call through the runtime gateway that
  * reaches the application's API with the new credentials: the application pairs, registers an API on a
  * local server, a local runtime connects, then `runs` times a new bearer token is set while the gateway
- * is called every 25 ms.
+ * is called every 25 ms. `jitterMs`: a random pause before each change, so changes fall at random
+ * points of the agent's poll cycle.
  */
-export async function credentialPropagation(stack: LocalStack, label: string, pollIntervalSeconds: number, runs = 50): Promise<void> {
+export async function credentialPropagation(stack: LocalStack, label: string, pollIntervalSeconds: number, runs = 50, jitterMs = 0): Promise<void> {
   const seen = new Set<string>();
   const target = http.createServer((req, res) => {
     seen.add(req.headers.authorization ?? '');
@@ -37,6 +38,8 @@ export async function credentialPropagation(stack: LocalStack, label: string, po
   const durations: number[] = [];
   try {
     for (let i = 0; i < runs; i++) {
+      // Without hints, a PUT right after the previous change would always wait one whole interval: start at a random phase.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * jitterMs));
       const secret = randomBytes(16).toString('hex');
       const started = performance.now();
       const res = await client.request('PUT', `/v1/application/apis/${runtimeId.apiId}/credentials/${runtimeId.id}`, { bearer: { token: secret } });

@@ -34,7 +34,7 @@ async function withStack(env: Record<string, string>, use: (stack: LocalStack, d
 
 if (!only || only === 'credentials') {
   await withStack({}, (stack) => credentialPropagation(stack, 'with configuration hints', 600));
-  await withStack({ MERIDIAN_CONFIG_HINTS: 'false' }, (stack) => credentialPropagation(stack, 'hints disabled: the poll alone', 10));
+  await withStack({ MERIDIAN_CONFIG_HINTS: 'false' }, (stack) => credentialPropagation(stack, 'hints disabled: the poll alone', 10, 50, 10_000));
 }
 
 if (!only || ['pairing', 'registration', 'runtimes'].includes(only)) {
