@@ -107,8 +107,10 @@ describe('runtime provisioning with the local provider, end to end', () => {
     const mtls = new MtlsClient(credentials);
     await expect.poll(async () => (await mtls.request('GET', '/v1/runtime')).status, { timeout: 3_000 }).toBe(401);
     mtls.close();
+    // The API registered after the runtime connected opened a PENDING credential slot: configuration.changed.
     await expect.poll(() => hooks.requests.filter((r) => r.url === '/inside').map((r) => JSON.parse(r.body).type), { timeout: 15_000 }).toEqual([
       'runtime.connected',
+      'configuration.changed',
       'runtime.removed',
     ]);
     inside.client.close();
