@@ -90,7 +90,8 @@ runMain(async () => {
   const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps, metrics });
   const running = worker.run();
   stops.push(async () => {
-    worker.shutdown();
+    // The SDK shuts its workers down on SIGINT/SIGTERM itself; a second shutdown would throw.
+    if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
     await connection.close();
   });

@@ -27,7 +27,8 @@ export async function startRuntimeHost(options: { connection: NativeConnection; 
     worker,
     activities,
     async stop() {
-      worker.shutdown();
+      // The SDK shuts its workers down on SIGINT/SIGTERM itself; a second shutdown would throw.
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       gateway.server.close();
     },
