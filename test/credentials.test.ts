@@ -46,6 +46,9 @@ async function configurationOf(runtimeId: string) {
   }
 }
 
+/** API name → the credentials a runtime's configuration carries for it. */
+const apisOfConfig = (config: Awaited<ReturnType<typeof configurationOf>>) => Object.fromEntries(config.applications.flatMap((app) => app.apis.map((x) => [x.name, x.credentials])));
+
 const deliveriesTo = (pathname: string, type: string, runtimeId: string) =>
   hooks.requests.filter((r) => r.url === pathname).map((r) => JSON.parse(r.body)).filter((b) => b.type === type && b.runtime.id === runtimeId);
 
@@ -121,7 +124,7 @@ describe('credential slots, isolation and bad input (simulated runtimes)', () =>
     expect((await put(b, bApi.id, r2.id, { bearer: { token: 'b-token-for-r2' } })).status).toBe(200);
 
     const seen1 = await configurationOf(r1.id);
-    const apisOf = (config: Awaited<ReturnType<typeof configurationOf>>) => Object.fromEntries(config.applications.flatMap((app) => app.apis.map((x) => [x.name, x.credentials])));
+    const apisOf = apisOfConfig;
     expect(apisOf(seen1)).toEqual({ [aApi.name]: { basic: { username: 'a-user', password: 'a-secret-for-r1' } }, [bApi.name]: undefined });
     expect(apisOf(await configurationOf(r2.id))).toEqual({ [aApi.name]: undefined, [bApi.name]: { bearer: { token: 'b-token-for-r2' } } });
     expect((await configurationOf(r3.id)).applications).toEqual([]);
@@ -183,6 +186,30 @@ describe('credential slots, isolation and bad input (simulated runtimes)', () =>
     expect(after.rows).toEqual(before.rows);
     expect((await configurationOf(r2.id)).configVersion).toBe(version);
     expect(api.log.text).not.toMatch(/bad-secret|kept-token/);
+  });
+
+  it('refuses callers without a certificate (401), runtime certificates (403) and oversized bodies (413)', async () => {
+    const endpoints: Array<[string, string, unknown?]> = [
+      ['GET', '/v1/application/credentials'],
+      ['PUT', `/v1/application/apis/${aApi.id}/credentials/${r1.id}`, { bearer: { token: 'never-stored' } }],
+      ['DELETE', `/v1/application/apis/${aApi.id}/credentials/${r1.id}`],
+      ['GET', '/v1/application/configuration'],
+    ];
+    const runtimeClient = new MtlsClient(loadCredentials(path.join(api.simulatedDir, r1.id, 'credentials')));
+    try {
+      for (const [method, url, body] of endpoints) {
+        const anonymous = await call(`${api.url}${url}`, { method, body, token: a.adminToken });
+        expect(anonymous.status, `${method} ${url}`).toBe(401);
+        expect(anonymous.headers.get('content-type')).toContain('application/problem+json');
+        const asRuntime = await runtimeClient.request(method, url, body);
+        expect(asRuntime.status, `${method} ${url}`).toBe(403);
+      }
+    } finally {
+      runtimeClient.close();
+    }
+    const huge = await put(a, aApi.id, r1.id, { bearer: { token: 't' }, headers: { 'X-Big': 'x'.repeat(2 * 2 ** 20) } });
+    expect(huge.status).toBe(413);
+    expect(apisOfConfig(await configurationOf(r1.id))[aApi.name]).toEqual({ basic: { username: 'a-user', password: 'a-secret-for-r1' } });
   });
 
   it('clears credentials back to PENDING, and the runtime no longer gets them', async () => {
