@@ -1,19 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 import { connect, newKey } from '../client/connector.js';
+import { api } from './runtimes.js';
 import { summary } from './stats.js';
 
 const TOTAL = 100;
 const CONCURRENCY = 8;
 
-async function admin(url: string, token: string, path: string, body?: unknown) {
-  const res = await fetch(`${url}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
-  return res.json() as Promise<Record<string, string>>;
-}
+const admin = (url: string, token: string, path: string, body?: unknown): Promise<Record<string, string>> => api(url, token, 'POST', path, body);
 
 /**
  * End-to-end pairings per second through HTTP: create an application, request pairing (token and

@@ -1,17 +1,14 @@
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
+import { adminRequest } from '../client/admin.js';
 import type { LocalStack } from '../scripts/local-stack.js';
 import { startRuntimeHost } from '../worker/runtime-host.js';
 import { percentile, summary } from './stats.js';
 
 export async function api(url: string, token: string, method: string, urlPath: string, body?: unknown) {
-  const res = await fetch(`${url}${urlPath}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status >= 400) throw new Error(`${method} ${urlPath}: HTTP ${res.status} ${await res.text()}`);
-  return res.json() as Promise<any>;
+  const res = await adminRequest(url, token, method, urlPath, body);
+  if (res.status >= 400) throw new Error(`${method} ${urlPath}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
 }
 
 export async function untilDone(url: string, token: string, operationId: string, timeoutMs = 180_000) {

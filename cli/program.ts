@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DnsName } from '../api/schemas.js';
+import { adminRequest } from '../client/admin.js';
 import { MtlsClient, connect, loadCredentials, saveCredentials } from '../client/connector.js';
 import { embeddedUrl } from '../db/embedded.js';
 import { keyUsage, reencryptAll } from '../db/keys.js';
@@ -101,15 +102,9 @@ Exit codes: 0 done, 1 Meridian refused or an operation failed (its detail is pri
   async function admin(cmd: Command, method: string, urlPath: string, body?: unknown): Promise<any> {
     const { url, adminToken: token } = globals(cmd);
     if (!token) throw new UsageError('an admin token is required: --admin-token or MERIDIAN_TOKEN', cmd);
-    const res = await fetch(`${url}${urlPath}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
-    if (res.status >= 400) throw new ApiError(res.status, parsed as ApiError['problem']);
-    return parsed;
+    const res = await adminRequest(url, token, method, urlPath, body);
+    if (res.status >= 400) throw new ApiError(res.status, res.body);
+    return res.body;
   }
 
   /** Calls the mTLS listener as the application whose certificate is in --dir. */

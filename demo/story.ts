@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { adminRequest } from '../client/admin.js';
 import { MtlsClient, connect } from '../client/connector.js';
 
 export interface StoryOptions {
@@ -73,14 +74,9 @@ export async function playStory(options: StoryOptions): Promise<StepResult[]> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const link = (workflowId: string) => `${options.ui}/namespaces/${options.namespace ?? 'default'}/workflows/${encodeURIComponent(workflowId)}`;
   const admin = async (method: string, urlPath: string, body?: unknown): Promise<any> => {
-    const res = await fetch(`${options.url}${urlPath}`, {
-      method,
-      headers: { authorization: `Bearer ${options.adminToken}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const parsed: any = res.status === 204 ? undefined : await res.json();
-    if (res.status >= 400) throw new StepFailed(`${method} ${urlPath}: HTTP ${res.status}: ${parsed?.detail}`);
-    return parsed;
+    const res = await adminRequest(options.url, options.adminToken, method, urlPath, body);
+    if (res.status >= 400) throw new StepFailed(`${method} ${urlPath}: HTTP ${res.status}: ${res.body?.detail}`);
+    return res.body;
   };
   const mtlsOk = (res: { status: number; body: any }, what: string) => {
     if (res.status >= 400) throw new StepFailed(`${what}: HTTP ${res.status}: ${res.body?.detail}`);
