@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
-import { adminRequest } from '../client/admin.js';
+import { adminRequest, untilFinished } from '../client/admin.js';
 import type { LocalStack } from '../scripts/local-stack.js';
 import { startRuntimeHost } from '../worker/runtime-host.js';
 import { percentile, summary } from './stats.js';
@@ -11,15 +11,7 @@ export async function api(url: string, token: string, method: string, urlPath: s
   return res.body;
 }
 
-export async function untilDone(url: string, token: string, operationId: string, timeoutMs = 180_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const op = await api(url, token, 'GET', `/v1/operations/${operationId}`);
-    if (op.state !== 'IN_PROGRESS') return op;
-    if (Date.now() > deadline) throw new Error(`operation ${operationId} still ${op.stage} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export const untilDone = (url: string, token: string, operationId: string, timeoutMs?: number) => untilFinished(url, token, operationId, { timeoutMs });
 
 /** Time from POST /v1/runtimes to the operation SUCCEEDED (runtime CONNECTED), local provider, sequentially. */
 export async function localProvisioning(stack: LocalStack, runs = 10): Promise<void> {

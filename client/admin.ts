@@ -22,3 +22,26 @@ export async function adminRequest(baseUrl: string, token: string, method: strin
   }
   return { status: res.status, body: parsed };
 }
+
+/**
+ * Polls an operation until it is no longer IN_PROGRESS and returns it; `onStage` hears every stage it
+ * passes through. Throws when Meridian refuses the read, or after `timeoutMs`.
+ */
+export async function untilFinished(
+  baseUrl: string,
+  token: string,
+  operationId: string,
+  options: { timeoutMs?: number; intervalMs?: number; onStage?: (stage: string) => void } = {},
+): Promise<AdminResponse['body']> {
+  const { timeoutMs = 180_000, intervalMs = 100, onStage } = options;
+  const deadline = Date.now() + timeoutMs;
+  let stage = '';
+  for (;;) {
+    const res = await adminRequest(baseUrl, token, 'GET', `/v1/operations/${operationId}`);
+    if (res.status !== 200) throw new Error(`operation ${operationId}: HTTP ${res.status} ${res.body?.detail ?? ''}`);
+    if (res.body.stage !== stage) onStage?.((stage = res.body.stage));
+    if (res.body.state !== 'IN_PROGRESS') return res.body;
+    if (Date.now() > deadline) throw new Error(`operation ${operationId} still ${stage} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

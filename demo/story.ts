@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { adminRequest } from '../client/admin.js';
+import { adminRequest, untilFinished } from '../client/admin.js';
 import { MtlsClient, connect } from '../client/connector.js';
 
 export interface StoryOptions {
@@ -141,12 +141,7 @@ export async function playStory(options: StoryOptions): Promise<StepResult[]> {
       const answer = await admin('POST', '/v1/runtimes', { name: `edge-${run}`, provider: 'local', scenarios: [created.scenario], pollIntervalSeconds: 30 });
       created.runtimeId = answer.runtime.id;
       const lines = [`provisioning: ${link(`provisioning:${answer.runtime.id}`)}`];
-      let stage = '';
-      const op = await until('provisioning to finish', async () => {
-        const current = await admin('GET', `/v1/operations/${answer.operation.id}`);
-        if (current.stage !== stage) print(`      … ${(stage = current.stage)}`);
-        return current.state === 'IN_PROGRESS' ? undefined : current;
-      }, 180_000);
+      const op = await untilFinished(options.url, options.adminToken, answer.operation.id, { intervalMs: 200, onStage: (stage) => print(`      … ${stage}`) });
       if (op.state !== 'SUCCEEDED') throw new StepFailed(`provisioning ${op.state}: ${op.message}`);
       runtime = await admin('GET', `/v1/runtimes/${answer.runtime.id}`);
       if (runtime.status.condition !== 'CONNECTED') throw new StepFailed(`the runtime is ${runtime.status.condition}`);
@@ -199,10 +194,7 @@ export async function playStory(options: StoryOptions): Promise<StepResult[]> {
 
     await step(8, 'Delete the runtime; the application receives runtime.removed', async () => {
       const op = await admin('DELETE', `/v1/runtimes/${runtime.id}`);
-      const done = await until('deprovisioning to finish', async () => {
-        const current = await admin('GET', `/v1/operations/${op.id}`);
-        return current.state === 'IN_PROGRESS' ? undefined : current;
-      });
+      const done = await untilFinished(options.url, options.adminToken, op.id, { timeoutMs: 60_000, intervalMs: 200 });
       if (done.state !== 'SUCCEEDED') throw new StepFailed(`deprovisioning ${done.state}: ${done.message}`);
       created.runtimeId = undefined;
       await until('runtime.removed at the sample application', async () => (await sampleLog()).webhooks.find((w) => w.type === 'runtime.removed' && w.runtime.id === runtime.id));

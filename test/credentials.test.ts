@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { untilFinished } from '../client/admin.js';
 import { MtlsClient, loadCredentials } from '../client/connector.js';
 import { call, createTenant, historyText, pairedApplication, receiver, startTestApi, uniqueName, workerLog, type TestApi } from './helpers.js';
 
@@ -18,13 +19,7 @@ afterAll(async () => {
 type Paired = Awaited<ReturnType<typeof pairedApplication>>;
 
 /** The operation once it finished (a loop, not expect.poll, so hooks can use it too). */
-async function waitForOperation(token: string, id: string, timeout = 90_000) {
-  for (const deadline = Date.now() + timeout; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 250))) {
-    const op = (await call(`${api.url}/v1/operations/${id}`, { token })).body;
-    if (op.state !== 'IN_PROGRESS') return op;
-  }
-  throw new Error(`operation ${id} still in progress after ${timeout} ms`);
-}
+const waitForOperation = (token: string, id: string) => untilFinished(api.url, token, id, { timeoutMs: 90_000, intervalMs: 250 });
 
 /** Creates a runtime and waits until it is CONNECTED. */
 async function connectedRuntime(token: string, fields: Record<string, unknown>) {
