@@ -7,7 +7,7 @@ import { configVersion } from '../db/director.js';
 import type { Logger } from '../lib/logger.js';
 import { seal, type Keyring } from '../lib/encryption.js';
 import { notifyApplication, notifyWorkflowId } from '../workflows/notify.js';
-import { MeridianApplicationId, MeridianRuntimeId, MeridianStage, MeridianTenant } from '../workflows/search-attributes.js';
+import { notificationAttributes } from '../workflows/search-attributes.js';
 import { badRequest, notFound } from './problems.js';
 import { route, type Route } from './route.js';
 import { HttpUrl, Id, PageQuery, Timestamp } from './schemas.js';
@@ -181,12 +181,7 @@ async function announce(deps: { pool: pg.Pool; temporal: Client; taskQueue: stri
             event: { type: 'configuration.changed', runtime: { id: a.runtimeId, name: a.runtimeName, eventUrl: a.eventUrl }, configVersion: a.configVersion, occurredAt: new Date().toISOString() },
           },
         ],
-        typedSearchAttributes: [
-          { key: MeridianTenant, value: tenantId },
-          { key: MeridianApplicationId, value: a.applicationId },
-          { key: MeridianRuntimeId, value: a.runtimeId },
-          { key: MeridianStage, value: 'DELIVERING' },
-        ],
+        typedSearchAttributes: notificationAttributes(tenantId, a.applicationId, a.runtimeId),
       })
       .catch((error: unknown) => {
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;

@@ -2,7 +2,7 @@
 // application, with a stable delivery id, retried with exponential backoff for 24 hours.
 import { ParentClosePolicy, proxyActivities, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { NotificationBody, WebhookActivities } from '../activities/webhooks.js';
-import { MeridianApplicationId, MeridianRuntimeId, MeridianStage, MeridianTenant } from './search-attributes.js';
+import { MeridianStage, notificationAttributes } from './search-attributes.js';
 
 export type NotificationEvent = Omit<NotificationBody, 'id' | 'applicationId'>;
 
@@ -60,12 +60,7 @@ export async function notifyApplications(input: RuntimeEventInput, applicationId
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       staticSummary: `Deliver ${input.event.type} (runtime ${input.runtimeId}) to the webhooks of application ${applicationId}`,
-      typedSearchAttributes: [
-        { key: MeridianTenant, value: input.tenantId },
-        { key: MeridianApplicationId, value: applicationId },
-        { key: MeridianRuntimeId, value: input.runtimeId },
-        { key: MeridianStage, value: 'DELIVERING' },
-      ],
+      typedSearchAttributes: notificationAttributes(input.tenantId, applicationId, input.runtimeId),
     }).catch((error: Error) => {
       // Already started for this event: that workflow delivers it, once.
       if (error.name !== 'WorkflowExecutionAlreadyStartedError') throw error;

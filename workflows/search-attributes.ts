@@ -14,3 +14,11 @@ export const applicationAttributes = (tenantId: string, applicationId: string, s
   { key: MeridianApplicationId, value: applicationId },
   { key: MeridianStage, value: stage },
 ];
+
+/** Start-time attributes of a notification workflow: whom it tells about which runtime. */
+export const notificationAttributes = (tenantId: string, applicationId: string, runtimeId: string): SearchAttributePair[] => [
+  { key: MeridianTenant, value: tenantId },
+  { key: MeridianApplicationId, value: applicationId },
+  { key: MeridianRuntimeId, value: runtimeId },
+  { key: MeridianStage, value: 'DELIVERING' },
+];
