@@ -4,7 +4,7 @@ import { recordCertificate } from '../db/certificates.js';
 import type { ObjectKind } from '../db/tokens.js';
 import { invalidateTokens } from '../db/tokens.js';
 import { withTransaction } from '../db/tx.js';
-import { CsrInvalid, assertSubject, clientSubject, issue, parseCsr, subjectFields, subjectToString, type Ca } from '../lib/ca.js';
+import { CsrInvalid, assertSubject, clientSubject, issue, parseCsr, subjectFields, subjectToString, type Ca } from '../trust/ca.js';
 import type { ConnectorConfig } from '../lib/config.js';
 import { setOperation } from './operations.js';
 

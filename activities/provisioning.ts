@@ -6,7 +6,7 @@ import type { Provider } from '../db/runtimes.js';
 import { invalidateTokens, issueToken } from '../db/tokens.js';
 import { withTransaction } from '../db/tx.js';
 import type { ConnectorConfig } from '../lib/config.js';
-import { open, seal, type Keyring } from '../lib/encryption.js';
+import { open, seal, type Keyring } from '../trust/encryption.js';
 import { setOperation } from './operations.js';
 import type { RuntimeProvider } from './providers/provider.js';
 

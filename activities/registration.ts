@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
 import type { RegistrationConfig } from '../lib/config.js';
-import { SpecFetchFailed, fetchSpec } from '../lib/spec-fetch.js';
-import { validateSpec, type SpecFormat, type SpecType } from '../lib/specs.js';
+import { SpecFetchFailed, fetchSpec } from '../specs/fetch.js';
+import { validateSpec, type SpecFormat, type SpecType } from '../specs/validate.js';
 import { setOperation } from './operations.js';
 
 export interface RegistrationDeps {

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure, activityInfo } from '@temporalio/activity';
 import type pg from 'pg';
-import { open, type Keyring } from '../lib/encryption.js';
-import { refusal } from '../lib/spec-fetch.js';
+import { open, type Keyring } from '../trust/encryption.js';
+import { refusal } from '../specs/fetch.js';
 
 export interface WebhookDeps {
   pool: pg.Pool;

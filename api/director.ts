@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { z } from 'zod';
 import { createApplication, deleteApplication, updateApplication } from '../db/applications.js';
-import { deleteLabel, getRow, listRows, setLabel, updateScenarios, type Kind, type Row } from '../db/director.js';
+import { deleteLabel, getRow, listRows, setLabel, updateScenarios, type Kind, type Row } from '../db/objects.js';
 import { getOperation } from '../db/operations.js';
 import { listScenarios, scenarioUsers } from '../db/scenarios.js';
 import { CHECK_VIOLATION, FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, pgError } from '../db/tx.js';

@@ -1,5 +1,5 @@
 // Production entry point of the API: external Temporal and PostgreSQL.
-import { sharedDeps } from '../lib/deps.js';
+import { sharedDeps } from '../trust/load.js';
 import { loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';

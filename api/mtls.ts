@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type pg from 'pg';
 import { revokedSince } from '../db/certificates.js';
-import { issue, normalizeSerial, type Ca } from '../lib/ca.js';
+import { issue, normalizeSerial, type Ca } from '../trust/ca.js';
 import type { Logger } from '../lib/logger.js';
 import { HttpProblem, unauthorized } from './problems.js';
 import type { Authenticator } from './route.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Row } from '../db/director.js';
+import type { Row } from '../db/objects.js';
 import { OPERATION_STATES, OPERATION_TYPES, type OperationRow } from '../db/operations.js';
 import { PROVIDERS } from '../db/runtimes.js';
 import type { ScenarioRow } from '../db/scenarios.js';

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
-import { InvalidCursor, UnknownScenarios } from '../db/director.js';
+import { InvalidCursor, UnknownScenarios } from '../db/objects.js';
 import type { Logger } from '../lib/logger.js';
 
 export interface FieldError {

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import forge from 'node-forge';
-import { clientSubject, generateCa, issue, loadCa, subjectFields, type Signer } from '../lib/ca.js';
+import { clientSubject, generateCa, issue, loadCa, subjectFields, type Signer } from '../trust/ca.js';
 
 /** Client certificates per second from one CA (RSA-3072), signed by node-forge vs Node's native RSA. */
 export function certificateIssuance(): void {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MtlsClient, connect } from '../client/connector.js';
-import type { LocalStack } from '../scripts/local-stack.js';
+import type { LocalStack } from '../dev/local-stack.js';
 import { api, untilDone } from './runtimes.js';
 import { summary } from './stats.js';
 

@@ -8,7 +8,7 @@ import { credentialPropagation } from './credentials.js';
 import { pairings } from './pairing.js';
 import { registrations } from './registration.js';
 import { localProvisioning, simulatedScale } from './runtimes.js';
-import { LocalStack, stackEnv } from '../scripts/local-stack.js';
+import { LocalStack, stackEnv } from '../dev/local-stack.js';
 
 const only = process.argv[2];
 

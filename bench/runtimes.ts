@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { adminRequest, untilFinished } from '../client/admin.js';
-import type { LocalStack } from '../scripts/local-stack.js';
-import { startRuntimeHost } from '../worker/runtime-host.js';
+import type { LocalStack } from '../dev/local-stack.js';
+import { startRuntimeHost } from '../runtime/host.js';
 import { percentile, summary } from './stats.js';
 
 export async function api(url: string, token: string, method: string, urlPath: string, body?: unknown) {

@@ -8,12 +8,12 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { DnsName } from '../api/schemas.js';
 import { adminRequest } from '../client/admin.js';
 import { MtlsClient, connect, loadCredentials, saveCredentials } from '../client/connector.js';
-import { embeddedUrl } from '../db/embedded.js';
+import { embeddedUrl } from '../dev/embedded-postgres.js';
 import { keyUsage, reencryptAll } from '../db/keys.js';
 import { createPool } from '../db/pool.js';
 import { createAdminToken, ensureTenant } from '../db/tenants.js';
 import { loadConfig } from '../lib/config.js';
-import { addKey, loadKeyring, removeKeys } from '../lib/encryption.js';
+import { addKey, loadKeyring, removeKeys } from '../trust/encryption.js';
 import { Progress, details, table, type Io } from './output.js';
 
 /** An answer of Meridian with a problem+json body: the command fails with exit code 1. */

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import { createCsr, type Subject, type SubjectAttribute } from '../lib/ca.js';
+import { createCsr, type Subject, type SubjectAttribute } from '../trust/ca.js';
 
 export interface Credentials {
   /** PEM private key; it never leaves the client. */

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { revokeCertificatesOf } from './certificates.js';
-import { getRow, replaceLabels, replaceScenarios, type Labels, type Row } from './director.js';
+import { getRow, replaceLabels, replaceScenarios, type Labels, type Row } from './objects.js';
 import { insertOperation, type OperationRow } from './operations.js';
 import { invalidateTokens } from './tokens.js';
 import { withTransaction } from './tx.js';

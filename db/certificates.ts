@@ -1,4 +1,4 @@
-import type { IssuedCertificate } from '../lib/ca.js';
+import type { IssuedCertificate } from '../trust/ca.js';
 import type { ObjectKind } from './tokens.js';
 import type { Db } from './tx.js';
 

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Sealed } from '../lib/encryption.js';
+import type { Sealed } from '../trust/encryption.js';
 import { withTransaction, type Db } from './tx.js';
 
 export const SLOT_STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED', 'UNUSED'] as const;

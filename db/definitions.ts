@@ -1,4 +1,4 @@
-import type { Sealed } from '../lib/encryption.js';
+import type { Sealed } from '../trust/encryption.js';
 import type { Db } from './tx.js';
 
 export type DefinitionKind = 'API' | 'EVENT';

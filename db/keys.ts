@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { open, seal, type Keyring } from '../lib/encryption.js';
+import { open, seal, type Keyring } from '../trust/encryption.js';
 import { withTransaction } from './tx.js';
 
 /** Every column pair that holds a sealed secret: the ciphertext and the id of its key. */

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { getRow, replaceLabels, replaceScenarios, type Labels, type Row } from './director.js';
+import { getRow, replaceLabels, replaceScenarios, type Labels, type Row } from './objects.js';
 import { withTransaction } from './tx.js';
 
 export const PROVIDERS = ['local', 'simulated'] as const;

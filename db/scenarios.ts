@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Page } from './page.js';
-import { InvalidCursor } from './director.js';
+import { InvalidCursor } from './objects.js';
 
 export const SCENARIO_NAME = /^[A-Za-z0-9]([-_A-Za-z0-9 ]*[A-Za-z0-9])?$/;
 

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { hashToken, newToken } from '../lib/tokens.js';
+import { hashToken, newToken } from '../trust/tokens.js';
 
 export const DEFAULT_TENANT = 'default';
 const BOOTSTRAP_TOKEN_NAME = 'bootstrap';

@@ -1,4 +1,4 @@
-import { hashToken, newToken } from '../lib/tokens.js';
+import { hashToken, newToken } from '../trust/tokens.js';
 import type { Db } from './tx.js';
 
 export type TokenPurpose = 'application' | 'runtime' | 'csr';

@@ -6,9 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { adminRequest, untilFinished } from '../client/admin.js';
 import { MtlsClient, connect } from '../client/connector.js';
+import { modulePath } from '../lib/modules.js';
 
 export interface StoryOptions {
   /** Public API of Meridian. */
@@ -45,7 +45,7 @@ const ASYNCAPI = JSON.stringify({
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const SAMPLE_APP = fileURLToPath(new URL(`./sample-app.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+const SAMPLE_APP = modulePath('./sample-app', import.meta.url);
 
 /** Polls `probe` until it returns a value, or fails with `what` after `timeoutMs`. */
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {

@@ -220,3 +220,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
   };
 }
+
+/** The public base URL runtimes and applications are told to use. */
+export const publicUrl = (config: Config) => config.http.publicUrl ?? `http://localhost:${config.http.port}`;

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { Connection, Client } from '@temporalio/client';
-import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes.js';
+import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/ids.js';
 import type { Config } from './config.js';
 
 /** Names of Meridian's typed search attributes, all Keyword; see DESIGN.md. */

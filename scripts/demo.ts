@@ -4,12 +4,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { embeddedUrl } from '../db/embedded.js';
+import { embeddedUrl } from '../dev/embedded-postgres.js';
 import { createPool } from '../db/pool.js';
 import { createAdminToken, ensureTenant } from '../db/tenants.js';
 import { StepFailed, playStory } from '../demo/story.js';
 import { loadConfig } from '../lib/config.js';
-import { LocalStack, stackEnv } from './local-stack.js';
+import { LocalStack, stackEnv } from '../dev/local-stack.js';
 
 const keep = process.argv.includes('--keep');
 const url = process.env.MERIDIAN_URL ?? 'http://127.0.0.1:8080';

@@ -4,20 +4,21 @@ import net from 'node:net';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { startApi } from '../api/server.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../dev/embedded-postgres.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { bootstrapAdminToken } from '../db/tenants.js';
 import { loadConfig } from '../lib/config.js';
-import { startDevServer, type DevServer } from '../lib/devserver.js';
+import { startDevServer, type DevServer } from '../dev/devserver.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
 import { createMetrics } from '../lib/metrics.js';
-import { activityDeps, sharedDeps } from '../lib/deps.js';
+import { activityDeps } from '../worker/deps.js';
+import { sharedDeps } from '../trust/load.js';
 import { connectClient, connectionOptions } from '../lib/temporal.js';
-import { ensureTemporalTools } from '../lib/tools.js';
-import { installRuntime } from '../worker/runtime.js';
-import { startRuntimeHost } from '../worker/runtime-host.js';
+import { ensureTemporalTools } from '../dev/tools.js';
+import { installRuntime } from '../lib/sdk-logging.js';
+import { startRuntimeHost } from '../runtime/host.js';
 import { createWorker } from '../worker/worker.js';
 
 async function assertPortFree(port: number, variable: string): Promise<void> {

@@ -2,7 +2,7 @@ import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentActivities } from '../activities/agent.js';
+import type { AgentActivities } from '../runtime/activities.js';
 import { agentStatus, configChanged, runtimeAgent, type AgentState } from '../workflows/agent.js';
 import { timeSkipping, uniqueName, workflowBundle } from './helpers.js';
 

@@ -4,8 +4,8 @@ import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import forge from 'node-forge';
 import { MtlsClient, connect, parseSubject, requestCertificate, requestSigning, type Credentials } from '../client/connector.js';
-import { createCsr, generateCa, issue, loadCa, subjectFields, type Ca, type Subject } from '../lib/ca.js';
-import { MeridianApplicationId } from '../workflows/search-attributes.js';
+import { createCsr, generateCa, issue, loadCa, subjectFields, type Ca, type Subject } from '../trust/ca.js';
+import { MeridianApplicationId } from '../workflows/ids.js';
 import { pairingStatus } from '../workflows/pairing.js';
 import { call, createTenant, historyText, startTestApi, uniqueName, type TestApi } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ensureTemporalTools } from '../lib/tools.js';
+import { ensureTemporalTools } from '../dev/tools.js';
 import { playStory } from '../demo/story.js';
 import { createTenant, startTestApi, type TestApi } from './helpers.js';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MtlsClient, loadCredentials } from '../client/connector.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
-import { keyFile, loadKeyring, open, seal } from '../lib/encryption.js';
+import { keyFile, loadKeyring, open, seal } from '../trust/encryption.js';
 import { call, emptyDatabase, pairedApplication, startTestApi, tempDir, uniqueName, type TestApi } from './helpers.js';
 
 // Its own database and key file: rotation re-encrypts every secret of a database, and must not

@@ -7,7 +7,7 @@ import { createPool } from '../db/pool.js';
 import { issueToken, peekToken } from '../db/tokens.js';
 import { loadConfig } from '../lib/config.js';
 import { pairing, pairingStatus, signingRequested } from '../workflows/pairing.js';
-import { applicationAttributes } from '../workflows/search-attributes.js';
+import { applicationAttributes } from '../workflows/ids.js';
 import { createTenant, timeSkippingWorker, uniqueName } from './helpers.js';
 
 const connector = loadConfig({}).connector;

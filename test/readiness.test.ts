@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../dev/embedded-postgres.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
-import { freePort } from '../scripts/local-stack.js';
+import { freePort } from '../dev/local-stack.js';
 import { call, startTestApi, tempDir, type TestApi } from './helpers.js';
 
 describe('readiness follows PostgreSQL', () => {

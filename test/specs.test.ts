@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { validateSpec } from '../lib/specs.js';
+import { validateSpec } from '../specs/validate.js';
 import { asyncApi26, asyncApi30Yaml, odataCsdlJson, odataEdmx, openApi30, openApi30Yaml, openApi31, swagger20 } from './fixtures/specs.js';
 
 const json = (value: unknown) => JSON.stringify(value);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LocalStack, stackEnv } from '../scripts/local-stack.js';
+import { LocalStack, stackEnv } from '../dev/local-stack.js';
 import { tempDir } from './helpers.js';
 
 /** Processes whose command line mentions `dir` (the stack's data directory). */

@@ -1,14 +1,14 @@
 // Production entry point of the management-plane worker: external Temporal and PostgreSQL.
 import { createServer } from 'node:http';
 import { NativeConnection } from '@temporalio/worker';
-import { activityDeps } from '../lib/deps.js';
+import { activityDeps } from './deps.js';
 import { loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
 import { createMetrics } from '../lib/metrics.js';
 import { connectClient, connectionOptions } from '../lib/temporal.js';
 import { createPool } from '../db/pool.js';
-import { installRuntime } from './runtime.js';
+import { installRuntime } from '../lib/sdk-logging.js';
 import { createWorker } from './worker.js';
 
 runMain(async () => {

@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ActivityInboundCallsInterceptor, ActivityExecuteInput, Next } from '@temporalio/worker';
 import { Worker, type NativeConnection } from '@temporalio/worker';
+import { modulePath } from '../lib/modules.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { Metrics } from '../lib/metrics.js';
 
-const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
 /** Source of the workflow bundle; `npm run build` prebuilds it to `dist/workflow-bundle.js`. */
-export const WORKFLOWS_PATH = fileURLToPath(new URL(`../workflows/index.${ext}`, import.meta.url));
+export const WORKFLOWS_PATH = modulePath('../workflows/index', import.meta.url);
 const PREBUILT_BUNDLE = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
 
 export interface WorkerOptions {

@@ -13,7 +13,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AgentActivities, CertificateLife } from '../activities/agent.js';
+import type { AgentActivities, CertificateLife } from '../runtime/activities.js';
 
 export interface AgentState {
   runtimeId: string;

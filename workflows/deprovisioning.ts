@@ -3,7 +3,7 @@
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ProvisioningActivities, RuntimeInput } from '../activities/provisioning.js';
 import { announceRuntime, applicationsSharingRuntime } from './notify.js';
-import { MeridianStage } from './search-attributes.js';
+import { MeridianStage } from './ids.js';
 
 const acts = proxyActivities<ProvisioningActivities>({ startToCloseTimeout: '2 minutes', retry: { maximumInterval: '30 seconds' } });
 

@@ -2,7 +2,7 @@
 // application, with a stable delivery id, retried with exponential backoff for 24 hours.
 import { ParentClosePolicy, proxyActivities, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { NotificationBody, WebhookActivities } from '../activities/webhooks.js';
-import { MeridianStage, notificationAttributes } from './search-attributes.js';
+import { MeridianStage, notificationAttributes } from './ids.js';
 
 export type NotificationEvent = Omit<NotificationBody, 'id' | 'applicationId'>;
 

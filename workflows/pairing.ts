@@ -13,7 +13,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { CertificateBundle, ConnectorActivities } from '../activities/connector.js';
-import { MeridianStage } from './search-attributes.js';
+import { MeridianStage } from './ids.js';
 
 export const PairingStage = {
   MARKING_PAIRING: 'MARKING_PAIRING',

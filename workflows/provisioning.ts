@@ -15,7 +15,7 @@ import {
 import type { ProvisioningActivities, RuntimeInput } from '../activities/provisioning.js';
 import { runtimeAgent } from './agent.js';
 import { announceRuntime, applicationsSharingRuntime } from './notify.js';
-import { MeridianRuntimeId, MeridianStage, MeridianTenant } from './search-attributes.js';
+import { MeridianRuntimeId, MeridianStage, MeridianTenant } from './ids.js';
 
 export const ProvisioningStage = {
   REGISTERING: 'REGISTERING',

@@ -2,7 +2,7 @@
 // validate → store with its status; runtimes sharing a scenario see the new configVersion.
 import { ActivityFailure, ApplicationFailure, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { RegistrationActivities, SpecResult } from '../activities/registration.js';
-import { MeridianStage } from './search-attributes.js';
+import { MeridianStage } from './ids.js';
 
 export interface RegistrationInput {
   definitionId: string;

@@ -2,13 +2,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { runtimeFiles, writeAtomically } from '../agent.js';
+import { PROJECT_ROOT, modulePath, nodeArgs } from '../../lib/modules.js';
+import { runtimeFiles, writeAtomically } from '../../runtime/activities.js';
 import type { RuntimeProvider, RuntimeRef } from './provider.js';
 
-const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
-const AGENT_MAIN = fileURLToPath(new URL(`../../worker/agent-main.${ext}`, import.meta.url));
-const PROJECT_ROOT = fileURLToPath(new URL(ext === 'ts' ? '../../' : '../../../', import.meta.url));
+const RUNTIME_MAIN = modulePath('../../runtime/main', import.meta.url);
 const START_TIMEOUT_MS = 120_000;
 
 export interface LocalProviderOptions {
@@ -86,8 +84,7 @@ export function localProvider({ root, temporal }: LocalProviderOptions): LocalRu
       if (!alive(pid, files.dir)) {
         writeAtomically(path.join(files.dir, 'runtime.json'), JSON.stringify({ runtimeId, temporal, taskQueue: `runtime-${runtimeId}` }));
         const log = fs.openSync(path.join(files.dir, 'runtime.log'), 'a', 0o600);
-        const args = ext === 'ts' ? ['--import', 'tsx', AGENT_MAIN] : [AGENT_MAIN];
-        const child = spawn(process.execPath, [...args, '--dir', files.dir], { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', log, log] });
+        const child = spawn(process.execPath, [...nodeArgs(RUNTIME_MAIN), '--dir', files.dir], { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', log, log] });
         fs.closeSync(log);
         child.unref();
         pid = child.pid;

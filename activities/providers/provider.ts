@@ -1,4 +1,4 @@
-import type { Injection } from '../agent.js';
+import type { Injection } from '../../runtime/activities.js';
 
 export interface RuntimeRef {
   runtimeId: string;

@@ -3,13 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres } from '../../db/embedded.js';
+import { startEmbeddedPostgres } from '../../dev/embedded-postgres.js';
 import { migrate } from '../../db/migrate.js';
 import { createPool } from '../../db/pool.js';
-import { loadOrCreateCa } from '../../lib/ca.js';
-import { startDevServer } from '../../lib/devserver.js';
-import { ensureTemporalTools } from '../../lib/tools.js';
-import { freePort } from '../../scripts/local-stack.js';
+import { loadOrCreateCa } from '../../trust/ca.js';
+import { startDevServer } from '../../dev/devserver.js';
+import { ensureTemporalTools } from '../../dev/tools.js';
+import { freePort } from '../../dev/local-stack.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

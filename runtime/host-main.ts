@@ -5,8 +5,8 @@ import { loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
 import { connectionOptions } from '../lib/temporal.js';
-import { startRuntimeHost } from './runtime-host.js';
-import { installRuntime } from './runtime.js';
+import { startRuntimeHost } from './host.js';
+import { installRuntime } from '../lib/sdk-logging.js';
 
 runMain(async () => {
   const config = loadConfig();

@@ -2,13 +2,13 @@
 // the local provider with `--dir <runtime directory>`, so it outlives a worker restart.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createAgentActivities, runtimeFiles, writeAtomically } from '../activities/agent.js';
+import { modulePath } from '../lib/modules.js';
+import { createAgentActivities, runtimeFiles, writeAtomically } from './activities.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
 import { startGateway } from './gateway.js';
-import { installRuntime } from './runtime.js';
+import { installRuntime } from '../lib/sdk-logging.js';
 
 export interface LocalRuntimeConfig {
   runtimeId: string;
@@ -16,8 +16,7 @@ export interface LocalRuntimeConfig {
   taskQueue: string;
 }
 
-const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
-const AGENT_WORKFLOWS = fileURLToPath(new URL(`../workflows/agent.${ext}`, import.meta.url));
+const AGENT_WORKFLOWS = modulePath('../workflows/agent', import.meta.url);
 
 runMain(async () => {
   const dirArg = process.argv.indexOf('--dir');

@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
-import { runtimeFiles } from '../activities/agent.js';
+import { runtimeFiles } from './activities.js';
 import type { Credentials } from '../db/credentials.js';
 
 interface AppliedApi {

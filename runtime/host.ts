@@ -1,11 +1,10 @@
-import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import { createAgentActivities } from '../activities/agent.js';
+import { modulePath } from '../lib/modules.js';
+import { createAgentActivities } from './activities.js';
 import { RUNTIME_HOST_QUEUE } from '../activities/providers/simulated.js';
 import { startGateway } from './gateway.js';
 
-const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
-const AGENT_WORKFLOWS = fileURLToPath(new URL(`../workflows/agent.${ext}`, import.meta.url));
+const AGENT_WORKFLOWS = modulePath('../workflows/agent', import.meta.url);
 
 /** The runtime host: one worker and one gateway for every simulated runtime under `root`. */
 export async function startRuntimeHost(options: { connection: NativeConnection; namespace: string; root: string; taskQueue?: string; maxConcurrentActivities?: number }) {

@@ -1,6 +1,6 @@
 import { Connection } from '@temporalio/client';
 import { startService, waitUntil, type Service } from './service.js';
-import { SEARCH_ATTRIBUTES } from './temporal.js';
+import { SEARCH_ATTRIBUTES } from '../lib/temporal.js';
 
 export interface DevServerOptions {
   /** The Temporal CLI binary. */

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
-const START = fileURLToPath(new URL('./start.ts', import.meta.url));
+const START = fileURLToPath(new URL('../scripts/start.ts', import.meta.url));
 
 /** An ephemeral port that was free a moment ago on 127.0.0.1. */
 export function freePort(): Promise<number> {

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { startService, waitUntil, type Service } from '../lib/service.js';
+import { startService, waitUntil, type Service } from './service.js';
 
 export interface EmbeddedPostgres {
   url: string;

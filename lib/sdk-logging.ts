@@ -1,5 +1,5 @@
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
-import type { Logger } from '../lib/logger.js';
+import type { Logger } from './logger.js';
 
 let installed = false;
 

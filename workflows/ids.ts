@@ -1,0 +1,46 @@
+// Business ids of every workflow and Meridian's typed search attributes: one module that the API,
+// the activities, the workflows and the CLI all build them with.
+import { defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/common';
+
+/** Workflow ids are business ids: one flow per object (or per event), never random. */
+export const workflowId = {
+  pairing: (applicationId: string) => `pairing:${applicationId}`,
+  registration: (definitionId: string) => `api-registration:${definitionId}`,
+  provisioning: (runtimeId: string) => `provisioning:${runtimeId}`,
+  deprovisioning: (runtimeId: string) => `deprovisioning:${runtimeId}`,
+  agent: (runtimeId: string) => `agent:${runtimeId}`,
+  /** One delivery workflow per application and event: a second start for the same event is refused. */
+  notify: (applicationId: string, eventId: string) => `notify:${applicationId}:${eventId}`,
+  /** One issuance per request (renewals, runtime certificates); `requestId` is random. */
+  certificate: (objectId: string, requestId: string) => `certificate:${objectId}:${requestId}`,
+} as const;
+
+/** Meridian's typed search attributes (all Keyword). */
+export const MeridianTenant = defineSearchAttributeKey('MeridianTenant', 'KEYWORD');
+export const MeridianApplicationId = defineSearchAttributeKey('MeridianApplicationId', 'KEYWORD');
+export const MeridianRuntimeId = defineSearchAttributeKey('MeridianRuntimeId', 'KEYWORD');
+export const MeridianStage = defineSearchAttributeKey('MeridianStage', 'KEYWORD');
+
+export const SEARCH_ATTRIBUTE_KEYS = [MeridianTenant, MeridianApplicationId, MeridianRuntimeId, MeridianStage];
+
+/** Start-time attributes of a workflow about an application. */
+export const applicationAttributes = (tenantId: string, applicationId: string, stage: string): SearchAttributePair[] => [
+  { key: MeridianTenant, value: tenantId },
+  { key: MeridianApplicationId, value: applicationId },
+  { key: MeridianStage, value: stage },
+];
+
+/** Start-time attributes of a workflow about a runtime. */
+export const runtimeAttributes = (tenantId: string, runtimeId: string, stage: string): SearchAttributePair[] => [
+  { key: MeridianTenant, value: tenantId },
+  { key: MeridianRuntimeId, value: runtimeId },
+  { key: MeridianStage, value: stage },
+];
+
+/** Start-time attributes of a notification workflow: whom it tells about which runtime. */
+export const notificationAttributes = (tenantId: string, applicationId: string, runtimeId: string): SearchAttributePair[] => [
+  { key: MeridianTenant, value: tenantId },
+  { key: MeridianApplicationId, value: applicationId },
+  { key: MeridianRuntimeId, value: runtimeId },
+  { key: MeridianStage, value: 'DELIVERING' },
+];
