@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { ApplicationFailure, activityInfo } from '@temporalio/activity';
 import type pg from 'pg';
 import { open, type Keyring } from '../trust/encryption.js';
-import { refusal } from '../specs/fetch.js';
+import { refusedLiteralHost } from '../lib/outbound.js';
 
 export interface WebhookDeps {
   pool: pg.Pool;
@@ -63,8 +63,7 @@ export function createWebhookActivities({ pool, keyring }: WebhookDeps) {
         await record(deliveryId, { state: 'FAILED', error: 'the webhook was removed or disabled' });
         throw ApplicationFailure.nonRetryable('the webhook was removed or disabled', 'WebhookGone');
       }
-      const host = new URL(webhook.url).hostname.replace(/^\[|\]$/g, '');
-      const refused = /^[\d.]+$|:/.test(host) ? refusal(host, true) : undefined;
+      const refused = refusedLiteralHost(webhook.url);
       if (refused) {
         await record(deliveryId, { state: 'FAILED', error: `refused: ${refused}` });
         throw ApplicationFailure.nonRetryable(`refused: ${refused}`, 'WebhookRefused');

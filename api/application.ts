@@ -9,7 +9,7 @@ import type { RegistrationConfig } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import type { Credentials } from '../db/credentials.js';
 import { seal, type Keyring } from '../trust/encryption.js';
-import { refusal } from '../specs/fetch.js';
+import { refusedLiteralHost } from '../lib/outbound.js';
 import { SPEC_FORMATS } from '../specs/validate.js';
 import { apiRegistration } from '../workflows/registration.js';
 import { applicationAttributes } from '../workflows/ids.js';
@@ -28,10 +28,7 @@ export interface ApplicationRouteDeps {
 }
 
 /** A spec URL Meridian may fetch: http(s), and never a link-local or metadata address given literally. */
-const FetchUrl = HttpUrl.refine((value) => {
-  const host = new URL(value).hostname.replace(/^\[|\]$/g, '');
-  return !/^[\d.]+$|:/.test(host) || !refusal(host, true);
-}, 'must not point at a link-local or metadata address');
+const FetchUrl = HttpUrl.refine((value) => !refusedLiteralHost(value), 'must not point at a link-local or metadata address');
 
 const DefinitionName = z
   .string({ error: 'must be a string' })

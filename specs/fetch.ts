@@ -1,7 +1,7 @@
-import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { guardedLookup, refusedAddress } from '../lib/outbound.js';
 
 /** Thrown when a spec cannot be fetched; `retryable` for network errors, timeouts and 5xx. */
 export class SpecFetchFailed extends Error {
@@ -23,52 +23,6 @@ export interface FetchOptions {
   maxBytes?: number;
   /** @default 3 */
   maxRedirects?: number;
-}
-
-/** Never fetched: link-local (cloud metadata lives there), unspecified and multicast addresses. */
-const ALWAYS_REFUSED = new net.BlockList();
-ALWAYS_REFUSED.addSubnet('169.254.0.0', 16, 'ipv4');
-ALWAYS_REFUSED.addSubnet('0.0.0.0', 8, 'ipv4');
-ALWAYS_REFUSED.addSubnet('224.0.0.0', 4, 'ipv4');
-ALWAYS_REFUSED.addAddress('100.100.100.200', 'ipv4');
-ALWAYS_REFUSED.addSubnet('fe80::', 10, 'ipv6');
-ALWAYS_REFUSED.addSubnet('fd00::', 8, 'ipv6');
-ALWAYS_REFUSED.addSubnet('ff00::', 8, 'ipv6');
-ALWAYS_REFUSED.addAddress('::', 'ipv6');
-
-/** Fetched only when private fetches are allowed: loopback and private networks. */
-const PRIVATE = new net.BlockList();
-PRIVATE.addSubnet('127.0.0.0', 8, 'ipv4');
-PRIVATE.addSubnet('10.0.0.0', 8, 'ipv4');
-PRIVATE.addSubnet('172.16.0.0', 12, 'ipv4');
-PRIVATE.addSubnet('192.168.0.0', 16, 'ipv4');
-PRIVATE.addSubnet('100.64.0.0', 10, 'ipv4');
-PRIVATE.addAddress('::1', 'ipv6');
-PRIVATE.addSubnet('fc00::', 7, 'ipv6');
-
-/** Why an address may not be fetched, or undefined when it may. IPv4-mapped IPv6 counts as IPv4. */
-export function refusal(address: string, allowPrivate: boolean): string | undefined {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  const ip = mapped ?? address;
-  const family = net.isIPv4(ip) ? 'ipv4' : 'ipv6';
-  if (ALWAYS_REFUSED.check(ip, family)) return `${address} is a link-local, metadata or reserved address`;
-  if (!allowPrivate && PRIVATE.check(ip, family)) return `${address} is a loopback or private address (MERIDIAN_SPEC_FETCH_ALLOW_PRIVATE=true allows it)`;
-  return undefined;
-}
-
-type LookupCallback = (error: Error | null, address: string | dns.LookupAddress[], family?: number) => void;
-
-/** Resolves like dns.lookup but refuses addresses Meridian may not reach; the checked address is the one connected to. */
-function guardedLookup(allowPrivate: boolean) {
-  return (hostname: string, options: dns.LookupOptions, callback: LookupCallback) => {
-    dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
-      if (error) return callback(error, '');
-      const refused = addresses.map((a) => refusal(a.address, allowPrivate)).find(Boolean);
-      if (refused) return callback(new SpecFetchFailed(`fetchUrl: refused: ${hostname} resolves to ${refused}`, false), '');
-      if (options.all) return callback(null, addresses);
-      return callback(null, addresses[0]!.address, addresses[0]!.family);
-    });
-  };
 }
 
 /**
@@ -103,7 +57,7 @@ function parseTarget(text: string, allowPrivate: boolean): URL {
   }
   const host = target.hostname.replace(/^\[|\]$/g, '');
   if (net.isIP(host)) {
-    const refused = refusal(host, allowPrivate);
+    const refused = refusedAddress(host, allowPrivate);
     if (refused) throw new SpecFetchFailed(`fetchUrl: refused: ${refused}`, false);
   }
   return target;
@@ -112,7 +66,7 @@ function parseTarget(text: string, allowPrivate: boolean): URL {
 function get(target: URL, allowPrivate: boolean, timeoutMs: number, maxBytes: number): Promise<{ body?: string; redirect?: string }> {
   const client = target.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const request = client.get(target, { lookup: guardedLookup(allowPrivate) as never, timeout: timeoutMs, headers: { accept: '*/*' } }, (res) => {
+    const request = client.get(target, { lookup: guardedLookup(allowPrivate, (message) => new SpecFetchFailed(`fetchUrl: refused: ${message}`, false)) as never, timeout: timeoutMs, headers: { accept: '*/*' } }, (res) => {
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location) {
         res.resume();
