@@ -1,12 +1,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
+import { markPairing, restoreAfterPairing, setApplicationCondition } from '../db/applications.js';
 import { recordCertificate } from '../db/certificates.js';
-import type { ObjectKind } from '../db/tokens.js';
+import type { ObjectKind } from '../db/objects.js';
+import { setOperation } from '../db/operations.js';
 import { invalidateTokens } from '../db/tokens.js';
 import { withTransaction } from '../db/tx.js';
 import { CsrInvalid, assertSubject, clientSubject, issue, parseCsr, subjectFields, subjectToString, type Ca } from '../trust/ca.js';
 import type { ConnectorConfig } from '../lib/config.js';
-import { setOperation } from './operations.js';
 
 export interface ConnectorDeps {
   pool: pg.Pool;
@@ -58,17 +59,12 @@ export function createConnectorActivities({ pool, ca, connector }: ConnectorDeps
 
     /** Marks the application PAIRING and returns the condition it had, to restore on expiry. */
     async beginPairing({ applicationId, operationId }: { applicationId: string; operationId: string }): Promise<{ previousCondition: string }> {
-      const { rows } = await pool.query<{ previous: string }>(
-        `UPDATE applications a SET condition = 'PAIRING', condition_updated_at = now(), updated_at = now()
-         FROM (SELECT id, condition AS previous FROM applications WHERE id = $1 FOR UPDATE) p
-         WHERE a.id = p.id RETURNING p.previous`,
-        [applicationId],
-      );
-      if (!rows[0]) {
+      const previous = await markPairing(pool, applicationId);
+      if (previous === undefined) {
         await setOperation(pool, operationId, 'FAILED', 'FAILED', 'the application no longer exists');
         throw ApplicationFailure.nonRetryable('the application no longer exists', 'NotFound');
       }
-      return { previousCondition: rows[0].previous === 'PAIRING' ? 'INITIAL' : rows[0].previous };
+      return { previousCondition: previous === 'PAIRING' ? 'INITIAL' : previous };
     },
 
     async recordStage({ operationId, stage }: { operationId: string; stage: string }): Promise<void> {
@@ -77,10 +73,7 @@ export function createConnectorActivities({ pool, ca, connector }: ConnectorDeps
 
     async completePairing({ applicationId, operationId }: { applicationId: string; operationId: string }): Promise<void> {
       await withTransaction(pool, async (client) => {
-        await client.query(
-          `UPDATE applications SET condition = 'CONNECTED', condition_updated_at = now(), updated_at = now() WHERE id = $1`,
-          [applicationId],
-        );
+        await setApplicationCondition(client, applicationId, 'CONNECTED');
         await setOperation(client, operationId, 'CONNECTED', 'SUCCEEDED');
       });
     },
@@ -89,10 +82,7 @@ export function createConnectorActivities({ pool, ca, connector }: ConnectorDeps
     async expirePairing(input: { applicationId: string; operationId: string; previousCondition: string }): Promise<void> {
       await withTransaction(pool, async (client) => {
         await invalidateTokens(client, input.applicationId);
-        await client.query(
-          `UPDATE applications SET condition = $2, condition_updated_at = now(), updated_at = now() WHERE id = $1 AND condition = 'PAIRING'`,
-          [input.applicationId, input.previousCondition],
-        );
+        await restoreAfterPairing(client, input.applicationId, input.previousCondition);
         await setOperation(client, input.operationId, 'EXPIRED', 'FAILED', 'the pairing token expired before a certificate was requested');
       });
     },

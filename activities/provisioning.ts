@@ -2,12 +2,13 @@ import { Context, ApplicationFailure } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { revokeCertificatesOf } from '../db/certificates.js';
-import type { Provider } from '../db/runtimes.js';
+import { setOperation } from '../db/operations.js';
+import { deleteRuntime, runtimeFacts, setRuntimeCondition, type Provider, type RuntimeFacts } from '../db/runtimes.js';
 import { invalidateTokens, issueToken } from '../db/tokens.js';
 import { withTransaction } from '../db/tx.js';
 import type { ConnectorConfig } from '../lib/config.js';
 import { open, seal, type Keyring } from '../trust/encryption.js';
-import { setOperation } from './operations.js';
+import { workflowId } from '../workflows/ids.js';
 import type { RuntimeProvider } from './providers/provider.js';
 
 export interface ProvisioningDeps {
@@ -27,40 +28,23 @@ export interface RuntimeInput {
   provider: Provider;
 }
 
-export interface RuntimeFacts {
-  name: string;
-  eventUrl: string | null;
-  configVersion: number;
-  pollIntervalSeconds: number;
-}
-
-const condition = (db: pg.Pool | pg.PoolClient, runtimeId: string, value: string, message: string | null = null) =>
-  db.query('UPDATE runtimes SET condition = $2, condition_message = $3, condition_updated_at = now(), updated_at = now() WHERE id = $1', [
-    runtimeId,
-    value,
-    message,
-  ]);
-
 /** Activities of runtime provisioning and deprovisioning; they drive a provider and keep the records. */
 export function createProvisioningActivities(deps: ProvisioningDeps) {
   const { pool, providers } = deps;
   const ref = (input: RuntimeInput) => ({ runtimeId: input.runtimeId, tenantId: input.tenantId });
 
   return {
-    async markRuntime({ runtimeId, condition: value, operationId, stage }: { runtimeId: string; condition: string; operationId: string; stage: string }) {
+    async markRuntime({ runtimeId, condition, operationId, stage }: { runtimeId: string; condition: string; operationId: string; stage: string }) {
       await withTransaction(pool, async (client) => {
-        await condition(client, runtimeId, value);
+        await setRuntimeCondition(client, runtimeId, condition);
         await setOperation(client, operationId, stage);
       });
     },
 
     async runtimeFacts({ runtimeId }: { runtimeId: string }): Promise<RuntimeFacts> {
-      const { rows } = await pool.query<{ name: string; event_url: string | null; config_version: string; poll_interval_seconds: number }>(
-        'SELECT name, event_url, config_version, poll_interval_seconds FROM runtimes WHERE id = $1',
-        [runtimeId],
-      );
-      if (!rows[0]) throw ApplicationFailure.nonRetryable('the runtime no longer exists', 'NotFound');
-      return { name: rows[0].name, eventUrl: rows[0].event_url, configVersion: Number(rows[0].config_version), pollIntervalSeconds: rows[0].poll_interval_seconds };
+      const facts = await runtimeFacts(pool, runtimeId);
+      if (!facts) throw ApplicationFailure.nonRetryable('the runtime no longer exists', 'NotFound');
+      return facts;
     },
 
     /** A runtime one-time token, returned only sealed with the encryption key so history never holds it. */
@@ -84,7 +68,7 @@ export function createProvisioningActivities(deps: ProvisioningDeps) {
         connectorUrl: `${deps.publicUrl()}/connector/v1/signing-request`,
         token,
       });
-      await condition(pool, input.runtimeId, 'CONNECTING');
+      await setRuntimeCondition(pool, input.runtimeId, 'CONNECTING');
     },
 
     async finishOperation({ operationId, stage, failed }: { operationId: string; stage: string; failed?: string }): Promise<void> {
@@ -98,7 +82,7 @@ export function createProvisioningActivities(deps: ProvisioningDeps) {
       await withTransaction(pool, async (client) => {
         await invalidateTokens(client, input.runtimeId);
         await revokeCertificatesOf(client, input.runtimeId);
-        await condition(client, input.runtimeId, 'FAILED', input.reason);
+        await setRuntimeCondition(client, input.runtimeId, 'FAILED', input.reason);
         await setOperation(client, input.operationId, input.stage, 'FAILED', input.reason);
       });
     },
@@ -119,7 +103,7 @@ export function createProvisioningActivities(deps: ProvisioningDeps) {
     async deleteRuntime({ runtimeId }: { runtimeId: string }): Promise<void> {
       await withTransaction(pool, async (client) => {
         await invalidateTokens(client, runtimeId);
-        await client.query('DELETE FROM runtimes WHERE id = $1', [runtimeId]);
+        await deleteRuntime(client, runtimeId);
       });
     },
   };
@@ -127,7 +111,7 @@ export function createProvisioningActivities(deps: ProvisioningDeps) {
 
 async function stopAgent(temporal: Client, runtimeId: string): Promise<void> {
   try {
-    await temporal.workflow.getHandle(`agent:${runtimeId}`).terminate('the runtime is going away');
+    await temporal.workflow.getHandle(workflowId.agent(runtimeId)).terminate('the runtime is going away');
   } catch (error) {
     if (!(error instanceof WorkflowNotFoundError)) throw error;
   }

@@ -1,27 +1,22 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
+import { specSource, storeSpecResult, type SpecResult } from '../db/definitions.js';
+import { setOperation } from '../db/operations.js';
 import type { RegistrationConfig } from '../lib/config.js';
 import { SpecFetchFailed, fetchSpec } from '../specs/fetch.js';
-import { validateSpec, type SpecFormat, type SpecType } from '../specs/validate.js';
-import { setOperation } from './operations.js';
+import { validateSpec } from '../specs/validate.js';
 
 export interface RegistrationDeps {
   pool: pg.Pool;
   registration: RegistrationConfig;
 }
 
-export interface SpecResult {
-  status: 'SUCCEEDED' | 'FAILED';
-  message?: string;
-}
+export type { SpecResult };
 
 /** Activities of API and Event registration. Specs never travel through workflow history: they are fetched, validated and stored here. */
 export function createRegistrationActivities({ pool, registration }: RegistrationDeps) {
   const store = async (definitionId: string, result: SpecResult, data?: string) => {
-    await pool.query(
-      `UPDATE definitions SET spec_status = $2, spec_message = $3, spec_data = COALESCE($4, spec_data), updated_at = now() WHERE id = $1`,
-      [definitionId, result.status, result.message ?? null, data ?? null],
-    );
+    await storeSpecResult(pool, definitionId, result, data);
     return result;
   };
 
@@ -31,11 +26,7 @@ export function createRegistrationActivities({ pool, registration }: Registratio
      * validates it and stores it with its status. A spec that cannot be used is a FAILED result.
      */
     async registerSpec({ definitionId }: { definitionId: string }): Promise<SpecResult> {
-      const { rows } = await pool.query<{ spec_type: SpecType; spec_format: SpecFormat; spec_fetch_url: string | null; spec_data: string | null }>(
-        'SELECT spec_type, spec_format, spec_fetch_url, spec_data FROM definitions WHERE id = $1',
-        [definitionId],
-      );
-      const definition = rows[0];
+      const definition = await specSource(pool, definitionId);
       if (!definition) throw ApplicationFailure.nonRetryable('the definition no longer exists', 'NotFound');
       let data = definition.spec_data ?? '';
       if (definition.spec_fetch_url) {

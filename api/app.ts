@@ -7,17 +7,20 @@ import type { ConnectorConfig, ProvisioningConfig, RegistrationConfig } from '..
 import type { Keyring } from '../trust/encryption.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
-import { adminWebhookRoutes, applicationRoutes } from './application.js';
+import { announcePendingSlots } from '../services/announcements.js';
 import { adminAuthenticator } from './auth.js';
-import { connectorRoutes } from './connector.js';
-import { announcePendingSlots, credentialRoutes } from './credentials.js';
-import { directorRoutes } from './director.js';
-import { runtimeRoutes } from './runtime.js';
 import { clientAuthenticator, type RevocationList } from './mtls.js';
 import { openApiDocument } from './openapi.js';
-import { operationalRoutes } from './operational.js';
 import { HttpProblem, errorHandler, notFoundRoute } from './problems.js';
 import { mount, type Route } from './route.js';
+import { ownApplicationRoute, ownApplicationRoutes } from './routes/application/index.js';
+import { adminWebhookRoutes, applicationRoutes } from './routes/applications.js';
+import { certificateRoutes, connectorRoutes } from './routes/connector.js';
+import { operationalRoutes } from './routes/operational.js';
+import { operationRoutes } from './routes/operations.js';
+import { ownRuntimeRoutes } from './routes/runtime.js';
+import { runtimeObjectRoutes, runtimeRoutes } from './routes/runtimes.js';
+import { scenarioRoutes } from './routes/scenarios.js';
 
 export interface ApiDeps {
   pool: pg.Pool;
@@ -87,14 +90,21 @@ export function createApp(ctx: AppContext): Express {
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'], strict: false }));
 
   let document: unknown;
+  const membershipChanged = (tenantId: string) => announcePendingSlots(ctx, tenantId);
+  // The registration order is the order of /openapi.json; keep it.
   const routes: Route[] = [
     ...operationalRoutes({ ...ctx, openapi: () => (document ??= openApiDocument(routes, VERSION)) }),
-    ...directorRoutes(ctx.pool, (tenantId) => announcePendingSlots(ctx, tenantId)),
+    ...applicationRoutes(ctx.pool, membershipChanged),
+    ...runtimeObjectRoutes(ctx.pool, membershipChanged),
+    ...scenarioRoutes(ctx.pool),
+    ...operationRoutes(ctx.pool),
     ...adminWebhookRoutes(ctx.pool),
     ...connectorRoutes(ctx),
-    ...applicationRoutes(ctx),
-    ...credentialRoutes(ctx),
+    ownApplicationRoute(ctx.pool),
+    ...certificateRoutes(ctx),
+    ...ownApplicationRoutes(ctx),
     ...runtimeRoutes(ctx),
+    ...ownRuntimeRoutes(ctx),
   ];
   const router = express.Router();
   mount(router, routes, {

@@ -1,3 +1,4 @@
+import type { Request } from 'express';
 import type pg from 'pg';
 import { tenantForAdminToken } from '../db/tenants.js';
 import { unauthorized } from './problems.js';
@@ -15,3 +16,6 @@ export function adminAuthenticator(pool: pg.Pool): Authenticator {
     req.tenant = tenant;
   };
 }
+
+/** The tenant of the authenticated administrator (routes with `auth: 'admin'`). */
+export const tenantOf = (req: Request): string => req.tenant!.id;

@@ -69,7 +69,8 @@ export class RevocationList {
   }
 }
 
-const KINDS = { applications: 'application', runtimes: 'runtime' } as const;
+/** The certificate subject's OU names the kind of its holder. */
+const KIND_BY_OU = { applications: 'application', runtimes: 'runtime' } as const;
 
 /** Authenticates by client certificate: chained to the Meridian CA, in validity, not revoked. */
 export function clientAuthenticator(revocations: RevocationList, only?: ClientIdentity['kind']): Authenticator {
@@ -82,7 +83,7 @@ export function clientAuthenticator(revocations: RevocationList, only?: ClientId
     const serial = normalizeSerial(cert.serialNumber);
     if (revocations.has(serial)) throw unauthorized('the client certificate has been revoked');
     const { CN, OU, O } = cert.subject as unknown as Record<string, unknown>;
-    const kind = typeof OU === 'string' ? KINDS[OU as keyof typeof KINDS] : undefined;
+    const kind = typeof OU === 'string' ? KIND_BY_OU[OU as keyof typeof KIND_BY_OU] : undefined;
     if (typeof CN !== 'string' || typeof O !== 'string' || !kind) throw unauthorized('the client certificate subject is not a Meridian identity');
     if (only && kind !== only) throw new HttpProblem(403, 'Forbidden', `only ${only} certificates may call this endpoint`);
     req.client = { tenantId: O, kind, id: CN, serial, subject: cert.subject as unknown as Record<string, string> };

@@ -50,7 +50,7 @@ export function openApiDocument(routes: Route[], version: string) {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Meridian management plane', version, description: 'REST contract of Meridian; see shared/API.md.' },
+    info: { title: 'Meridian management plane', version, description: 'REST contract of Meridian; see docs/api.md.' },
     paths,
     components: {
       securitySchemes: {

@@ -26,6 +26,9 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
+/** The answer of a route that has nothing to say. */
+export const noContent = { 204: { description: 'Done' } };
+
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;

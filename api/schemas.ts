@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SCENARIO_NAME } from '../db/scenarios.js';
 
-/** DNS-1123 label, as API.md requires for application and runtime names. */
+/** DNS-1123 label, as docs/api.md requires for application and runtime names. */
 export const DnsName = z
   .string({ error: 'must be a string' })
   .min(1, 'must not be empty')

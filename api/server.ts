@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { Express } from 'express';
 import { createApp, type ApiDeps } from './app.js';
-import { ConfigHints } from './hints.js';
+import { ConfigHints } from '../services/config-hints.js';
 import { RevocationList, serverCredentials } from './mtls.js';
 
 export interface RunningServer {

@@ -3,7 +3,7 @@ import { revokeCertificatesOf } from './certificates.js';
 import { getRow, replaceLabels, replaceScenarios, type Labels, type Row } from './objects.js';
 import { insertOperation, type OperationRow } from './operations.js';
 import { invalidateTokens } from './tokens.js';
-import { withTransaction } from './tx.js';
+import { withTransaction, type Db } from './tx.js';
 
 export interface NewApplication {
   name: string;
@@ -62,4 +62,40 @@ export async function deleteApplication(pool: pg.Pool, tenantId: string, id: str
     await invalidateTokens(client, id);
     return insertOperation(client, { tenantId, type: 'UNREGISTRATION', resourceId: id, stage: 'FINISHED', state: 'SUCCEEDED' });
   });
+}
+
+/** Whether the application exists and is the tenant's. */
+export async function applicationExists(db: Db, tenantId: string, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM applications WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+  return !!rowCount;
+}
+
+/** Locks the application's row until the caller's transaction ends; false when it is not the tenant's. */
+export async function lockApplication(client: pg.PoolClient, tenantId: string, id: string): Promise<boolean> {
+  const { rowCount } = await client.query('SELECT 1 FROM applications WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id]);
+  return !!rowCount;
+}
+
+/** Sets the application PAIRING and returns the condition it had before; undefined when it no longer exists. */
+export async function markPairing(db: Db, id: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ previous: string }>(
+    `UPDATE applications a SET condition = 'PAIRING', condition_updated_at = now(), updated_at = now()
+     FROM (SELECT id, condition AS previous FROM applications WHERE id = $1 FOR UPDATE) p
+     WHERE a.id = p.id RETURNING p.previous`,
+    [id],
+  );
+  return rows[0]?.previous;
+}
+
+/** Sets the application's condition. */
+export async function setApplicationCondition(db: Db, id: string, condition: string): Promise<void> {
+  await db.query(`UPDATE applications SET condition = $2, condition_updated_at = now(), updated_at = now() WHERE id = $1`, [id, condition]);
+}
+
+/** Gives a pairing application back the condition it had before, unless something else changed it meanwhile. */
+export async function restoreAfterPairing(db: Db, id: string, previousCondition: string): Promise<void> {
+  await db.query(
+    `UPDATE applications SET condition = $2, condition_updated_at = now(), updated_at = now() WHERE id = $1 AND condition = 'PAIRING'`,
+    [id, previousCondition],
+  );
 }

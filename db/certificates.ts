@@ -1,5 +1,5 @@
 import type { IssuedCertificate } from '../trust/ca.js';
-import type { ObjectKind } from './tokens.js';
+import type { ObjectKind } from './objects.js';
 import type { Db } from './tx.js';
 
 export interface CertificateOwner {
@@ -9,6 +9,7 @@ export interface CertificateOwner {
   subject: string;
 }
 
+/** Records an issued certificate of an application or runtime, so that it can be listed and revoked. */
 export async function recordCertificate(db: Db, owner: CertificateOwner, cert: IssuedCertificate): Promise<void> {
   await db.query(
     `INSERT INTO certificates (serial, tenant_id, object_kind, object_id, subject, fingerprint, not_before, not_after)

@@ -92,6 +92,7 @@ export async function pendingAnnouncements(db: Db, tenantId: string): Promise<An
   return rows;
 }
 
+/** Marks a pair's pending slots as announced, unless a newer transaction opened slots again meanwhile. */
 export async function markAnnounced(db: Db, announcement: Announcement): Promise<void> {
   await db.query('UPDATE credential_slots SET announce_txid = NULL WHERE application_id = $1 AND runtime_id = $2 AND announce_txid = $3', [
     announcement.applicationId,

@@ -1,3 +1,4 @@
+import type { SpecFormat, SpecType } from '../specs/validate.js';
 import type { Sealed } from '../trust/encryption.js';
 import type { Db } from './tx.js';
 
@@ -46,6 +47,7 @@ const values = (input: DefinitionInput) => [
   input.defaultCredentials?.keyId ?? null,
 ];
 
+/** Stores a new API or event definition of the application (spec PENDING when it has one). */
 export async function insertDefinition(db: Db, owner: { tenantId: string; applicationId: string; kind: DefinitionKind }, input: DefinitionInput): Promise<DefinitionRow> {
   const { rows } = await db.query<DefinitionRow>(
     `INSERT INTO definitions (tenant_id, application_id, kind, name, description, target_url, spec_type, spec_format, spec_fetch_url, spec_data, spec_status,
@@ -67,6 +69,7 @@ export async function replaceDefinition(db: Db, owner: { applicationId: string; 
   return rows[0];
 }
 
+/** One definition of the application; undefined when it is not the application's. */
 export async function getDefinition(db: Db, owner: { applicationId: string; kind: DefinitionKind }, id: string): Promise<DefinitionRow | undefined> {
   const { rows } = await db.query<DefinitionRow>(`SELECT ${COLUMNS} FROM definitions WHERE id = $1 AND application_id = $2 AND kind = $3`, [
     id,
@@ -76,6 +79,7 @@ export async function getDefinition(db: Db, owner: { applicationId: string; kind
   return rows[0];
 }
 
+/** The application's definitions of one kind in creation order. */
 export async function listDefinitions(db: Db, owner: { applicationId: string; kind: DefinitionKind }): Promise<DefinitionRow[]> {
   const { rows } = await db.query<DefinitionRow>(`SELECT ${COLUMNS} FROM definitions WHERE application_id = $1 AND kind = $2 ORDER BY created_at, id`, [
     owner.applicationId,
@@ -84,7 +88,38 @@ export async function listDefinitions(db: Db, owner: { applicationId: string; ki
   return rows;
 }
 
+/** Removes a definition of the application; false when it is not the application's. */
 export async function deleteDefinition(db: Db, owner: { applicationId: string; kind: DefinitionKind }, id: string): Promise<boolean> {
   const { rowCount } = await db.query('DELETE FROM definitions WHERE id = $1 AND application_id = $2 AND kind = $3', [id, owner.applicationId, owner.kind]);
   return rowCount === 1;
+}
+
+/** The outcome of a spec's registration, as stored with the definition. */
+export interface SpecResult {
+  status: 'SUCCEEDED' | 'FAILED';
+  message?: string;
+}
+
+/** Where a definition's spec comes from: its type and format, and its URL or its stored text. */
+export interface SpecSource {
+  spec_type: SpecType;
+  spec_format: SpecFormat;
+  spec_fetch_url: string | null;
+  spec_data: string | null;
+}
+
+/** The definition's {@link SpecSource}; undefined when the definition is gone. */
+export async function specSource(db: Db, definitionId: string): Promise<SpecSource | undefined> {
+  const { rows } = await db.query<SpecSource>('SELECT spec_type, spec_format, spec_fetch_url, spec_data FROM definitions WHERE id = $1', [definitionId]);
+  return rows[0];
+}
+
+/** Stores a spec's registration outcome, and its text when given (a fetched spec). */
+export async function storeSpecResult(db: Db, definitionId: string, result: SpecResult, data?: string): Promise<void> {
+  await db.query(`UPDATE definitions SET spec_status = $2, spec_message = $3, spec_data = COALESCE($4, spec_data), updated_at = now() WHERE id = $1`, [
+    definitionId,
+    result.status,
+    result.message ?? null,
+    data ?? null,
+  ]);
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { inTransaction } from './tx.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -44,13 +45,12 @@ export async function migrate(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<Migr
         result.skipped.push(file);
         continue;
       }
-      await client.query('BEGIN');
       try {
-        await client.query(sql);
-        await client.query('INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)', [file, checksum]);
-        await client.query('COMMIT');
+        await inTransaction(client, async () => {
+          await client.query(sql);
+          await client.query('INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)', [file, checksum]);
+        });
       } catch (error) {
-        await client.query('ROLLBACK');
         throw new Error(`migration ${file} failed: ${(error as Error).message}`, { cause: error });
       }
       result.applied.push(file);

@@ -3,11 +3,12 @@ import { decodeCursor, encodeCursor, type Page } from './page.js';
 import { withTransaction, type Db } from './tx.js';
 
 /** Applications and runtimes share labels, scenarios, pagination and filters; this says where each lives. */
-export const KINDS = {
+export const OBJECT_TABLES = {
   application: { table: 'applications', labels: 'application_labels', memberships: 'application_scenarios', fk: 'application_id' },
   runtime: { table: 'runtimes', labels: 'runtime_labels', memberships: 'runtime_scenarios', fk: 'runtime_id' },
 } as const;
-export type Kind = keyof typeof KINDS;
+/** The two kinds of object that share labels, scenarios and certificates. */
+export type ObjectKind = keyof typeof OBJECT_TABLES;
 
 export type Labels = Record<string, unknown>;
 
@@ -41,15 +42,16 @@ export class UnknownScenarios extends Error {
   }
 }
 
-function selectSql(kind: Kind): string {
-  const k = KINDS[kind];
+function selectSql(kind: ObjectKind): string {
+  const k = OBJECT_TABLES[kind];
   return `SELECT t.*, t.created_at::text AS cursor_at,
     COALESCE((SELECT jsonb_object_agg(l.key, l.value) FROM ${k.labels} l WHERE l.${k.fk} = t.id), '{}'::jsonb) AS labels,
     COALESCE((SELECT array_agg(m.scenario ORDER BY m.scenario) FROM ${k.memberships} m WHERE m.${k.fk} = t.id), '{}') AS scenarios
     FROM ${k.table} t`;
 }
 
-export async function getRow(db: Db, kind: Kind, tenantId: string, id: string): Promise<Row | undefined> {
+/** One application or runtime of the tenant with its labels and scenarios; undefined when it is not the tenant's. */
+export async function getRow(db: Db, kind: ObjectKind, tenantId: string, id: string): Promise<Row | undefined> {
   const { rows } = await db.query<Row>(`${selectSql(kind)} WHERE t.tenant_id = $1 AND t.id = $2`, [tenantId, id]);
   return rows[0];
 }
@@ -63,8 +65,8 @@ export interface ListFilter {
 }
 
 /** A page of the tenant's applications or runtimes in creation order, filtered by scenario and labels. */
-export async function listRows(db: Db, kind: Kind, tenantId: string, filter: ListFilter): Promise<Page<Row>> {
-  const k = KINDS[kind];
+export async function listRows(db: Db, kind: ObjectKind, tenantId: string, filter: ListFilter): Promise<Page<Row>> {
+  const k = OBJECT_TABLES[kind];
   const params: unknown[] = [tenantId];
   const where = ['t.tenant_id = $1'];
   if (filter.cursor !== undefined) {
@@ -98,8 +100,8 @@ export async function listRows(db: Db, kind: Kind, tenantId: string, filter: Lis
 }
 
 /** Replaces the labels of a row (inside the caller's transaction). */
-export async function replaceLabels(db: Db, kind: Kind, id: string, labels: Labels): Promise<void> {
-  const k = KINDS[kind];
+export async function replaceLabels(db: Db, kind: ObjectKind, id: string, labels: Labels): Promise<void> {
+  const k = OBJECT_TABLES[kind];
   await db.query(`DELETE FROM ${k.labels} WHERE ${k.fk} = $1`, [id]);
   const entries = Object.entries(labels);
   if (entries.length === 0) return;
@@ -111,8 +113,8 @@ export async function replaceLabels(db: Db, kind: Kind, id: string, labels: Labe
 }
 
 /** Sets one label; false when the row is not the tenant's. */
-export async function setLabel(pool: pg.Pool, kind: Kind, tenantId: string, id: string, key: string, value: unknown): Promise<boolean> {
-  const k = KINDS[kind];
+export async function setLabel(pool: pg.Pool, kind: ObjectKind, tenantId: string, id: string, key: string, value: unknown): Promise<boolean> {
+  const k = OBJECT_TABLES[kind];
   const { rowCount } = await pool.query(
     `INSERT INTO ${k.labels} (${k.fk}, key, value)
      SELECT id, $3, $4::jsonb FROM ${k.table} WHERE tenant_id = $1 AND id = $2
@@ -123,8 +125,8 @@ export async function setLabel(pool: pg.Pool, kind: Kind, tenantId: string, id: 
 }
 
 /** Removes one label; false when the row is not the tenant's or had no such label. */
-export async function deleteLabel(pool: pg.Pool, kind: Kind, tenantId: string, id: string, key: string): Promise<boolean> {
-  const k = KINDS[kind];
+export async function deleteLabel(pool: pg.Pool, kind: ObjectKind, tenantId: string, id: string, key: string): Promise<boolean> {
+  const k = OBJECT_TABLES[kind];
   const { rowCount } = await pool.query(
     `DELETE FROM ${k.labels} l USING ${k.table} t
      WHERE l.${k.fk} = t.id AND t.tenant_id = $1 AND t.id = $2 AND l.key = $3`,
@@ -134,8 +136,8 @@ export async function deleteLabel(pool: pg.Pool, kind: Kind, tenantId: string, i
 }
 
 /** Replaces a row's scenario set with `names`, every one of which must exist in the tenant. */
-export async function replaceScenarios(db: Db, kind: Kind, tenantId: string, id: string, names: string[]): Promise<void> {
-  const k = KINDS[kind];
+export async function replaceScenarios(db: Db, kind: ObjectKind, tenantId: string, id: string, names: string[]): Promise<void> {
+  const k = OBJECT_TABLES[kind];
   const wanted = [...new Set(names)];
   const { rows } = await db.query<{ name: string }>('SELECT name FROM scenarios WHERE tenant_id = $1 AND name = ANY($2)', [tenantId, wanted]);
   const known = new Set(rows.map((r) => r.name));
@@ -149,18 +151,18 @@ export async function replaceScenarios(db: Db, kind: Kind, tenantId: string, id:
 }
 
 /** Replaces scenarios of a row of the tenant in one transaction; undefined when there is no such row. */
-export async function updateScenarios(pool: pg.Pool, kind: Kind, tenantId: string, id: string, names: string[]): Promise<Row | undefined> {
+export async function updateScenarios(pool: pg.Pool, kind: ObjectKind, tenantId: string, id: string, names: string[]): Promise<Row | undefined> {
   return withTransaction(pool, async (client) => {
-    const { rowCount } = await client.query(`SELECT 1 FROM ${KINDS[kind].table} WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id]);
+    const { rowCount } = await client.query(`SELECT 1 FROM ${OBJECT_TABLES[kind].table} WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id]);
     if (!rowCount) return undefined;
     await replaceScenarios(client, kind, tenantId, id, names);
-    await client.query(`UPDATE ${KINDS[kind].table} SET updated_at = now() WHERE id = $1`, [id]);
+    await client.query(`UPDATE ${OBJECT_TABLES[kind].table} SET updated_at = now() WHERE id = $1`, [id]);
     return getRow(client, kind, tenantId, id);
   });
 }
 
 /** The configVersion of the caller (one indexed read); undefined when it no longer exists. */
-export async function configVersion(db: Db, kind: Kind, tenantId: string, id: string): Promise<number | undefined> {
-  const { rows } = await db.query<{ config_version: string }>(`SELECT config_version FROM ${KINDS[kind].table} WHERE id = $1 AND tenant_id = $2`, [id, tenantId]);
+export async function configVersion(db: Db, kind: ObjectKind, tenantId: string, id: string): Promise<number | undefined> {
+  const { rows } = await db.query<{ config_version: string }>(`SELECT config_version FROM ${OBJECT_TABLES[kind].table} WHERE id = $1 AND tenant_id = $2`, [id, tenantId]);
   return rows[0] ? Number(rows[0].config_version) : undefined;
 }

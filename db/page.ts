@@ -12,6 +12,7 @@ export interface Page<T> {
 /** PostgreSQL's text form of a timestamptz, microseconds included. */
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
 
+/** The opaque text form of a cursor, as clients send it back. */
 export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString('base64url');
 }

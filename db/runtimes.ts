@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { getRow, replaceLabels, replaceScenarios, type Labels, type Row } from './objects.js';
-import { withTransaction } from './tx.js';
+import { withTransaction, type Db } from './tx.js';
 
 export const PROVIDERS = ['local', 'simulated'] as const;
 export type Provider = (typeof PROVIDERS)[number];
@@ -32,4 +32,52 @@ export async function insertRuntime(client: pg.PoolClient, tenantId: string, inp
   await replaceLabels(client, 'runtime', id, input.labels ?? {});
   await replaceScenarios(client, 'runtime', tenantId, id, input.scenarios ?? []);
   return (await getRow(client, 'runtime', tenantId, id))!;
+}
+
+/** What the provisioning and agent flows need to know of a runtime. */
+export interface RuntimeFacts {
+  name: string;
+  eventUrl: string | null;
+  configVersion: number;
+  pollIntervalSeconds: number;
+}
+
+/** Sets the runtime's condition and its message (cleared when none is given). */
+export async function setRuntimeCondition(db: Db, id: string, condition: string, message: string | null = null): Promise<void> {
+  await db.query('UPDATE runtimes SET condition = $2, condition_message = $3, condition_updated_at = now(), updated_at = now() WHERE id = $1', [
+    id,
+    condition,
+    message,
+  ]);
+}
+
+/** The runtime's {@link RuntimeFacts}; undefined when it no longer exists. */
+export async function runtimeFacts(db: Db, id: string): Promise<RuntimeFacts | undefined> {
+  const { rows } = await db.query<{ name: string; event_url: string | null; config_version: string; poll_interval_seconds: number }>(
+    'SELECT name, event_url, config_version, poll_interval_seconds FROM runtimes WHERE id = $1',
+    [id],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return { name: row.name, eventUrl: row.event_url, configVersion: Number(row.config_version), pollIntervalSeconds: row.poll_interval_seconds };
+}
+
+/**
+ * Records the eventUrl the runtime's agent reported; a CONNECTING runtime becomes CONNECTED, a runtime
+ * in any other condition but CONNECTED keeps it. False when the runtime is not the tenant's.
+ */
+export async function reportConnected(db: Db, tenantId: string, id: string, eventUrl: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE runtimes SET event_url = $3, updated_at = now(),
+       condition = CASE WHEN condition IN ('CONNECTING', 'CONNECTED') THEN 'CONNECTED' ELSE condition END,
+       condition_updated_at = CASE WHEN condition = 'CONNECTING' THEN now() ELSE condition_updated_at END
+     WHERE id = $1 AND tenant_id = $2`,
+    [id, tenantId, eventUrl],
+  );
+  return !!rowCount;
+}
+
+/** Removes the runtime with its labels and memberships (applications' configVersion moves with them). */
+export async function deleteRuntime(db: Db, id: string): Promise<void> {
+  await db.query('DELETE FROM runtimes WHERE id = $1', [id]);
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Page } from './page.js';
 import { InvalidCursor } from './objects.js';
+import type { Db } from './tx.js';
 
 export const SCENARIO_NAME = /^[A-Za-z0-9]([-_A-Za-z0-9 ]*[A-Za-z0-9])?$/;
 
@@ -37,4 +38,27 @@ export async function scenarioUsers(pool: pg.Pool, tenantId: string, name: strin
     [tenantId, name],
   );
   return rows.map((r) => r.user);
+}
+
+/** Creates a scenario of the tenant; PostgreSQL's errors (a unique violation for a taken name) propagate unchanged. */
+export async function createScenario(db: Db, tenantId: string, name: string): Promise<ScenarioRow> {
+  const { rows } = await db.query<ScenarioRow>('INSERT INTO scenarios (tenant_id, name) VALUES ($1, $2) RETURNING name, created_at', [tenantId, name]);
+  return rows[0]!;
+}
+
+/** Deletes a scenario of the tenant; false when there is none. A foreign-key violation (still in use) propagates unchanged. */
+export async function deleteScenario(db: Db, tenantId: string, name: string): Promise<boolean> {
+  const { rowCount } = await db.query('DELETE FROM scenarios WHERE tenant_id = $1 AND name = $2', [tenantId, name]);
+  return !!rowCount;
+}
+
+/** Applications of the runtime's tenant that share at least one scenario with it. */
+export async function applicationsSharingRuntime(db: Db, runtimeId: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT DISTINCT a.application_id AS id FROM runtime_scenarios r
+     JOIN application_scenarios a ON a.tenant_id = r.tenant_id AND a.scenario = r.scenario
+     WHERE r.runtime_id = $1 ORDER BY 1`,
+    [runtimeId],
+  );
+  return rows.map((r) => r.id);
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { hashToken, newToken } from '../trust/tokens.js';
+import type { Db } from './tx.js';
 
 export const DEFAULT_TENANT = 'default';
 const BOOTSTRAP_TOKEN_NAME = 'bootstrap';
@@ -10,7 +11,7 @@ export interface Tenant {
 }
 
 /** Creates a tenant, or returns the existing one of that name. */
-export async function ensureTenant(db: pg.Pool | pg.PoolClient, name: string): Promise<Tenant> {
+export async function ensureTenant(db: Db, name: string): Promise<Tenant> {
   const { rows } = await db.query<Tenant>(
     `INSERT INTO tenants (name) VALUES ($1)
      ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
@@ -18,6 +19,18 @@ export async function ensureTenant(db: pg.Pool | pg.PoolClient, name: string): P
     [name],
   );
   return rows[0]!;
+}
+
+/** Every tenant, by name. */
+export async function listTenants(db: Db): Promise<Tenant[]> {
+  const { rows } = await db.query<Tenant>('SELECT id, name FROM tenants ORDER BY name');
+  return rows;
+}
+
+/** The tenant of that name; undefined when there is none. */
+export async function tenantByName(db: Db, name: string): Promise<Tenant | undefined> {
+  const { rows } = await db.query<Tenant>('SELECT id, name FROM tenants WHERE name = $1', [name]);
+  return rows[0];
 }
 
 /** Stores a token for the tenant under `name`; with no `token` given a new one is generated. Returns the plaintext. */
@@ -36,6 +49,12 @@ export async function tenantForAdminToken(db: pg.Pool, token: string): Promise<T
     [hashToken(token)],
   );
   return rows[0];
+}
+
+/** Revokes the tenant's live admin token of that name; false when it has none. */
+export async function revokeAdminToken(db: Db, tenantId: string, name: string): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE admin_tokens SET revoked_at = now() WHERE tenant_id = $1 AND name = $2 AND revoked_at IS NULL', [tenantId, name]);
+  return !!rowCount;
 }
 
 export type BootstrapToken =

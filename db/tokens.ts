@@ -1,8 +1,8 @@
 import { hashToken, newToken } from '../trust/tokens.js';
+import type { ObjectKind } from './objects.js';
 import type { Db } from './tx.js';
 
 export type TokenPurpose = 'application' | 'runtime' | 'csr';
-export type ObjectKind = 'application' | 'runtime';
 
 export interface TokenGrant {
   tenantId: string;

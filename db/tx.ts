@@ -2,17 +2,24 @@ import type pg from 'pg';
 
 export type Db = pg.Pool | pg.PoolClient;
 
-/** Runs `fn` in one transaction on one connection: committed if it resolves, rolled back if it throws. */
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+/** Runs `fn` in one transaction on an already checked-out client: committed if it resolves, rolled back if it throws. */
+export async function inTransaction<T>(client: pg.PoolClient, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
   try {
-    await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
+  }
+}
+
+/** Runs `fn` in one transaction on one connection of the pool (see {@link inTransaction}), then releases it. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    return await inTransaction(client, fn);
   } finally {
     client.release();
   }

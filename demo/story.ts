@@ -1,8 +1,8 @@
-// The whole story of DESIGN.md against a running Meridian, step by step, each one verified: pairing,
+// The whole story of docs/architecture.md against a running Meridian, step by step, each one verified: pairing,
 // API and event registration, a local runtime provisioned and connected, the application told,
 // credentials set and applied, an authenticated call through the runtime gateway, the application's
 // configuration pull and an event, and the runtime's removal.
-/* eslint-disable @typescript-eslint/no-explicit-any -- answers of the API are JSON shaped by API.md */
+/* eslint-disable @typescript-eslint/no-explicit-any -- answers of the API are JSON shaped by docs/api.md */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';

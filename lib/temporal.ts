@@ -3,7 +3,7 @@ import { Connection, Client } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/ids.js';
 import type { Config } from './config.js';
 
-/** Names of Meridian's typed search attributes, all Keyword; see DESIGN.md. */
+/** Names of Meridian's typed search attributes, all Keyword; see docs/architecture.md. */
 export const SEARCH_ATTRIBUTES = SEARCH_ATTRIBUTE_KEYS.map((key) => key.name);
 
 /** Connection options for the configured Temporal frontend, with mTLS when configured. */

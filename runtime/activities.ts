@@ -3,33 +3,11 @@ import path from 'node:path';
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { MtlsClient, loadCredentials, newKey, requestCertificate, requestSigning, saveCredentials, type SigningRequest } from '../client/connector.js';
+import { modulePath } from '../lib/modules.js';
+import { runtimeFiles, writeAtomically, type Injection } from './files.js';
 
-/** What the provider injects into a runtime: where to connect, and the one-time token (read once, then deleted). */
-export interface Injection {
-  runtimeId: string;
-  tenantId: string;
-  connectorUrl: string;
-  token?: string;
-}
-
-/** The runtime side's files, one directory per runtime under `root`. */
-export const runtimeFiles = (root: string, runtimeId: string) => {
-  const dir = path.join(root, runtimeId);
-  return {
-    dir,
-    injected: path.join(dir, 'injected.json'),
-    credentials: path.join(dir, 'credentials'),
-    applied: path.join(dir, 'applied.json'),
-    gateway: path.join(dir, 'gateway.json'),
-  };
-};
-
-/** Replaces a file atomically: readers see the old or the new content, never half of it. */
-export function writeAtomically(file: string, content: string, mode = 0o600): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, content, { mode });
-  fs.renameSync(tmp, file);
-}
+/** The agent workflow's source: what a runtime's agent worker runs next to {@link createAgentActivities}. */
+export const AGENT_WORKFLOWS = modulePath('../workflows/agent', import.meta.url);
 
 export interface CertificateLife {
   notBefore: string;
@@ -78,12 +56,11 @@ export function createAgentActivities({ root, eventUrl }: { root: string; eventU
         injection = { ...injection, token: undefined, signing };
         writeAtomically(files.injected, JSON.stringify(injection));
       }
-      const keyFile = path.join(files.dir, 'pending.key');
-      if (!fs.existsSync(keyFile)) writeAtomically(keyFile, (await newKey()).export({ type: 'pkcs8', format: 'pem' }).toString());
-      const credentials = await requestCertificate(injection.signing!, createPrivateKey(fs.readFileSync(keyFile, 'utf8'))).catch(rejected);
+      if (!fs.existsSync(files.pendingKey)) writeAtomically(files.pendingKey, (await newKey()).export({ type: 'pkcs8', format: 'pem' }).toString());
+      const credentials = await requestCertificate(injection.signing!, createPrivateKey(fs.readFileSync(files.pendingKey, 'utf8'))).catch(rejected);
       saveCredentials(files.credentials, credentials);
       writeAtomically(files.injected, JSON.stringify({ ...injection, signing: undefined }));
-      fs.rmSync(keyFile, { force: true });
+      fs.rmSync(files.pendingKey, { force: true });
       return lifeOf(credentials.certificate);
     },
 

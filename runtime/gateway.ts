@@ -1,9 +1,8 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
-import { runtimeFiles } from './activities.js';
+import { readJson, runtimeFiles } from './files.js';
 import type { Credentials } from '../db/credentials.js';
 
 interface AppliedApi {
@@ -21,14 +20,6 @@ interface Applied {
 const send = (res: http.ServerResponse, status: number, body: unknown) =>
   res.writeHead(status, { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json' }).end(JSON.stringify(body));
 const problem = (res: http.ServerResponse, status: number, title: string, detail: string) => send(res, status, { type: 'about:blank', title, status, detail });
-
-const readApplied = (file: string): Applied | undefined => {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as Applied;
-  } catch {
-    return undefined;
-  }
-};
 
 /** Request bodies are buffered (so a call can be replayed once after an OAuth token expired) up to this size. */
 const MAX_BODY = 16 * 2 ** 20;
@@ -164,7 +155,7 @@ export async function startGateway(root: string, runtimeId?: string, port = 0, h
       if (!match) return problem(res, 404, 'Not Found', 'unknown route');
       [, id, pathname] = match as unknown as [string, string, string];
     }
-    const applied = readApplied(runtimeFiles(root, id!).applied);
+    const applied = readJson<Applied>(runtimeFiles(root, id!).applied);
     if (req.method === 'GET' && pathname === '/applied') {
       if (!applied) return send(res, 200, { configVersion: null, applications: [] });
       return send(res, 200, {

@@ -1,10 +1,7 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import { modulePath } from '../lib/modules.js';
-import { createAgentActivities } from './activities.js';
+import { AGENT_WORKFLOWS, createAgentActivities } from './activities.js';
 import { RUNTIME_HOST_QUEUE } from '../activities/providers/simulated.js';
 import { startGateway } from './gateway.js';
-
-const AGENT_WORKFLOWS = modulePath('../workflows/agent', import.meta.url);
 
 /** The runtime host: one worker and one gateway for every simulated runtime under `root`. */
 export async function startRuntimeHost(options: { connection: NativeConnection; namespace: string; root: string; taskQueue?: string; maxConcurrentActivities?: number }) {

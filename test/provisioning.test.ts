@@ -110,7 +110,7 @@ describe('the local provider', () => {
     const processes = () =>
       fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && (() => {
         try {
-          return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path.join(root, runtime.runtimeId)) && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('agent-main');
+          return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path.join(root, runtime.runtimeId)) && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('runtime/main');
         } catch {
           return false;
         }

@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MtlsClient } from '../client/connector.js';
 import { createRuntime } from '../db/runtimes.js';
-import { notifyApplication, runtimeEventFanOut, type NotificationEvent } from '../workflows/notify.js';
+import { runtimeEventFanOut } from '../workflows/fan-out.js';
+import { notifyApplication, type NotificationEvent } from '../workflows/notify.js';
 import { call, historyText, pairedApplication, receiver, startTestApi, uniqueName, type TestApi } from './helpers.js';
 
 let api: TestApi;
@@ -33,7 +34,7 @@ const notify = (tenantId: string, applicationId: string, eventId = uniqueName('e
   });
 
 describe('webhook delivery', () => {
-  it('POSTs the event as API.md specifies, signed with the secret, and records it DELIVERED', async () => {
+  it('POSTs the event as docs/api.md specifies, signed with the secret, and records it DELIVERED', async () => {
     const target = await receiver();
     const { app, client, tenant, adminToken } = await pairedApplication(api);
     const webhook = await withWebhook(client, `${target.url}/hooks`, SECRET);

@@ -57,6 +57,7 @@ export function loadOrCreateCa(files: CaFiles): Ca {
   return loadCa(fs.readFileSync(certFile, 'utf8'), fs.readFileSync(keyFile, 'utf8'));
 }
 
+/** A CA from its PEM certificate and private key. */
 export function loadCa(certPem: string, keyPem: string): Ca {
   return { certPem, cert: pki.certificateFromPem(certPem), key: createPrivateKey(keyPem) };
 }

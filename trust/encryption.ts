@@ -111,6 +111,7 @@ function writeKeyFile(file: string, lines: string[]): void {
   fs.renameSync(tmp, file);
 }
 
+/** Encrypts `plaintext` (AES-256-GCM) under the keyring's current key. */
 export function seal(keyring: Keyring, plaintext: string): Sealed {
   follow(keyring);
   const iv = randomBytes(12);
@@ -119,6 +120,7 @@ export function seal(keyring: Keyring, plaintext: string): Sealed {
   return { ciphertext: Buffer.concat([iv, cipher.getAuthTag(), body]), keyId: keyring.current };
 }
 
+/** Decrypts what {@link seal} sealed under any key of the keyring; throws DecryptionFailed otherwise. */
 export function open(keyring: Keyring, sealed: Sealed): string {
   if (!keyring.keys.has(sealed.keyId)) follow(keyring);
   const key = keyring.keys.get(sealed.keyId);

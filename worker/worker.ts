@@ -38,7 +38,7 @@ class ActivityMetrics implements ActivityInboundCallsInterceptor {
   }
 }
 
-/** The management-plane worker (task queue `meridian`): every workflow and activity of DESIGN.md. */
+/** The management-plane worker (task queue `meridian`): every workflow and activity of docs/architecture.md. */
 export async function createWorker({ connection, namespace, taskQueue, deps, metrics }: WorkerOptions): Promise<Worker> {
   const workflows = fs.existsSync(PREBUILT_BUNDLE) ? { workflowBundle: { codePath: PREBUILT_BUNDLE } } : { workflowsPath: WORKFLOWS_PATH };
   return Worker.create({

@@ -1,8 +1,7 @@
-// The runtime agent (DESIGN.md, flow 6): connect with the injected token → report CONNECTED → loop
+// The runtime agent (docs/architecture.md, flow 6): connect with the injected token → report CONNECTED → loop
 // { fetch configuration (ETag) → apply if changed → renew the certificate at 70 % of its life } →
 // continue-as-new. Runs on the runtime's own task queue; no secret ever enters its history.
 import {
-  ActivityFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -14,6 +13,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AgentActivities, CertificateLife } from '../runtime/activities.js';
+import { failureMessage } from './failures.js';
+
+/** The agent's MeridianStage: it runs for as long as its runtime exists. */
+export const AgentStage = {
+  RUNNING: 'RUNNING',
+} as const;
+export type AgentStage = (typeof AgentStage)[keyof typeof AgentStage];
 
 export interface AgentState {
   runtimeId: string;
@@ -95,7 +101,7 @@ export async function runtimeAgent(initial: AgentState): Promise<never> {
       }
     } catch (error) {
       state.consecutiveErrors++;
-      state.lastError = error instanceof ActivityFailure && error.cause ? error.cause.message : (error as Error).message;
+      state.lastError = failureMessage(error);
     }
     const wait = state.consecutiveErrors ? Math.min(state.pollIntervalMs * 2 ** state.consecutiveErrors, MAX_BACKOFF_MS) : state.pollIntervalMs;
     await condition(() => hinted, wait);

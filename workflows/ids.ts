@@ -11,6 +11,8 @@ export const workflowId = {
   agent: (runtimeId: string) => `agent:${runtimeId}`,
   /** One delivery workflow per application and event: a second start for the same event is refused. */
   notify: (applicationId: string, eventId: string) => `notify:${applicationId}:${eventId}`,
+  /** One fan-out per runtime event (`runtime.connected:<runtimeId>`, `runtime.removed:<runtimeId>`). */
+  fanOut: (eventId: string) => `fan-out:${eventId}`,
   /** One issuance per request (renewals, runtime certificates); `requestId` is random. */
   certificate: (objectId: string, requestId: string) => `certificate:${objectId}:${requestId}`,
 } as const;
@@ -37,10 +39,18 @@ export const runtimeAttributes = (tenantId: string, runtimeId: string, stage: st
   { key: MeridianStage, value: stage },
 ];
 
+/** Stages of a notification workflow (`notifyApplication`, workflows/notify.ts, which re-exports it). */
+export const DeliveryStage = {
+  DELIVERING: 'DELIVERING',
+  DELIVERED: 'DELIVERED',
+  FAILED: 'FAILED',
+} as const;
+export type DeliveryStage = (typeof DeliveryStage)[keyof typeof DeliveryStage];
+
 /** Start-time attributes of a notification workflow: whom it tells about which runtime. */
 export const notificationAttributes = (tenantId: string, applicationId: string, runtimeId: string): SearchAttributePair[] => [
   { key: MeridianTenant, value: tenantId },
   { key: MeridianApplicationId, value: applicationId },
   { key: MeridianRuntimeId, value: runtimeId },
-  { key: MeridianStage, value: 'DELIVERING' },
+  { key: MeridianStage, value: DeliveryStage.DELIVERING },
 ];

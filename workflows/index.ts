@@ -1,7 +1,8 @@
-// Every workflow of the management plane, one file per flow (DESIGN.md, Workflows).
+// Every workflow of the management plane, one file per flow (docs/architecture.md, Workflows).
 export { certificateIssuance } from './certificates.js';
 export { deprovisioning } from './deprovisioning.js';
-export { notifyApplication, runtimeEventFanOut } from './notify.js';
+export { runtimeEventFanOut } from './fan-out.js';
+export { notifyApplication } from './notify.js';
 export { pairing } from './pairing.js';
 export { provisioning } from './provisioning.js';
 export { apiRegistration } from './registration.js';

@@ -1,4 +1,4 @@
-// Application pairing (DESIGN.md, flow 1): mark PAIRING → wait for the CSR, with a durable timer as
+// Application pairing (docs/architecture.md, flow 1): mark PAIRING → wait for the CSR, with a durable timer as
 // long as the token lives (the signing request extends it by the CSR token's life) → CONNECTED;
 // or, on expiry, invalidate the tokens and return the application to its previous condition.
 import {

@@ -1,4 +1,4 @@
-// Runtime provisioning (DESIGN.md, flow 3): register → runtime token → provider.provision → inject →
+// Runtime provisioning (docs/architecture.md, flow 3): register → runtime token → provider.provision → inject →
 // start the agent → wait until it reports CONNECTED → notify applications. Any failure after
 // registration is compensated: deprovisioned, token and certificates unusable, runtime FAILED.
 import {
@@ -7,15 +7,17 @@ import {
   condition,
   defineQuery,
   defineSignal,
+  executeChild,
   proxyActivities,
   setHandler,
   startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { ProvisioningActivities, RuntimeInput } from '../activities/provisioning.js';
-import { runtimeAgent } from './agent.js';
-import { announceRuntime, applicationsSharingRuntime } from './notify.js';
-import { MeridianRuntimeId, MeridianStage, MeridianTenant } from './ids.js';
+import { AgentStage, runtimeAgent } from './agent.js';
+import { runtimeEvent, runtimeEventFanOut } from './fan-out.js';
+import { failureMessage } from './failures.js';
+import { MeridianStage, runtimeAttributes, workflowId } from './ids.js';
 
 export const ProvisioningStage = {
   REGISTERING: 'REGISTERING',
@@ -25,6 +27,8 @@ export const ProvisioningStage = {
   WAITING_FOR_AGENT: 'WAITING_FOR_AGENT',
   NOTIFYING: 'NOTIFYING',
   FINISHED: 'FINISHED',
+  /** Only the MeridianStage of a failed provisioning; its status keeps the stage that failed. */
+  FAILED: 'FAILED',
 } as const;
 export type ProvisioningStage = (typeof ProvisioningStage)[keyof typeof ProvisioningStage];
 
@@ -77,16 +81,12 @@ export async function provisioning(input: ProvisioningInput): Promise<Provisioni
     await quick.injectRuntime({ ...input, token });
     const facts = await quick.runtimeFacts({ runtimeId: input.runtimeId });
     await startChild(runtimeAgent, {
-      workflowId: `agent:${input.runtimeId}`,
+      workflowId: workflowId.agent(input.runtimeId),
       taskQueue,
       args: [{ runtimeId: input.runtimeId, pollIntervalMs: facts.pollIntervalSeconds * 1000, connected: false, consecutiveErrors: 0, applies: 0, renewals: 0 }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `Runtime agent: connect, report CONNECTED, keep the configuration current (every ${facts.pollIntervalSeconds} s)`,
-      typedSearchAttributes: [
-        { key: MeridianTenant, value: input.tenantId },
-        { key: MeridianRuntimeId, value: input.runtimeId },
-        { key: MeridianStage, value: 'RUNNING' },
-      ],
+      typedSearchAttributes: runtimeAttributes(input.tenantId, input.runtimeId, AgentStage.RUNNING),
     });
 
     await enter(ProvisioningStage.WAITING_FOR_AGENT);
@@ -95,16 +95,21 @@ export async function provisioning(input: ProvisioningInput): Promise<Provisioni
     }
 
     await enter(ProvisioningStage.NOTIFYING);
-    const connected = await quick.runtimeFacts({ runtimeId: input.runtimeId });
-    await announceRuntime('runtime.connected', { ...input, ...connected }, await applicationsSharingRuntime(input));
+    const connected = runtimeEvent('runtime.connected', { ...input, ...(await quick.runtimeFacts({ runtimeId: input.runtimeId })) });
+    await executeChild(runtimeEventFanOut, {
+      workflowId: workflowId.fanOut(connected.eventId),
+      args: [connected],
+      staticSummary: `Tell the applications sharing runtime ${input.runtimeId} that it connected`,
+      typedSearchAttributes: runtimeAttributes(input.tenantId, input.runtimeId, ProvisioningStage.NOTIFYING),
+    });
     await enter(ProvisioningStage.FINISHED);
     await quick.finishOperation({ operationId: input.operationId, stage: ProvisioningStage.FINISHED });
     return status;
   } catch (error) {
-    const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+    const reason = failureMessage(error);
     status.failed = reason;
     await quick.compensateProvisioning({ ...input, stage: status.stage, reason });
-    upsertSearchAttributes([{ key: MeridianStage, value: 'FAILED' }]);
+    upsertSearchAttributes([{ key: MeridianStage, value: ProvisioningStage.FAILED }]);
     return status;
   }
 }

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT, modulePath, nodeArgs } from '../../lib/modules.js';
-import { runtimeFiles, writeAtomically } from '../../runtime/activities.js';
+import { readJson, runtimeFiles, writeAtomically, type GatewayFile, type LocalRuntimeConfig, type RuntimeFiles } from '../../runtime/files.js';
 import type { RuntimeProvider, RuntimeRef } from './provider.js';
 
 const RUNTIME_MAIN = modulePath('../../runtime/main', import.meta.url);
@@ -26,14 +25,6 @@ function alive(pid: number | undefined, dir: string): boolean {
   }
 }
 
-const readJson = <T>(file: string): T | undefined => {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-};
-
 /** Local runtimes: process-level controls for `npm start`, which owns the whole machine's stack. */
 export interface LocalRuntimes extends RuntimeProvider {
   /** Stops every local runtime process, keeping their state (Ctrl-C of `npm start`). */
@@ -44,31 +35,30 @@ export interface LocalRuntimes extends RuntimeProvider {
 
 /** A real runtime process on this machine per runtime, detached and keyed by runtime id. */
 export function localProvider({ root, temporal }: LocalProviderOptions): LocalRuntimes {
-  const processFile = (dir: string) => path.join(dir, 'process.json');
-  const pidOf = (dir: string) => readJson<{ pid: number }>(processFile(dir))?.pid;
+  const pidOf = (files: RuntimeFiles) => readJson<{ pid: number }>(files.process)?.pid;
+  const running = (files: RuntimeFiles) => alive(pidOf(files), files.dir);
 
-  const stop = async (dir: string) => {
-    const pid = pidOf(dir);
-    if (!pid || !alive(pid, dir)) return false;
+  const stop = async (files: RuntimeFiles) => {
+    const pid = pidOf(files);
+    if (!pid || !alive(pid, files.dir)) return false;
     process.kill(-pid, 'SIGTERM');
     const deadline = Date.now() + 15_000;
-    while (alive(pid, dir) && Date.now() < deadline) await sleep(100);
-    if (alive(pid, dir)) process.kill(-pid, 'SIGKILL');
+    while (alive(pid, files.dir) && Date.now() < deadline) await sleep(100);
+    if (alive(pid, files.dir)) process.kill(-pid, 'SIGKILL');
     return true;
   };
-  const runtimeIds = () => (fs.existsSync(root) ? fs.readdirSync(root).filter((id) => fs.existsSync(processFile(path.join(root, id)))) : []);
+  const runtimeIds = () => (fs.existsSync(root) ? fs.readdirSync(root).filter((id) => fs.existsSync(runtimeFiles(root, id).process)) : []);
 
   const provider: LocalRuntimes = {
     async stopAll() {
-      const stopped = await Promise.all(runtimeIds().map((id) => stop(path.join(root, id))));
+      const stopped = await Promise.all(runtimeIds().map((id) => stop(runtimeFiles(root, id))));
       return stopped.filter(Boolean).length;
     },
 
     async resumeAll() {
       let resumed = 0;
       for (const runtimeId of runtimeIds()) {
-        const { dir } = runtimeFiles(root, runtimeId);
-        if (alive(pidOf(dir), dir)) continue;
+        if (running(runtimeFiles(root, runtimeId))) continue;
         await provider.provision({ runtimeId, tenantId: '' }, () => undefined);
         resumed++;
       }
@@ -80,19 +70,19 @@ export function localProvider({ root, temporal }: LocalProviderOptions): LocalRu
     async provision({ runtimeId }: RuntimeRef, heartbeat) {
       const files = runtimeFiles(root, runtimeId);
       fs.mkdirSync(files.dir, { recursive: true, mode: 0o700 });
-      let pid = pidOf(files.dir);
+      let pid = pidOf(files);
       if (!alive(pid, files.dir)) {
-        writeAtomically(path.join(files.dir, 'runtime.json'), JSON.stringify({ runtimeId, temporal, taskQueue: `runtime-${runtimeId}` }));
-        const log = fs.openSync(path.join(files.dir, 'runtime.log'), 'a', 0o600);
+        writeAtomically(files.config, JSON.stringify({ runtimeId, temporal, taskQueue: `runtime-${runtimeId}` } satisfies LocalRuntimeConfig));
+        const log = fs.openSync(files.log, 'a', 0o600);
         const child = spawn(process.execPath, [...nodeArgs(RUNTIME_MAIN), '--dir', files.dir], { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', log, log] });
         fs.closeSync(log);
         child.unref();
         pid = child.pid;
-        writeAtomically(processFile(files.dir), JSON.stringify({ pid }));
+        writeAtomically(files.process, JSON.stringify({ pid }));
       }
       const deadline = Date.now() + START_TIMEOUT_MS;
-      while (readJson<{ pid: number }>(files.gateway)?.pid !== pid) {
-        if (!alive(pid, files.dir)) throw new Error(`the runtime process exited during start; see ${path.join(files.dir, 'runtime.log')}`);
+      while (readJson<GatewayFile>(files.gateway)?.pid !== pid) {
+        if (!alive(pid, files.dir)) throw new Error(`the runtime process exited during start; see ${files.log}`);
         if (Date.now() > deadline) throw new Error(`the runtime process did not start within ${START_TIMEOUT_MS / 1000} s`);
         heartbeat();
         await sleep(200);
@@ -104,14 +94,13 @@ export function localProvider({ root, temporal }: LocalProviderOptions): LocalRu
     },
 
     async status({ runtimeId }) {
-      const { dir } = runtimeFiles(root, runtimeId);
-      return alive(pidOf(dir), dir) ? 'RUNNING' : 'STOPPED';
+      return running(runtimeFiles(root, runtimeId)) ? 'RUNNING' : 'STOPPED';
     },
 
     async deprovision({ runtimeId }) {
-      const { dir } = runtimeFiles(root, runtimeId);
-      await stop(dir);
-      fs.rmSync(dir, { recursive: true, force: true });
+      const files = runtimeFiles(root, runtimeId);
+      await stop(files);
+      fs.rmSync(files.dir, { recursive: true, force: true });
     },
   };
   return provider;

@@ -1,4 +1,4 @@
-import type { Injection } from '../../runtime/activities.js';
+import type { Injection } from '../../runtime/files.js';
 
 export interface RuntimeRef {
   runtimeId: string;
@@ -6,7 +6,7 @@ export interface RuntimeRef {
 }
 
 /**
- * Where and how runtimes live. Small on purpose (DESIGN.md, Runtime providers): a Kubernetes provider
+ * Where and how runtimes live. Small on purpose (docs/architecture.md, Runtime providers): a Kubernetes provider
  * implements these four and nothing in the workflows changes. Every method is idempotent.
  */
 export interface RuntimeProvider {

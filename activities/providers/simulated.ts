@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { runtimeFiles, writeAtomically } from '../../runtime/activities.js';
+import { runtimeFiles, writeAtomically } from '../../runtime/files.js';
 import type { RuntimeProvider } from './provider.js';
 
 export const RUNTIME_HOST_QUEUE = 'runtime-host';

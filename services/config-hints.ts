@@ -1,7 +1,9 @@
+// Background job of the API process: runtime configuration changes → agent hints.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import pg from 'pg';
 import type { Logger } from '../lib/logger.js';
 import { configChanged } from '../workflows/agent.js';
+import { workflowId } from '../workflows/ids.js';
 
 /** The channel on which PostgreSQL announces, at commit, every runtime whose configVersion changed. */
 export const CONFIG_CHANNEL = 'meridian_runtime_config';
@@ -9,7 +11,7 @@ const RECONNECT_MS = 1_000;
 const BATCH = 50;
 
 /**
- * Configuration hints (DESIGN.md, flow 6): listens for new runtime configVersions and sends each
+ * Configuration hints (docs/architecture.md, flow 6): listens for new runtime configVersions and sends each
  * runtime's agent a `configChanged` signal, so it fetches at once. A lost hint (listener reconnecting,
  * agent gone) costs at most one poll interval: polling stays the safety net.
  */
@@ -63,7 +65,7 @@ export class ConfigHints {
       await Promise.all(
         batch.map((id) =>
           this.temporal.workflow
-            .getHandle(`agent:${id}`)
+            .getHandle(workflowId.agent(id))
             .signal(configChanged)
             .catch((error: unknown) => {
               if (!(error instanceof WorkflowNotFoundError)) this.logger.warn({ runtimeId: id, err: (error as Error).message }, 'configuration hint not delivered');

@@ -1,24 +1,26 @@
+// The Connector (docs/api.md): pairing tokens, signing requests and certificates for applications and
+// runtimes, and the renewal and revocation of a certificate by its holder.
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { z } from 'zod';
-import type { CertificateBundle } from '../activities/connector.js';
-import { getRow } from '../db/objects.js';
-import { revokeCertificate } from '../db/certificates.js';
-import { insertOperation } from '../db/operations.js';
-import { invalidateTokens, issueToken, peekToken, redeemToken } from '../db/tokens.js';
-import { withTransaction } from '../db/tx.js';
-import { CsrInvalid, assertSubject, clientSubject, parseCsr, subjectToString, type Subject } from '../trust/ca.js';
-import type { ConnectorConfig } from '../lib/config.js';
-import { certificateIssuance } from '../workflows/certificates.js';
-import { pairing, signingRequested, submitCsr, PairingStage } from '../workflows/pairing.js';
-import { applicationAttributes } from '../workflows/ids.js';
-import { Application, toApplication } from './objects.js';
-import { HttpProblem, badRequest, notFound, unauthorized } from './problems.js';
-import { route, type Route } from './route.js';
-import { IdParams } from './schemas.js';
-import type { RevocationList } from './mtls.js';
+import type { CertificateBundle } from '../../activities/connector.js';
+import { lockApplication } from '../../db/applications.js';
+import { revokeCertificate } from '../../db/certificates.js';
+import { insertOperation, supersedePairings } from '../../db/operations.js';
+import { invalidateTokens, issueToken, peekToken, redeemToken } from '../../db/tokens.js';
+import { withTransaction } from '../../db/tx.js';
+import type { ConnectorConfig } from '../../lib/config.js';
+import { CsrInvalid, assertSubject, clientSubject, parseCsr, subjectToString, type Subject } from '../../trust/ca.js';
+import { certificateIssuance } from '../../workflows/certificates.js';
+import { applicationAttributes, workflowId } from '../../workflows/ids.js';
+import { PairingStage, pairing, signingRequested, submitCsr } from '../../workflows/pairing.js';
+import { tenantOf } from '../auth.js';
+import type { RevocationList } from '../mtls.js';
+import { HttpProblem, badRequest, notFound, unauthorized } from '../problems.js';
+import { route, type Route } from '../route.js';
+import { IdParams } from '../schemas.js';
 
 export interface ConnectorRouteDeps {
   pool: pg.Pool;
@@ -41,6 +43,10 @@ const CsrBody = z.strictObject({ csr: z.string({ error: 'must be a string' }).mi
 const Bundle = z.object({ clientCertificate: z.string(), caCertificate: z.string(), certificateChain: z.string() });
 const toBundle = (b: CertificateBundle) => ({ clientCertificate: b.clientCertificate, caCertificate: b.caCertificate, certificateChain: b.certificateChain });
 
+/** The exact subject a certificate of this application or runtime carries. */
+const subjectOf = (connector: ConnectorConfig, kind: 'application' | 'runtime', id: string, tenantId: string): Subject =>
+  clientSubject(kind, id, tenantId, connector.subjectExtras);
+
 /** A CSR that fails its checks is a 400 naming the problem, before any token is used up. */
 function checkCsr(csr: string, subject: Subject): void {
   try {
@@ -61,11 +67,9 @@ function workflowProblem(error: unknown): never {
   throw error;
 }
 
-/** The Connector (API.md): pairing, signing requests, certificates, renewal, revocation, and `GET /v1/application`. */
+/** Pairing, signing requests and certificates: an admin's pairing request, then the token holder's calls. */
 export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
   const { pool, temporal, connector } = deps;
-  const subjectOf = (kind: 'application' | 'runtime', id: string, tenantId: string) => clientSubject(kind, id, tenantId, connector.subjectExtras);
-
   return [
     route({
       method: 'post',
@@ -82,23 +86,18 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
         },
       },
       handle: async ({ req, params }) => {
-        const tenantId = req.tenant!.id;
-        const workflowId = `pairing:${params.id}`;
+        const tenantId = tenantOf(req);
+        const pairingId = workflowId.pairing(params.id);
         const { token, expiresAt, operation } = await withTransaction(pool, async (client) => {
-          const { rowCount } = await client.query('SELECT 1 FROM applications WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, params.id]);
-          if (!rowCount) throw notFound('no such application');
+          if (!(await lockApplication(client, tenantId, params.id))) throw notFound('no such application');
           await invalidateTokens(client, params.id);
-          await client.query(
-            `UPDATE operations SET state = 'FAILED', message = 'superseded by a new pairing request', finished_at = now()
-             WHERE resource_id = $1 AND type = 'PAIRING' AND state = 'IN_PROGRESS'`,
-            [params.id],
-          );
-          const op = await insertOperation(client, { tenantId, type: 'PAIRING', resourceId: params.id, stage: PairingStage.MARKING_PAIRING, workflowId });
+          await supersedePairings(client, params.id);
+          const op = await insertOperation(client, { tenantId, type: 'PAIRING', resourceId: params.id, stage: PairingStage.MARKING_PAIRING, workflowId: pairingId });
           const issued = await issueToken(client, { tenantId, objectKind: 'application', objectId: params.id, purpose: 'application' }, connector.ttl.application);
           return { ...issued, operation: op };
         });
         await temporal.workflow.start(pairing, {
-          workflowId,
+          workflowId: pairingId,
           taskQueue: deps.taskQueue,
           args: [{ tenantId, applicationId: params.id, operationId: operation.id, tokenTtlSeconds: connector.ttl.application, csrTtlSeconds: connector.ttl.csr }],
           workflowIdConflictPolicy: 'TERMINATE_EXISTING',
@@ -137,7 +136,7 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
         const csr = await issueToken(pool, { ...grant, purpose: 'csr' }, connector.ttl.csr);
         if (grant.objectKind === 'application') {
           await temporal.workflow
-            .getHandle(`pairing:${grant.objectId}`)
+            .getHandle(workflowId.pairing(grant.objectId))
             .signal(signingRequested)
             .catch((error: Error) => req.log.warn({ err: error.message }, 'pairing workflow not signalled'));
         }
@@ -147,7 +146,7 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
           body: {
             csrToken: csr.token,
             csrTokenExpiresAt: csr.expiresAt.toISOString(),
-            subject: subjectToString(subjectOf(grant.objectKind, grant.objectId, grant.tenantId)),
+            subject: subjectToString(subjectOf(connector, grant.objectKind, grant.objectId, grant.tenantId)),
             keyAlgorithm: 'rsa2048',
             certificateUrl: `${urls.public}/connector/v1/certificates`,
             mtlsBaseUrl: urls.mtls,
@@ -168,34 +167,27 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
         const token = connectorToken(req.get('connector-token'));
         const grant = await peekToken(pool, token, ['csr']);
         if (!grant) throw invalidToken();
-        checkCsr(body.csr, subjectOf(grant.objectKind, grant.objectId, grant.tenantId));
+        checkCsr(body.csr, subjectOf(connector, grant.objectKind, grant.objectId, grant.tenantId));
         if (!(await redeemToken(pool, token, ['csr']))) throw invalidToken();
         const request = { tenantId: grant.tenantId, objectKind: grant.objectKind, objectId: grant.objectId, csr: body.csr };
         const bundle =
           grant.objectKind === 'application'
-            ? await temporal.workflow.getHandle(`pairing:${grant.objectId}`).executeUpdate(submitCsr, { args: [{ csr: body.csr }] }).catch(workflowProblem)
+            ? await temporal.workflow.getHandle(workflowId.pairing(grant.objectId)).executeUpdate(submitCsr, { args: [{ csr: body.csr }] }).catch(workflowProblem)
             : await temporal.workflow.execute(certificateIssuance, {
-                workflowId: `certificate:${grant.objectId}:${randomUUID()}`,
+                workflowId: workflowId.certificate(grant.objectId, randomUUID()),
                 taskQueue: deps.taskQueue,
                 args: [request],
               });
         return { status: 201, body: toBundle(bundle) };
       },
     }),
-    route({
-      method: 'get',
-      path: '/v1/application',
-      operationId: 'get-own-application',
-      summary: 'The calling application (mTLS)',
-      tag: 'application',
-      auth: 'application',
-      responses: { 200: { description: 'The caller', schema: Application } },
-      handle: async ({ req }) => {
-        const row = await getRow(pool, 'application', req.client!.tenantId, req.client!.id);
-        if (!row) throw notFound('the application no longer exists');
-        return { status: 200, body: toApplication(row) };
-      },
-    }),
+  ];
+}
+
+/** Renewal and revocation of the calling certificate (mTLS, either kind). */
+export function certificateRoutes(deps: ConnectorRouteDeps): Route[] {
+  const { pool, temporal, connector } = deps;
+  return [
     route({
       method: 'post',
       path: '/connector/v1/certificates/renewals',
@@ -207,9 +199,9 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
       responses: { 201: { description: 'The new certificate and chain', schema: Bundle } },
       handle: async ({ req, body }) => {
         const caller = req.client!;
-        checkCsr(body.csr, subjectOf(caller.kind, caller.id, caller.tenantId));
+        checkCsr(body.csr, subjectOf(connector, caller.kind, caller.id, caller.tenantId));
         const bundle = await temporal.workflow.execute(certificateIssuance, {
-          workflowId: `certificate:${caller.id}:${randomUUID()}`,
+          workflowId: workflowId.certificate(caller.id, randomUUID()),
           taskQueue: deps.taskQueue,
           args: [{ tenantId: caller.tenantId, objectKind: caller.kind, objectId: caller.id, csr: body.csr }],
         });

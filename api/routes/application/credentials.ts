@@ -1,16 +1,12 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+// Credential slots of the calling application's APIs: one per (API, runtime) pair of a shared scenario.
 import type pg from 'pg';
 import { z } from 'zod';
-import { SLOT_STATUSES, listSlots, markAnnounced, pendingAnnouncements, setCredentials, type SlotRow } from '../db/credentials.js';
-import { getDefinition } from '../db/definitions.js';
-import { configVersion } from '../db/objects.js';
-import type { Logger } from '../lib/logger.js';
-import { seal, type Keyring } from '../trust/encryption.js';
-import { notifyApplication, notifyWorkflowId } from '../workflows/notify.js';
-import { notificationAttributes } from '../workflows/ids.js';
-import { badRequest, notFound } from './problems.js';
-import { route, type Route } from './route.js';
-import { HttpUrl, Id, PageQuery, Timestamp } from './schemas.js';
+import { SLOT_STATUSES, listSlots, setCredentials, type SlotRow } from '../../../db/credentials.js';
+import { getDefinition } from '../../../db/definitions.js';
+import { seal, type Keyring } from '../../../trust/encryption.js';
+import { badRequest, notFound } from '../../problems.js';
+import { route, type Route } from '../../route.js';
+import { HttpUrl, Id, PageQuery, Timestamp } from '../../schemas.js';
 
 const text = (max: number) => z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 /** An HTTP field name (RFC 9110 token); hop-by-hop and framing headers are the gateway's. */
@@ -60,18 +56,12 @@ const decodeSlotCursor = (cursor: string) => {
   }
 };
 
-const ApplicationConfiguration = z.object({
-  applicationId: z.uuid(),
-  configVersion: z.number().int(),
-  runtimes: z.array(z.object({ id: z.uuid(), name: z.string(), status: z.string(), eventUrl: z.string().nullable(), scenarios: z.array(z.string()) })),
-});
-
 export interface CredentialRouteDeps {
   pool: pg.Pool;
   keyring: Keyring;
 }
 
-/** Credential slots and the application's configuration pull (mTLS, application certificates). */
+/** The caller's credential slots: list, set, clear (mTLS, application certificates). */
 export function credentialRoutes({ pool, keyring }: CredentialRouteDeps): Route[] {
   const slotParams = z.strictObject({ apiId: Id, runtimeId: Id });
   const unknownSlot = async (applicationId: string, apiId: string) =>
@@ -125,67 +115,5 @@ export function credentialRoutes({ pool, keyring }: CredentialRouteDeps): Route[
         return { status: 204 };
       },
     }),
-    route({
-      method: 'get',
-      path: '/v1/application/configuration',
-      operationId: 'get-application-configuration',
-      summary: 'Runtimes sharing a scenario with the caller, their status and eventUrl; ETag is the configVersion (If-None-Match → 304)',
-      tag: 'application',
-      auth: 'application',
-      responses: { 200: { description: 'The configuration', schema: ApplicationConfiguration }, 304: { description: 'Unchanged since the ETag' } },
-      handle: async ({ req }) => {
-        const { tenantId, id } = req.client!;
-        const version = await configVersion(pool, 'application', tenantId, id);
-        if (version === undefined) throw notFound('the application no longer exists');
-        const etag = `"${version}"`;
-        if (req.get('if-none-match') === etag) return { status: 304, headers: { etag } };
-        const { rows } = await pool.query(
-          `SELECT r.id, r.name, r.condition AS status, r.event_url AS "eventUrl", array_agg(rm.scenario ORDER BY rm.scenario) AS scenarios
-           FROM runtimes r
-           JOIN runtime_scenarios rm ON rm.runtime_id = r.id
-           JOIN application_scenarios am ON am.tenant_id = rm.tenant_id AND am.scenario = rm.scenario
-           WHERE am.application_id = $1 AND r.tenant_id = $2
-           GROUP BY r.id ORDER BY r.name`,
-          [id, tenantId],
-        );
-        return { status: 200, headers: { etag }, body: { applicationId: id, configVersion: version, runtimes: rows } };
-      },
-    }),
   ];
-}
-
-/**
- * Tells applications, with `configuration.changed`, about slots that became PENDING for connected
- * runtimes (a runtime joined their scenario, or they registered an API). Runs after the change commits;
- * the event id (pair + transaction) makes a repeated call deliver once, and a call that did not
- * happen (crash) is made up by the tenant's next one.
- */
-export async function announcePendingSlots(deps: { pool: pg.Pool; temporal: Client; taskQueue: string; logger: Logger }, tenantId: string): Promise<void> {
-  await announce(deps, tenantId).catch((error: Error) => deps.logger.warn({ tenantId, err: error.message }, 'pending credential slots not announced yet'));
-}
-
-async function announce(deps: { pool: pg.Pool; temporal: Client; taskQueue: string }, tenantId: string): Promise<void> {
-  for (const a of await pendingAnnouncements(deps.pool, tenantId)) {
-    const eventId = `configuration.changed:${a.runtimeId}:${a.txid}`;
-    await deps.temporal.workflow
-      .start(notifyApplication, {
-        workflowId: notifyWorkflowId(a.applicationId, eventId),
-        taskQueue: deps.taskQueue,
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        staticSummary: `Deliver configuration.changed (credential slots of runtime ${a.runtimeId}) to application ${a.applicationId}`,
-        args: [
-          {
-            tenantId,
-            applicationId: a.applicationId,
-            eventId,
-            event: { type: 'configuration.changed', runtime: { id: a.runtimeId, name: a.runtimeName, eventUrl: a.eventUrl }, configVersion: a.configVersion, occurredAt: new Date().toISOString() },
-          },
-        ],
-        typedSearchAttributes: notificationAttributes(tenantId, a.applicationId, a.runtimeId),
-      })
-      .catch((error: unknown) => {
-        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      });
-    await markAnnounced(deps.pool, a);
-  }
 }

@@ -1,8 +1,9 @@
+// Operational endpoints: liveness, readiness, Prometheus metrics and the OpenAPI document.
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
-import type { Metrics } from '../lib/metrics.js';
-import { route, type Route } from './route.js';
+import type { Metrics } from '../../lib/metrics.js';
+import { route, type Route } from '../route.js';
 
 const PROBE_TIMEOUT_MS = 2_000;
 

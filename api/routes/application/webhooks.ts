@@ -1,0 +1,100 @@
+// Webhooks of the calling application (mTLS): where Meridian delivers its configuration.changed events.
+import type pg from 'pg';
+import { z } from 'zod';
+import { deleteWebhook, insertWebhook, listWebhooks, type WebhookRow } from '../../../db/webhooks.js';
+import { seal, type Keyring } from '../../../trust/encryption.js';
+import { notFound } from '../../problems.js';
+import { route, type Route } from '../../route.js';
+import { HttpUrl, IdParams, Timestamp } from '../../schemas.js';
+
+export const Webhook = z.object({
+  id: z.uuid(),
+  applicationId: z.uuid(),
+  type: z.literal('CONFIGURATION_CHANGED'),
+  url: z.string(),
+  hasSecret: z.boolean(),
+  disabled: z.object({ at: Timestamp, reason: z.string() }).optional(),
+  createdAt: Timestamp,
+});
+
+/** The API object of a webhook row (never its secret). */
+export const toWebhook = (row: WebhookRow): z.infer<typeof Webhook> => ({
+  id: row.id,
+  applicationId: row.application_id,
+  type: row.type,
+  url: row.url,
+  hasSecret: row.has_secret,
+  ...(row.disabled_at && { disabled: { at: row.disabled_at.toISOString(), reason: row.disabled_reason ?? '' } }),
+  createdAt: row.created_at.toISOString(),
+});
+
+const NewWebhook = z.strictObject({
+  type: z.literal('CONFIGURATION_CHANGED', { error: 'must be CONFIGURATION_CHANGED' }),
+  url: HttpUrl,
+  secret: z.string({ error: 'must be a string' }).min(16, 'must be at least 16 characters').max(256, 'must be at most 256 characters').optional(),
+});
+
+export interface WebhookRouteDeps {
+  pool: pg.Pool;
+  keyring: Keyring;
+}
+
+/** Add, list, get and remove the caller's webhooks (mTLS, application certificates). */
+export function webhookRoutes({ pool, keyring }: WebhookRouteDeps): Route[] {
+  return [
+    route({
+      method: 'post',
+      path: '/v1/application/webhooks',
+      operationId: 'add-webhook',
+      summary: 'Add a CONFIGURATION_CHANGED webhook; its secret signs deliveries and is never returned',
+      tag: 'application',
+      auth: 'application',
+      body: NewWebhook,
+      responses: { 201: { description: 'Added', schema: Webhook } },
+      handle: async ({ req, body }) => {
+        const secret = body.secret === undefined ? undefined : seal(keyring, body.secret);
+        const row = await insertWebhook(pool, { tenantId: req.client!.tenantId, applicationId: req.client!.id, type: body.type, url: body.url, secret });
+        return { status: 201, body: toWebhook(row) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/application/webhooks',
+      operationId: 'list-own-webhooks',
+      summary: "The caller's webhooks (no secrets)",
+      tag: 'application',
+      auth: 'application',
+      responses: { 200: { description: 'All of them', schema: z.object({ items: z.array(Webhook), nextCursor: z.null() }) } },
+      handle: async ({ req }) => ({ status: 200, body: { items: (await listWebhooks(pool, req.client!.id)).map(toWebhook), nextCursor: null } }),
+    }),
+    route({
+      method: 'get',
+      path: '/v1/application/webhooks/{id}',
+      operationId: 'get-own-webhook',
+      summary: 'One of the caller’s webhooks (no secret)',
+      tag: 'application',
+      auth: 'application',
+      params: IdParams,
+      responses: { 200: { description: 'The webhook', schema: Webhook } },
+      handle: async ({ req, params }) => {
+        const [found] = await listWebhooks(pool, req.client!.id, params.id);
+        if (!found) throw notFound('no such webhook');
+        return { status: 200, body: toWebhook(found) };
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/v1/application/webhooks/{id}',
+      operationId: 'delete-own-webhook',
+      summary: 'Remove one of the caller’s webhooks',
+      tag: 'application',
+      auth: 'application',
+      params: IdParams,
+      responses: { 204: { description: 'Removed' } },
+      handle: async ({ req, params }) => {
+        if (!(await deleteWebhook(pool, req.client!.id, params.id))) throw notFound('no such webhook');
+        return { status: 204 };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,148 @@
+// Runtimes as administrators manage them: created (provisioned) and deleted (deprovisioned) by workflows.
+import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import { z } from 'zod';
+import { getRow, type Row } from '../../db/objects.js';
+import { insertOperation, type OperationRow } from '../../db/operations.js';
+import { PROVIDERS, insertRuntime, type Provider } from '../../db/runtimes.js';
+import { UNIQUE_VIOLATION, pgError, withTransaction } from '../../db/tx.js';
+import type { ProvisioningConfig } from '../../lib/config.js';
+import { DeprovisioningStage, deprovisioning } from '../../workflows/deprovisioning.js';
+import { runtimeAttributes, workflowId } from '../../workflows/ids.js';
+import { ProvisioningStage, provisioning } from '../../workflows/provisioning.js';
+import { tenantOf } from '../auth.js';
+import { conflict, notFound } from '../problems.js';
+import { route, type Route } from '../route.js';
+import { Description, DnsName, IdParams, Labels, ScenarioList, Timestamp } from '../schemas.js';
+import { objectFields, objectRoutes, toObjectFields, type MembershipChanged } from './objects.js';
+import { Operation, toOperation } from './operations.js';
+
+export const Runtime = z.object({
+  ...objectFields,
+  provider: z.enum(PROVIDERS),
+  status: z.object({
+    condition: z.enum(['INITIAL', 'PROVISIONING', 'CONNECTING', 'CONNECTED', 'FAILED', 'DEPROVISIONING']),
+    updatedAt: Timestamp,
+    message: z.string().optional(),
+  }),
+  eventUrl: z.string().optional(),
+});
+
+/** The API object of a runtime row. */
+export function toRuntime(row: Row): z.infer<typeof Runtime> {
+  const message = row.condition_message as string | null;
+  const eventUrl = row.event_url as string | null;
+  return {
+    ...toObjectFields(row),
+    provider: row.provider as z.infer<typeof Runtime>['provider'],
+    status: {
+      condition: row.condition as z.infer<typeof Runtime>['status']['condition'],
+      updatedAt: row.condition_updated_at.toISOString(),
+      ...(message && { message }),
+    },
+    ...(eventUrl && { eventUrl }),
+  };
+}
+
+const NewRuntime = z.strictObject({
+  name: DnsName,
+  description: Description.optional(),
+  labels: Labels.optional(),
+  scenarios: ScenarioList.optional(),
+  provider: z.enum(PROVIDERS, { error: `must be one of ${PROVIDERS.join(', ')}` }).default('local'),
+  providerConfig: z.record(z.string(), z.unknown(), { error: 'must be an object' }).optional(),
+  pollIntervalSeconds: z.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be 1-3600').max(3600, 'must be 1-3600').optional(),
+});
+
+/** A second operation while one runs is refused by the database's partial unique index. */
+const busy = (error: unknown): never => {
+  if (pgError(error)?.code === UNIQUE_VIOLATION && pgError(error)?.constraint === 'operations_one_in_progress_per_runtime') {
+    throw conflict('another operation is in progress for this runtime');
+  }
+  throw error;
+};
+
+/** List, get, labels and scenarios of runtimes (admin). */
+export function runtimeObjectRoutes(pool: pg.Pool, membershipChanged: MembershipChanged): Route[] {
+  return objectRoutes(pool, { kind: 'runtime', path: 'runtimes', schema: Runtime, toObject: toRuntime }, membershipChanged);
+}
+
+export interface RuntimeRouteDeps {
+  pool: pg.Pool;
+  temporal: Client;
+  taskQueue: string;
+  provisioning: ProvisioningConfig;
+}
+
+/** Runtime creation and deletion (admin): each starts its workflow and answers with the operation. */
+export function runtimeRoutes(deps: RuntimeRouteDeps): Route[] {
+  const { pool, temporal } = deps;
+  return [
+    route({
+      method: 'post',
+      path: '/v1/runtimes',
+      operationId: 'create-runtime',
+      summary: 'Create a runtime: registers it and starts provisioning:<id>, which follows it until its agent is CONNECTED',
+      tag: 'runtimes',
+      auth: 'admin',
+      body: NewRuntime,
+      responses: { 202: { description: 'Provisioning started', schema: z.object({ runtime: Runtime, operation: Operation }) } },
+      handle: async ({ req, body }) => {
+        const tenantId = tenantOf(req);
+        const { runtime, operation } = await withTransaction(pool, async (client) => {
+          const row = await insertRuntime(client, tenantId, body);
+          const op = await insertOperation(client, {
+            tenantId,
+            type: 'PROVISIONING',
+            resourceId: row.id,
+            stage: ProvisioningStage.REGISTERING,
+            workflowId: workflowId.provisioning(row.id),
+          });
+          return { runtime: row, operation: op };
+        }).catch((error: unknown) => {
+          if (pgError(error)?.code === UNIQUE_VIOLATION) throw conflict(`a runtime named "${body.name}" already exists in this tenant`);
+          throw error;
+        });
+        await temporal.workflow.start(provisioning, {
+          workflowId: workflowId.provisioning(runtime.id),
+          taskQueue: deps.taskQueue,
+          args: [{ tenantId, runtimeId: runtime.id, provider: body.provider, operationId: operation.id, ...deps.provisioning }],
+          typedSearchAttributes: runtimeAttributes(tenantId, runtime.id, ProvisioningStage.REGISTERING),
+          staticSummary: `Provision runtime "${runtime.name}" (${body.provider}) until its agent is CONNECTED`,
+        });
+        return { status: 202, body: { runtime: toRuntime(runtime), operation: toOperation(operation) }, headers: { location: `/v1/runtimes/${runtime.id}` } };
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/v1/runtimes/{id}',
+      operationId: 'delete-runtime',
+      summary: 'Deprovision a runtime: certificates revoked, agent stopped, runtime removed, applications notified',
+      tag: 'runtimes',
+      auth: 'admin',
+      params: IdParams,
+      responses: { 202: { description: 'Deprovisioning started', schema: Operation } },
+      handle: async ({ req, params }) => {
+        const tenantId = tenantOf(req);
+        const row = await getRow(pool, 'runtime', tenantId, params.id);
+        if (!row) throw notFound('no such runtime');
+        const operation: OperationRow = await insertOperation(pool, {
+          tenantId,
+          type: 'DEPROVISIONING',
+          resourceId: row.id,
+          stage: DeprovisioningStage.REVOKING,
+          workflowId: workflowId.deprovisioning(row.id),
+        }).catch(busy);
+        await temporal.workflow.start(deprovisioning, {
+          workflowId: workflowId.deprovisioning(row.id),
+          taskQueue: deps.taskQueue,
+          args: [{ tenantId, runtimeId: row.id, provider: row.provider as Provider, operationId: operation.id }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          typedSearchAttributes: runtimeAttributes(tenantId, row.id, DeprovisioningStage.REVOKING),
+          staticSummary: `Deprovision runtime "${row.name}": revoke, stop the agent, remove, notify`,
+        });
+        return { status: 202, body: toOperation(operation) };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,65 @@
+// `meridian app …`: applications through the admin API.
+import type { Command } from 'commander';
+import { collect, examples, labels } from '../arguments.js';
+import type { Context } from '../context.js';
+import { details, table } from '../output.js';
+import { appColumns, appRow, listCommand } from './objects.js';
+import { showOperation } from './op.js';
+
+/** Adds `app create|list|show|delete|pair`. */
+export function appCommands(program: Command, ctx: Context): void {
+  const app = program.command('app').description('applications (admin)');
+  examples(
+    app
+      .command('create <name>')
+      .description('create an application')
+      .option('--description <text>', 'description')
+      .option('--scenario <name>', 'scenario to join (repeatable; default DEFAULT)', collect)
+      .option('--label <key=value>', 'label (repeatable; value parsed as JSON when it can be)', collect)
+      .action(async (name: string, o: { description?: string; scenario?: string[]; label?: string[] }, cmd: Command) => {
+        const created = await ctx.admin(cmd, 'POST', '/v1/applications', { name, description: o.description, scenarios: o.scenario, labels: labels(o.label) });
+        ctx.print(cmd, created, () => table(appColumns, [appRow(created)]));
+      }),
+    'meridian app create billing --scenario DEFAULT --label team=payments',
+  );
+  listCommand(ctx, app, 'applications', appColumns, appRow);
+  examples(
+    app.command('show <app>').description('one application, by id or name').action(async (ref: string, _o, cmd: Command) => {
+      const a = await ctx.resolve(cmd, 'applications', ref);
+      ctx.print(cmd, a, () =>
+        details([
+          ['id', a.id],
+          ['name', a.name],
+          ['description', a.description],
+          ['condition', a.status.condition],
+          ['scenarios', a.scenarios],
+          ['labels', JSON.stringify(a.labels)],
+          ['created', a.createdAt],
+        ]),
+      );
+    }),
+    'meridian app show billing',
+  );
+  examples(
+    app.command('delete <app>').description('unregister an application (by id or name)').action(async (ref: string, _o, cmd: Command) => {
+      const op = await ctx.admin(cmd, 'DELETE', `/v1/applications/${(await ctx.resolve(cmd, 'applications', ref)).id}`);
+      ctx.print(cmd, op, () => showOperation(ctx, cmd, op));
+    }),
+    'meridian app delete billing',
+  );
+  examples(
+    app.command('pair <app>').description('a one-time pairing token for the application (give it to `meridian connect`)').action(async (ref: string, _o, cmd: Command) => {
+      const pairing = await ctx.admin(cmd, 'POST', `/v1/applications/${(await ctx.resolve(cmd, 'applications', ref)).id}/pairing`);
+      ctx.print(cmd, pairing, () =>
+        details([
+          ['token', pairing.token],
+          ['expires', pairing.expiresAt],
+          ['connector', pairing.connectorUrl],
+          ['operation', pairing.operationId],
+          ['next', `meridian connect --token ${pairing.token} --dir <dir>`],
+        ]),
+      );
+    }),
+    'meridian app pair billing',
+  );
+}

@@ -1,0 +1,41 @@
+// `meridian connect` and `meridian config`: pairing as an application, and what it then reads.
+import type { Command } from 'commander';
+import { connect, saveCredentials } from '../../client/connector.js';
+import { examples } from '../arguments.js';
+import { ApiError, type Answer, type Context } from '../context.js';
+import { table } from '../output.js';
+
+/** Adds `connect`. */
+export function connectCommands(program: Command, ctx: Context): void {
+  examples(
+    program
+      .command('connect')
+      .description('pair as an application: key, CSR and certificate, stored in --dir')
+      .requiredOption('--token <token>', 'the pairing token (meridian app pair)')
+      .option('--connector-url <url>', 'signing-request URL (default: <url>/connector/v1/signing-request)')
+      .action(async (o: { token: string; connectorUrl?: string }, cmd: Command) => {
+        const { dir, url } = ctx.globals(cmd);
+        const credentials = await connect(o.connectorUrl ?? `${url}/connector/v1/signing-request`, o.token).catch((error: Error & { status?: number; problem?: ApiError['problem'] }) => {
+          throw error.status ? new ApiError(error.status, error.problem) : error;
+        });
+        saveCredentials(dir, credentials);
+        const me = await ctx.asApplication(cmd, 'GET', '/v1/application');
+        ctx.print(cmd, { id: me.id, name: me.name, dir, mtlsBaseUrl: credentials.mtlsBaseUrl }, () => `connected as ${me.name} (${me.id}); key and certificate in ${dir}\n`);
+      }),
+    'meridian connect --token <token> --dir ./billing-certs',
+  );
+}
+
+/** Adds `config` (registered last, after the application's other commands). */
+export function configCommand(program: Command, ctx: Context): void {
+  examples(
+    program
+      .command('config')
+      .description("the application's configuration: runtimes of its scenarios, their status and eventUrl")
+      .action(async (_o, cmd: Command) => {
+        const config = await ctx.asApplication(cmd, 'GET', '/v1/application/configuration');
+        ctx.print(cmd, config, () => `configVersion ${config.configVersion}\n${table(['RUNTIME', 'ID', 'STATUS', 'EVENT URL', 'SCENARIOS'], config.runtimes.map((r: Answer) => [r.name, r.id, r.status, r.eventUrl, r.scenarios]))}`);
+      }),
+    'meridian --dir ./billing-certs config --json',
+  );
+}

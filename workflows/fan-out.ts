@@ -1,0 +1,62 @@
+// Runtime events for applications (docs/architecture.md, flow 4): `runtime.connected` and
+// `runtime.removed` reach every application that shares a scenario with the runtime, each through its
+// own notifyApplication workflow. Provisioning and deprovisioning run this flow as a child.
+import { ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
+import type { WebhookActivities } from '../activities/webhooks.js';
+import { notificationAttributes, workflowId } from './ids.js';
+import { notifyApplication, type NotificationEvent } from './notify.js';
+
+export interface RuntimeEventInput {
+  tenantId: string;
+  runtimeId: string;
+  /** Stable id of the event (`<type>:<runtimeId>`): each application is notified of it once. */
+  eventId: string;
+  event: NotificationEvent;
+  /** Whom to notify; when not given, the applications sharing a scenario with the runtime now. */
+  applicationIds?: string[];
+}
+
+/** What a runtime event says about the runtime. */
+export interface RuntimeEventFacts {
+  tenantId: string;
+  runtimeId: string;
+  name: string;
+  eventUrl: string | null;
+  configVersion: number;
+}
+
+const { applicationsSharingRuntime } = proxyActivities<WebhookActivities>({ startToCloseTimeout: '30 seconds' });
+
+/** The fan-out's input for `runtime.connected` or `runtime.removed` of `runtime` (event id `<type>:<runtimeId>`). */
+export function runtimeEvent(type: 'runtime.connected' | 'runtime.removed', runtime: RuntimeEventFacts, applicationIds?: string[]): RuntimeEventInput {
+  return {
+    tenantId: runtime.tenantId,
+    runtimeId: runtime.runtimeId,
+    eventId: `${type}:${runtime.runtimeId}`,
+    event: { type, runtime: { id: runtime.runtimeId, name: runtime.name, eventUrl: runtime.eventUrl }, configVersion: runtime.configVersion, occurredAt: new Date().toISOString() },
+    ...(applicationIds && { applicationIds }),
+  };
+}
+
+/**
+ * Starts one notifyApplication workflow per application (each outlives this one and delivers the event
+ * once, however often it is fanned out) and returns the applications notified.
+ */
+export async function runtimeEventFanOut(input: RuntimeEventInput): Promise<string[]> {
+  const applicationIds = input.applicationIds ?? (await applicationsSharingRuntime({ runtimeId: input.runtimeId }));
+  for (const applicationId of applicationIds) {
+    await startChild(notifyApplication, {
+      workflowId: workflowId.notify(applicationId, input.eventId),
+      taskQueue: workflowInfo().taskQueue,
+      args: [{ tenantId: input.tenantId, applicationId, eventId: input.eventId, event: input.event }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: `Deliver ${input.event.type} (runtime ${input.runtimeId}) to the webhooks of application ${applicationId}`,
+      typedSearchAttributes: notificationAttributes(input.tenantId, applicationId, input.runtimeId),
+    }).catch((error: Error) => {
+      // Already started for this event: that workflow delivers it, once.
+      if (error.name !== 'WorkflowExecutionAlreadyStartedError') throw error;
+    });
+  }
+  return applicationIds;
+}
