@@ -7,3 +7,8 @@ export function createPool(connectionString: string, logger?: Logger, max = 10):
   pool.on('error', (error) => logger?.warn({ err: error.message }, 'idle PostgreSQL connection failed'));
   return pool;
 }
+
+/** One round trip to PostgreSQL (readiness probes); throws when the database is unreachable. */
+export async function ping(pool: pg.Pool): Promise<void> {
+  await pool.query('SELECT 1');
+}

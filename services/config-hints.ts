@@ -1,12 +1,11 @@
 // Background job of the API process: runtime configuration changes → agent hints.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import pg from 'pg';
+import type pg from 'pg';
+import { listenForConfigChanges, type ConfigChannelListener } from '../db/config-channel.js';
 import type { Logger } from '../lib/logger.js';
 import { configChanged } from '../workflows/agent.js';
 import { workflowId } from '../workflows/ids.js';
 
-/** The channel on which PostgreSQL announces, at commit, every runtime whose configVersion changed. */
-export const CONFIG_CHANNEL = 'meridian_runtime_config';
 const RECONNECT_MS = 1_000;
 const BATCH = 50;
 
@@ -16,7 +15,7 @@ const BATCH = 50;
  * agent gone) costs at most one poll interval: polling stays the safety net.
  */
 export class ConfigHints {
-  private client?: pg.Client;
+  private listener?: ConfigChannelListener;
   private stopped = false;
   private readonly pending = new Set<string>();
   private flushing?: Promise<void>;
@@ -34,16 +33,14 @@ export class ConfigHints {
   }
 
   private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.pool.options.connectionString });
-    client.on('notification', ({ payload }) => payload && this.hint(payload));
-    client.on('error', (error) => {
-      this.logger.warn({ err: error.message }, 'configuration hint listener lost its connection; reconnecting');
-      void client.end().catch(() => undefined);
-      this.reconnect();
-    });
-    await client.connect();
-    await client.query(`LISTEN ${CONFIG_CHANNEL}`);
-    this.client = client;
+    this.listener = await listenForConfigChanges(
+      this.pool,
+      (runtimeId) => this.hint(runtimeId),
+      (error) => {
+        this.logger.warn({ err: error.message }, 'configuration hint listener lost its connection; reconnecting');
+        this.reconnect();
+      },
+    );
   }
 
   private reconnect(): void {
@@ -78,6 +75,6 @@ export class ConfigHints {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.flushing;
-    await this.client?.end().catch(() => undefined);
+    await this.listener?.end();
   }
 }

@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
+import { ping } from '../../db/pool.js';
 import type { Metrics } from '../../lib/metrics.js';
 import { route, type Route } from '../route.js';
 
@@ -58,7 +59,7 @@ export function operationalRoutes({ pool, temporal, metrics, openapi }: Operatio
       },
       handle: async () => {
         const [postgres, temporalError] = await Promise.all([
-          probe(() => pool.query('SELECT 1')),
+          probe(() => ping(pool)),
           probe(() => temporal.connection.workflowService.getSystemInfo({})),
         ]);
         const ready = !postgres && !temporalError;
