@@ -1,10 +1,10 @@
 // Runtime deprovisioning: revoke certificates → stop the agent → provider.deprovision → delete the
 // runtime (applications' configVersion moves) → notify the applications that shared it.
-import { executeChild, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ProvisioningActivities, RuntimeInput } from '../activities/provisioning.js';
 import type { WebhookActivities } from '../activities/webhooks.js';
-import { runtimeEvent, runtimeEventFanOut } from './fan-out.js';
-import { MeridianStage, runtimeAttributes, workflowId } from './ids.js';
+import { fanOutAsChild, runtimeEvent } from './fan-out.js';
+import { MeridianStage } from './ids.js';
 
 export const DeprovisioningStage = {
   REVOKING: 'REVOKING',
@@ -34,13 +34,7 @@ export async function deprovisioning(input: RuntimeInput & { operationId: string
   enter(DeprovisioningStage.DELETING);
   await acts.deleteRuntime(input);
   enter(DeprovisioningStage.NOTIFYING);
-  const removed = runtimeEvent('runtime.removed', { ...input, ...facts }, audience);
-  await executeChild(runtimeEventFanOut, {
-    workflowId: workflowId.fanOut(removed.eventId),
-    args: [removed],
-    staticSummary: `Tell the applications that shared runtime ${input.runtimeId} that it was removed`,
-    typedSearchAttributes: runtimeAttributes(input.tenantId, input.runtimeId, DeprovisioningStage.NOTIFYING),
-  });
+  await fanOutAsChild(runtimeEvent('runtime.removed', { ...input, ...facts }, audience), `Tell the applications that shared runtime ${input.runtimeId} that it was removed`);
   enter(DeprovisioningStage.FINISHED);
   await acts.finishOperation({ operationId: input.operationId, stage: DeprovisioningStage.FINISHED });
 }

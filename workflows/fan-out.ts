@@ -1,10 +1,13 @@
 // Runtime events for applications (docs/architecture.md, flow 4): `runtime.connected` and
 // `runtime.removed` reach every application that shares a scenario with the runtime, each through its
 // own notifyApplication workflow. Provisioning and deprovisioning run this flow as a child.
-import { ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
+import { ParentClosePolicy, executeChild, patched, proxyActivities, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/webhooks.js';
-import { notificationAttributes, workflowId } from './ids.js';
+import { MeridianStage, notificationAttributes, runtimeAttributes, workflowId } from './ids.js';
 import { notifyApplication, type NotificationEvent } from './notify.js';
+
+export const FanOutStage = { NOTIFYING: 'NOTIFYING', FINISHED: 'FINISHED' } as const;
+export type FanOutStage = (typeof FanOutStage)[keyof typeof FanOutStage];
 
 export interface RuntimeEventInput {
   tenantId: string;
@@ -39,11 +42,10 @@ export function runtimeEvent(type: 'runtime.connected' | 'runtime.removed', runt
 }
 
 /**
- * Starts one notifyApplication workflow per application (each outlives this one and delivers the event
- * once, however often it is fanned out) and returns the applications notified.
+ * Starts one notifyApplication workflow per application of `applicationIds`; each outlives its parent
+ * and delivers the event once, however often it is fanned out.
  */
-export async function runtimeEventFanOut(input: RuntimeEventInput): Promise<string[]> {
-  const applicationIds = input.applicationIds ?? (await applicationsSharingRuntime({ runtimeId: input.runtimeId }));
+export async function notifyApplications(input: RuntimeEventInput, applicationIds: string[]): Promise<void> {
   for (const applicationId of applicationIds) {
     await startChild(notifyApplication, {
       workflowId: workflowId.notify(applicationId, input.eventId),
@@ -58,5 +60,30 @@ export async function runtimeEventFanOut(input: RuntimeEventInput): Promise<stri
       if (error.name !== 'WorkflowExecutionAlreadyStartedError') throw error;
     });
   }
+}
+
+/** The audience given, or the applications sharing a scenario with the runtime now. */
+const audienceOf = async (input: RuntimeEventInput) => input.applicationIds ?? (await applicationsSharingRuntime({ runtimeId: input.runtimeId }));
+
+/** The fan-out of one runtime event: notifies its audience and returns the applications notified. */
+export async function runtimeEventFanOut(input: RuntimeEventInput): Promise<string[]> {
+  const applicationIds = await audienceOf(input);
+  await notifyApplications(input, applicationIds);
+  upsertSearchAttributes([{ key: MeridianStage, value: FanOutStage.FINISHED }]);
   return applicationIds;
+}
+
+/**
+ * How provisioning and deprovisioning announce a runtime event: the fan-out runs as their child.
+ * Histories written before the fan-out existed (`patched` is false when they replay) notified inline,
+ * and still do.
+ */
+export async function fanOutAsChild(input: RuntimeEventInput, summary: string): Promise<void> {
+  if (!patched('runtime-event-fan-out')) return notifyApplications(input, await audienceOf(input));
+  await executeChild(runtimeEventFanOut, {
+    workflowId: workflowId.fanOut(input.eventId),
+    args: [input],
+    staticSummary: summary,
+    typedSearchAttributes: runtimeAttributes(input.tenantId, input.runtimeId, FanOutStage.NOTIFYING),
+  });
 }

@@ -7,7 +7,6 @@ import {
   condition,
   defineQuery,
   defineSignal,
-  executeChild,
   proxyActivities,
   setHandler,
   startChild,
@@ -15,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { ProvisioningActivities, RuntimeInput } from '../activities/provisioning.js';
 import { AgentStage, runtimeAgent } from './agent.js';
-import { runtimeEvent, runtimeEventFanOut } from './fan-out.js';
+import { fanOutAsChild, runtimeEvent } from './fan-out.js';
 import { failureMessage } from './failures.js';
 import { MeridianStage, runtimeAttributes, workflowId } from './ids.js';
 
@@ -95,13 +94,8 @@ export async function provisioning(input: ProvisioningInput): Promise<Provisioni
     }
 
     await enter(ProvisioningStage.NOTIFYING);
-    const connected = runtimeEvent('runtime.connected', { ...input, ...(await quick.runtimeFacts({ runtimeId: input.runtimeId })) });
-    await executeChild(runtimeEventFanOut, {
-      workflowId: workflowId.fanOut(connected.eventId),
-      args: [connected],
-      staticSummary: `Tell the applications sharing runtime ${input.runtimeId} that it connected`,
-      typedSearchAttributes: runtimeAttributes(input.tenantId, input.runtimeId, ProvisioningStage.NOTIFYING),
-    });
+    const connected = await quick.runtimeFacts({ runtimeId: input.runtimeId });
+    await fanOutAsChild(runtimeEvent('runtime.connected', { ...input, ...connected }), `Tell the applications sharing runtime ${input.runtimeId} that it connected`);
     await enter(ProvisioningStage.FINISHED);
     await quick.finishOperation({ operationId: input.operationId, stage: ProvisioningStage.FINISHED });
     return status;

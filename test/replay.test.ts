@@ -1,0 +1,19 @@
+// Workflow code must replay the histories of workflows started by earlier versions: otherwise an
+// upgrade breaks queries on finished workflows and leaves running ones stuck on failing tasks.
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { WORKFLOWS_PATH } from '../worker/worker.js';
+
+const history = (name: string) =>
+  temporal.api.history.v1.History.fromObject(JSON.parse(fs.readFileSync(fileURLToPath(new URL(`./fixtures/histories/${name}.json`, import.meta.url)), 'utf8')));
+
+describe('replay of earlier histories', () => {
+  it('replays a provisioning that notified applications inline, before the fan-out workflow existed', async () => {
+    const recorded = history('provisioning-before-fan-out');
+    expect(recorded.events.some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === 'notifyApplication')).toBe(true);
+    await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, recorded, 'provisioning:r1')).resolves.toBeUndefined();
+  });
+});
