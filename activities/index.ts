@@ -1,10 +1,11 @@
 import { createConnectorActivities, type ConnectorDeps } from './connector.js';
 import { createProvisioningActivities, type ProvisioningDeps } from './provisioning.js';
+import { createReconcileActivities, type ReconcileDeps } from './reconcile.js';
 import { createRegistrationActivities, type RegistrationDeps } from './registration.js';
 import { createWebhookActivities, type WebhookDeps } from './webhooks.js';
 
 /** What activities need from the outside world; tests pass real or fake ones. */
-export type ActivityDeps = ConnectorDeps & RegistrationDeps & WebhookDeps & ProvisioningDeps;
+export type ActivityDeps = ConnectorDeps & RegistrationDeps & WebhookDeps & ProvisioningDeps & ReconcileDeps;
 
 /** Builds the management plane's activities around their dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRegistrationActivities(deps),
     ...createWebhookActivities(deps),
     ...createProvisioningActivities(deps),
+    ...createReconcileActivities(deps),
   };
 }
 

@@ -6,7 +6,7 @@ import { setOperation } from '../db/operations.js';
 import { deleteRuntime, runtimeFacts, setRuntimeCondition, type Provider, type RuntimeFacts } from '../db/runtimes.js';
 import { invalidateTokens, issueToken } from '../db/tokens.js';
 import { withTransaction } from '../db/tx.js';
-import type { ConnectorConfig } from '../lib/config.js';
+import { loadConfig, type ConnectorConfig, type ProvisioningConfig } from '../lib/config.js';
 import { open, seal, type Keyring } from '../trust/encryption.js';
 import { workflowId } from '../workflows/ids.js';
 import type { RuntimeProvider } from './providers/provider.js';
@@ -20,7 +20,12 @@ export interface ProvisioningDeps {
   publicUrl: () => string;
   /** Terminates agent workflows when a runtime goes away. */
   temporal: Client;
+  /** Stage timeouts; the reconciler starts provisionings with them, compensation gives up after `deprovisionTimeoutMs`. @default the configuration's defaults */
+  provisioning?: ProvisioningConfig;
 }
+
+/** The provisioning settings of `deps`, else the configuration's defaults. */
+export const provisioningConfig = (deps: { provisioning?: ProvisioningConfig }): ProvisioningConfig => deps.provisioning ?? loadConfig({}).provisioning;
 
 export interface RuntimeInput {
   tenantId: string;
@@ -75,15 +80,27 @@ export function createProvisioningActivities(deps: ProvisioningDeps) {
       await setOperation(pool, operationId, stage, failed ? 'FAILED' : 'SUCCEEDED', failed);
     },
 
-    /** Compensation of a failed provisioning: nothing of the runtime keeps running or stays usable. */
+    /**
+     * Compensation of a failed provisioning: nothing of the runtime keeps running or stays usable. The
+     * agent's stop and the provider are retried (this activity's retries) for `deprovisionTimeoutMs`
+     * from the first attempt; after that the runtime and the operation are FAILED all the same, with
+     * both reasons.
+     */
     async compensateProvisioning(input: RuntimeInput & { operationId: string; stage: string; reason: string }): Promise<void> {
-      await stopAgent(deps.temporal, input.runtimeId);
-      await providers[input.provider].deprovision(ref(input));
+      let reason = input.reason;
+      try {
+        await stopAgent(deps.temporal, input.runtimeId);
+        await providers[input.provider].deprovision(ref(input));
+      } catch (error) {
+        const { deprovisionTimeoutMs } = provisioningConfig(deps);
+        if (Date.now() - Context.current().info.scheduledTimestampMs < deprovisionTimeoutMs) throw error;
+        reason = `${input.reason}; the runtime could not be deprovisioned within ${Math.round(deprovisionTimeoutMs / 1000)} s: ${(error as Error).message}`;
+      }
       await withTransaction(pool, async (client) => {
         await invalidateTokens(client, input.runtimeId);
         await revokeCertificatesOf(client, input.runtimeId);
-        await setRuntimeCondition(client, input.runtimeId, 'FAILED', input.reason);
-        await setOperation(client, input.operationId, input.stage, 'FAILED', input.reason);
+        await setRuntimeCondition(client, input.runtimeId, 'FAILED', reason);
+        await setOperation(client, input.operationId, input.stage, 'FAILED', reason);
       });
     },
 
@@ -97,6 +114,14 @@ export function createProvisioningActivities(deps: ProvisioningDeps) {
 
     async deprovisionRuntime(input: RuntimeInput): Promise<void> {
       await providers[input.provider].deprovision(ref(input));
+    },
+
+    /** Deprovisioning gave up (see workflows/deprovisioning.ts): the runtime shows why, and it can be deleted again. */
+    async failDeprovisioning({ runtimeId, operationId, stage, reason }: { runtimeId: string; operationId: string; stage: string; reason: string }): Promise<void> {
+      await withTransaction(pool, async (client) => {
+        await setRuntimeCondition(client, runtimeId, 'FAILED', `deprovisioning failed: ${reason}`);
+        await setOperation(client, operationId, stage, 'FAILED', reason);
+      });
     },
 
     /** Removes the runtime and its memberships (applications' configVersion moves with them). */

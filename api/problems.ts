@@ -1,6 +1,9 @@
+import { STATUS_CODES } from 'node:http';
+import { isGrpcServiceError } from '@temporalio/client';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
 import { InvalidCursor, UnknownScenarios } from '../db/objects.js';
+import { isConnectionError } from '../db/tx.js';
 import type { Logger } from '../lib/logger.js';
 
 export interface FieldError {
@@ -33,6 +36,30 @@ export const badRequest = (detail: string, errors?: FieldError[]) => new HttpPro
 export const unauthorized = (detail: string) => new HttpProblem(401, 'Unauthorized', detail);
 export const notFound = (detail = 'no such resource') => new HttpProblem(404, 'Not Found', detail);
 export const conflict = (detail: string) => new HttpProblem(409, 'Conflict', detail);
+export const serviceUnavailable = (detail = 'a service Meridian depends on is unavailable; retry shortly') => new HttpProblem(503, 'Service Unavailable', detail);
+
+/** Seconds a client should wait before retrying a 503 (the `Retry-After` header). */
+export const RETRY_AFTER_SECONDS = 2;
+
+/** gRPC status codes of a Temporal server that cannot be reached or did not answer in time. */
+const GRPC_UNAVAILABLE = 14;
+const GRPC_DEADLINE_EXCEEDED = 4;
+
+/** Temporal unreachable: gRPC UNAVAILABLE or DEADLINE_EXCEEDED (also as the cause of the client's `ServiceError`), or a native transport error. */
+function isTemporalUnavailable(error: unknown, depth = 0): boolean {
+  if (depth > 5 || !(error instanceof Error)) return false;
+  if (isGrpcServiceError(error) && (error.code === GRPC_UNAVAILABLE || error.code === GRPC_DEADLINE_EXCEEDED)) return true;
+  if (error.name === 'TransportError') return true;
+  return error.cause !== error && isTemporalUnavailable(error.cause, depth + 1);
+}
+
+/**
+ * True when `error` means a dependency (PostgreSQL or Temporal) is unreachable or lost the connection:
+ * the request may succeed when retried later, and is answered 503 with `Retry-After`.
+ */
+export function isUnavailable(error: unknown): boolean {
+  return isConnectionError(error) || isTemporalUnavailable(error);
+}
 
 /** The problem schema, for the OpenAPI document. */
 export const Problem = z
@@ -58,9 +85,20 @@ export const notFoundRoute: RequestHandler = (req) => {
   throw notFound(`no route for ${req.method} ${req.path}`);
 };
 
-/** The one place errors become HTTP answers; anything unexpected is a logged 500 with no internals. */
+/**
+ * The one place errors become HTTP answers: problems as they are, an unavailable dependency a 503 with
+ * `Retry-After`, Express's own 4xx errors (a path that is not valid percent-encoding) that 4xx, and anything
+ * unexpected a logged 500 with no internals.
+ */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
+    const log = req.log ?? logger;
+    if (res.headersSent) {
+      // Too late for a problem: the answer is under way. End the connection so the client sees it broke.
+      log.warn({ err: describe(error) }, 'error after the response started');
+      res.destroy();
+      return;
+    }
     let problem: HttpProblem;
     if (error instanceof HttpProblem) {
       problem = error;
@@ -77,12 +115,42 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
             : error.type === 'charset.unsupported' || error.type === 'encoding.unsupported'
               ? new HttpProblem(415, 'Unsupported Media Type', 'the request body must be UTF-8 JSON')
               : badRequest('the request body could not be read');
+    } else if (isUnavailable(error)) {
+      log.warn({ err: describe(error) }, 'dependency unavailable; answered 503');
+      problem = serviceUnavailable();
+    } else if (clientErrorStatus(error) !== undefined) {
+      problem = clientProblem(error as Error, clientErrorStatus(error)!);
     } else {
-      (req.log ?? logger).error({ err: error }, 'unhandled error');
+      log.error({ err: error }, 'unhandled error');
       problem = new HttpProblem(500, 'Internal Server Error', 'an unexpected error occurred; it has been logged');
     }
+    if (problem.status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
     res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
   };
+}
+
+/** One line about an error for a warning: its message and code, no stack. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  const cause = error.cause instanceof Error && error.cause.message !== error.message ? ` (${error.cause.message})` : '';
+  return `${error.message || error.name}${code !== undefined ? ` [${String(code)}]` : ''}${cause}`;
+}
+
+/** The 4xx status Express, its router or a middleware put on an error (`status` or `statusCode`), if any. */
+function clientErrorStatus(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
+  const value = typeof status === 'number' ? status : statusCode;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 400 && value < 500 ? value : undefined;
+}
+
+function clientProblem(error: Error, status: number): HttpProblem {
+  const title = STATUS_CODES[status] ?? 'Bad Request';
+  // The router's URIError ("Failed to decode param '%ZZ'") for a path that is not valid percent-encoding.
+  if (error instanceof URIError) return new HttpProblem(status, title, 'the request path is not valid percent-encoding');
+  const expose = (error as { expose?: unknown }).expose === true;
+  return new HttpProblem(status, title, expose && error.message ? error.message : title.toLowerCase());
 }
 
 function isBodyParserError(error: unknown): error is { type: string; status: number } {

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { Express } from 'express';
+import type { Logger } from '../lib/logger.js';
 import { createApp, type ApiDeps } from './app.js';
 import { ConfigHints } from '../services/config-hints.js';
 import { RevocationList, serverCredentials } from './mtls.js';
@@ -13,13 +14,20 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Listens on host:port (0 for an ephemeral port) and returns the bound address. */
-async function bind(server: Server, scheme: 'http' | 'https', host: string, port: number): Promise<RunningServer> {
+/**
+ * Listens on host:port (0 for an ephemeral port) and returns the bound address. Once listening, server
+ * errors (accept failures such as EMFILE) are logged, never left unhandled.
+ */
+async function bind(server: Server, scheme: 'http' | 'https', host: string, port: number, logger?: Logger): Promise<RunningServer> {
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen(port, host, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
   });
+  server.on('error', (error: Error) => logger?.warn({ err: error.message, scheme, port }, 'API listener error'));
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
@@ -35,7 +43,7 @@ async function bind(server: Server, scheme: 'http' | 'https', host: string, port
   };
 }
 
-export const listen = (app: Express, host: string, port: number) => bind(createServer(app), 'http', host, port);
+export const listen = (app: Express, host: string, port: number, logger?: Logger) => bind(createServer(app), 'http', host, port, logger);
 
 export interface ApiListeners {
   host: string;
@@ -63,13 +71,23 @@ export async function startApi(deps: ApiDeps, listeners: ApiListeners): Promise<
   const revocations = await RevocationList.load(deps.pool, deps.logger);
   let urls = { public: '', mtls: '' };
   const app = createApp({ ...deps, revocations, urls: () => urls });
-  const http = await listen(app, listeners.host, listeners.port);
-  const tlsServer = createTlsServer(
-    { ...serverCredentials(deps.ca, listeners.tlsHostnames), ca: [deps.ca.certPem], requestCert: true, rejectUnauthorized: false },
-    app,
-  );
-  const mtls = await bind(tlsServer, 'https', listeners.host, listeners.mtlsPort);
-  const hints = deps.configHints === false ? undefined : await ConfigHints.start(deps.pool, deps.temporal, deps.logger);
+  const started: RunningServer[] = [];
+  let hints: ConfigHints | undefined;
+  try {
+    started.push(await listen(app, listeners.host, listeners.port, deps.logger));
+    const tlsServer = createTlsServer(
+      { ...serverCredentials(deps.ca, listeners.tlsHostnames), ca: [deps.ca.certPem], requestCert: true, rejectUnauthorized: false },
+      app,
+    );
+    started.push(await bind(tlsServer, 'https', listeners.host, listeners.mtlsPort, deps.logger));
+    hints = deps.configHints === false ? undefined : await ConfigHints.start(deps.pool, deps.temporal, deps.logger);
+  } catch (error) {
+    // Half started (a port taken, PostgreSQL gone): release what was bound before failing.
+    revocations.stop();
+    await Promise.all(started.map((server) => server.stop()));
+    throw error;
+  }
+  const [http, mtls] = started as [RunningServer, RunningServer];
   urls = {
     public: listeners.publicUrl ?? `http://localhost:${http.port}`,
     mtls: listeners.mtlsUrl ?? `https://localhost:${mtls.port}`,

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { inTransaction } from './tx.js';
+import { inTransaction, isConnectionError } from './tx.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -27,6 +27,10 @@ export interface MigrationResult {
 export async function migrate(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<MigrationResult> {
   const files = (await fs.readdir(dir)).filter((f) => /^\d+_[\w-]+\.sql$/.test(f)).sort();
   const client = await pool.connect();
+  // A lost connection fails the running statement; its 'error' event must not end the process.
+  let broken: Error | undefined;
+  const onError = (error: Error) => (broken ??= error);
+  client.on('error', onError);
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY.toString()]);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -56,8 +60,13 @@ export async function migrate(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<Migr
       result.applied.push(file);
     }
     return result;
+  } catch (error) {
+    if (isConnectionError(error)) broken ??= error as Error;
+    throw error;
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY.toString()]).catch(() => undefined);
-    client.release();
+    // A session whose unlock failed may still hold the lock: discarding the connection releases it.
+    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY.toString()]).catch((error: Error) => (broken ??= error));
+    client.removeListener('error', onError);
+    client.release(broken);
   }
 }

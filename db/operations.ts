@@ -63,3 +63,54 @@ export async function supersedePairings(db: Db, applicationId: string): Promise<
     [applicationId],
   );
 }
+
+/** Fails the definition's in-progress registrations: a replacement supersedes them (and terminates their workflow). */
+export async function supersedeRegistrations(db: Db, definitionId: string): Promise<void> {
+  await db.query(
+    `UPDATE operations SET state = 'FAILED', message = 'superseded by a newer registration of the definition', finished_at = now()
+     WHERE resource_id = $1 AND type = 'API_REGISTRATION' AND state = 'IN_PROGRESS'`,
+    [definitionId],
+  );
+}
+
+/** An in-progress operation the reconciler looks at, with what it needs to start its workflow again. */
+export interface UnfinishedOperation extends OperationRow {
+  /** A newer operation of the same type exists for the same resource. */
+  superseded: boolean;
+  /** PROVISIONING, DEPROVISIONING: the runtime, when it still exists. */
+  runtime: { name: string; provider: string } | null;
+  /** API_REGISTRATION: the definition, when it still exists. */
+  definition: { applicationId: string; kind: 'API' | 'EVENT'; name: string; specType: string | null } | null;
+}
+
+/**
+ * In-progress operations with a workflow that started before `startedBefore`, oldest first (index
+ * `operations_in_progress`); optionally only of some tenants.
+ */
+export async function unfinishedOperations(db: Db, options: { startedBefore: Date; tenantIds?: string[]; limit: number }): Promise<UnfinishedOperation[]> {
+  const { rows } = await db.query<UnfinishedOperation>(
+    `SELECT o.*,
+       EXISTS (SELECT 1 FROM operations n WHERE n.resource_id = o.resource_id AND n.type = o.type AND n.started_at > o.started_at) AS superseded,
+       CASE WHEN r.id IS NULL THEN NULL ELSE json_build_object('name', r.name, 'provider', r.provider) END AS runtime,
+       CASE WHEN d.id IS NULL THEN NULL
+         ELSE json_build_object('applicationId', d.application_id, 'kind', d.kind, 'name', d.name, 'specType', d.spec_type) END AS definition
+     FROM operations o
+     LEFT JOIN runtimes r ON o.type IN ('PROVISIONING', 'DEPROVISIONING') AND r.id = o.resource_id
+     LEFT JOIN definitions d ON o.type = 'API_REGISTRATION' AND d.id = o.resource_id
+     WHERE o.state = 'IN_PROGRESS' AND o.workflow_id IS NOT NULL AND o.started_at < $1
+       AND ($2::uuid[] IS NULL OR o.tenant_id = ANY($2::uuid[]))
+     ORDER BY o.started_at
+     LIMIT $3`,
+    [options.startedBefore, options.tenantIds ?? null, options.limit],
+  );
+  return rows;
+}
+
+/** Fails an operation if it is still in progress (the one writer that wins); true when this call failed it. */
+export async function failInProgressOperation(db: Db, operationId: string, message: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE operations SET state = 'FAILED', message = $2, finished_at = now() WHERE id = $1 AND state = 'IN_PROGRESS'`,
+    [operationId, message],
+  );
+  return (rowCount ?? 0) > 0;
+}

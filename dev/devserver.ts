@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { readPidFile, stopLeftover } from './leftovers.js';
 import { startService, waitUntil, type Service } from './service.js';
 import { SEARCH_ATTRIBUTES } from '../lib/temporal.js';
 
@@ -11,6 +14,8 @@ export interface DevServerOptions {
   /** SQLite file that keeps state across restarts; omit for an in-memory server. */
   dbFile?: string;
   namespace?: string;
+  /** Keeps the server's pid here while it runs (see {@link stopLeftoverDevServer}). */
+  pidFile?: string;
   onOutput?: (line: string) => void;
 }
 
@@ -30,7 +35,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   for (const name of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${name}=Keyword`);
 
-  const service = startService('temporal', options.cli, args, { onOutput: options.onOutput });
+  const service = startService('temporal', options.cli, args, { onOutput: options.onOutput, pidFile: options.pidFile });
   await waitUntil(
     `Temporal dev server on ${address}`,
     async () => {
@@ -50,4 +55,18 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     service,
     stop: () => service.stop('SIGTERM', 15_000),
   };
+}
+
+/**
+ * Stops the dev server an earlier start left running (its parent was killed with SIGKILL): the pid in
+ * `pidFile`, if that process is alive and is a `temporal server start-dev` on `dbFile`. Anything else
+ * under that pid is left alone.
+ */
+export async function stopLeftoverDevServer({ cli, pidFile, dbFile, log }: { cli?: string; pidFile: string; dbFile: string; log?: (message: string) => void }) {
+  const pid = readPidFile(pidFile);
+  if (pid === undefined) return 'none';
+  const programs = ['temporal', ...(cli ? [path.basename(cli)] : [])];
+  const found = await stopLeftover({ name: 'temporal', pid, identity: { programs, args: ['server', 'start-dev', '--db-filename', dbFile] }, signal: 'SIGTERM', graceMs: 15_000, log });
+  fs.rmSync(pidFile, { force: true });
+  return found;
 }

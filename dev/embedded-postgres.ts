@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { commandLine, isAlive, readPidFile, stopLeftover } from './leftovers.js';
 import { startService, waitUntil, type Service } from './service.js';
 
 export interface EmbeddedPostgres {
@@ -125,4 +126,23 @@ export async function startEmbeddedPostgres({ dir, port, onOutput }: EmbeddedPos
     // SIGINT is PostgreSQL's fast shutdown: roll back open transactions, then exit cleanly.
     stop: () => service.stop('SIGINT', 30_000),
   };
+}
+
+/**
+ * Stops the PostgreSQL server an earlier start left running on the cluster in `dir` (its parent was
+ * killed with SIGKILL): the postmaster named by the cluster's own `postmaster.pid`, if that process is
+ * alive and is a `postgres -D <dir>`; it gets a fast shutdown (SIGINT). A `postmaster.pid` whose pid now
+ * belongs to a process that is no PostgreSQL at all (the pid was reused) is stale: it is removed, since
+ * PostgreSQL would refuse to start over it.
+ */
+export async function stopLeftoverPostgres(dir: string, log?: (message: string) => void): Promise<'none' | 'stranger' | 'stopped'> {
+  const lockFile = path.join(dir, 'postmaster.pid');
+  const pid = readPidFile(lockFile);
+  if (pid === undefined) return 'none';
+  const found = await stopLeftover({ name: 'postgres', pid, identity: { programs: ['postgres'], args: ['-D', dir] }, signal: 'SIGINT', graceMs: 30_000, log });
+  if (found === 'stranger' && isAlive(pid) && path.basename(commandLine(pid)?.[0] ?? '') !== 'postgres') {
+    log?.(`postgres: ${lockFile} names pid ${pid}, which is not PostgreSQL now: removing the stale lock file`);
+    fs.rmSync(lockFile, { force: true });
+  }
+  return found;
 }

@@ -93,6 +93,8 @@ const schema = z.object({
   /** Stage timeouts of runtime provisioning: the provider's work, then the agent's first CONNECTED report. @default 600 / 900 */
   MERIDIAN_PROVISION_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(600),
   MERIDIAN_AGENT_CONNECT_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(900),
+  /** How long deprovisioning retries the provider (and stopping the agent) before it ends FAILED with the reason. @default 600 */
+  MERIDIAN_DEPROVISION_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(600),
   /** Whether `npm start` runs the runtime host for simulated runtimes in its worker process. @default true */
   MERIDIAN_RUNTIME_HOST: boolean.default(true),
   /** Task queue of the management-plane worker. @default meridian */
@@ -134,6 +136,8 @@ export interface RegistrationConfig {
 export interface ProvisioningConfig {
   provisionTimeoutMs: number;
   agentTimeoutMs: number;
+  /** How long deprovisioning (and a provisioning's compensation) retries the provider before giving up. */
+  deprovisionTimeoutMs: number;
 }
 
 export interface Config {
@@ -209,7 +213,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ttl: { application: e.MERIDIAN_APPLICATION_TOKEN_TTL, runtime: e.MERIDIAN_RUNTIME_TOKEN_TTL, csr: e.MERIDIAN_CSR_TOKEN_TTL },
     },
     registration: { allowPrivate: e.MERIDIAN_SPEC_FETCH_ALLOW_PRIVATE, fetchTimeoutMs: e.MERIDIAN_SPEC_FETCH_TIMEOUT_MS, waitMs: e.MERIDIAN_REGISTRATION_WAIT_MS },
-    provisioning: { provisionTimeoutMs: e.MERIDIAN_PROVISION_TIMEOUT_SECONDS * 1000, agentTimeoutMs: e.MERIDIAN_AGENT_CONNECT_TIMEOUT_SECONDS * 1000 },
+    provisioning: {
+      provisionTimeoutMs: e.MERIDIAN_PROVISION_TIMEOUT_SECONDS * 1000,
+      agentTimeoutMs: e.MERIDIAN_AGENT_CONNECT_TIMEOUT_SECONDS * 1000,
+      deprovisionTimeoutMs: e.MERIDIAN_DEPROVISION_TIMEOUT_SECONDS * 1000,
+    },
     encryptionKey: e.MERIDIAN_ENCRYPTION_KEY,
     previousEncryptionKeys: e.MERIDIAN_ENCRYPTION_PREVIOUS_KEYS,
     configHints: e.MERIDIAN_CONFIG_HINTS,

@@ -1,10 +1,42 @@
 import { ConfigError } from './config.js';
 
+/** How long the cleanup of a process that met an uncaught exception may take before it exits anyway. */
+const FATAL_CLEANUP_MS = 15_000;
+
+let handlersInstalled = false;
+
+const describe = (error: unknown) => (error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error));
+
+/**
+ * Process-level last resorts, installed once. A promise rejection nobody handled is a bug but not a reason
+ * to stop serving: it is logged and the process goes on. An uncaught exception leaves the process in an
+ * unknown state: it is logged, `cleanup` runs (bounded) and the process exits 1, to be restarted. Everything
+ * expected (lost connections, socket errors, bad requests) is handled where it happens, not here.
+ */
+function installProcessHandlers(cleanup: () => Promise<void>): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on('unhandledRejection', (reason: unknown) => {
+    console.error(`meridian: unhandled promise rejection (continuing): ${describe(reason)}`);
+  });
+  let exiting = false;
+  process.on('uncaughtException', (error: unknown) => {
+    console.error(`meridian: uncaught exception, exiting: ${describe(error)}`);
+    if (exiting) return;
+    exiting = true;
+    setTimeout(() => process.exit(1), FATAL_CLEANUP_MS).unref();
+    void cleanup()
+      .catch(() => undefined)
+      .finally(() => process.exit(1));
+  });
+}
+
 /** Runs an entry point: a configuration error is one line on stderr; any failure exits non-zero. */
 export function runMain(main: () => Promise<void>, cleanup: () => Promise<void> = async () => undefined): void {
+  installProcessHandlers(cleanup);
   main().catch(async (error: unknown) => {
     await cleanup().catch(() => undefined);
-    const message = error instanceof ConfigError ? `meridian: configuration error: ${error.message}` : `meridian: ${(error as Error).message ?? error}`;
+    const message = error instanceof ConfigError ? `meridian: configuration error: ${error.message}` : `meridian: ${error instanceof Error ? error.message : String(error)}`;
     console.error(message);
     process.exit(1);
   });

@@ -2,12 +2,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
+import { Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { MtlsClient, loadCredentials, newKey, requestCertificate, requestSigning, saveCredentials, type SigningRequest } from '../client/connector.js';
 import { modulePath } from '../lib/modules.js';
 import { runtimeFiles, writeAtomically, type Injection } from './files.js';
 
 /** The agent workflow's source: what a runtime's agent worker runs next to {@link createAgentActivities}. */
 export const AGENT_WORKFLOWS = modulePath('../workflows/agent', import.meta.url);
+
+let agentBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** {@link AGENT_WORKFLOWS} bundled once per process, so a worker created again (see runtime/supervise.ts) does not bundle again. */
+export function agentWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  agentBundle ??= bundleWorkflowCode({ workflowsPath: AGENT_WORKFLOWS, logger: Runtime.instance().logger }).catch((error: unknown) => {
+    agentBundle = undefined;
+    throw error;
+  });
+  return agentBundle;
+}
 
 export interface CertificateLife {
   notBefore: string;

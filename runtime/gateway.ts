@@ -2,7 +2,9 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream';
 import { readJson, runtimeFiles } from './files.js';
+import { RequestProblem, createGuardedServer, decodeComponent, reportToStderr, requestTarget, sendProblem, type ErrorReport } from './http.js';
 import type { Credentials } from '../db/credentials.js';
 
 interface AppliedApi {
@@ -17,9 +19,8 @@ interface Applied {
   applications: Array<{ id: string; name: string; apis: AppliedApi[]; events: unknown[] }>;
 }
 
-const send = (res: http.ServerResponse, status: number, body: unknown) =>
-  res.writeHead(status, { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json' }).end(JSON.stringify(body));
-const problem = (res: http.ServerResponse, status: number, title: string, detail: string) => send(res, status, { type: 'about:blank', title, status, detail });
+const send = (res: http.ServerResponse, status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+const problem = sendProblem;
 
 /** Request bodies are buffered (so a call can be replayed once after an OAuth token expired) up to this size. */
 const MAX_BODY = 16 * 2 ** 20;
@@ -69,9 +70,10 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
+      // Over the limit: answered 413 at once; the rest is read and dropped, so the client sees the answer.
       if (size > MAX_BODY) {
+        chunks.length = 0;
         resolve(undefined);
-        req.destroy();
       } else chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
@@ -94,13 +96,7 @@ function upstream(target: URL, method: string, headers: http.OutgoingHttpHeaders
  * credentials the application set for this runtime applied, and streams the answer back.
  */
 async function forward(req: http.IncomingMessage, res: http.ServerResponse, applied: Applied | undefined, parts: string[], search: string, tokens: TokenCache) {
-  let decoded: string[];
-  try {
-    decoded = parts.map(decodeURIComponent);
-  } catch {
-    return problem(res, 400, 'Bad Request', 'the path is not valid percent-encoding');
-  }
-  const [appName, apiName, ...rest] = decoded;
+  const [appName, apiName, ...rest] = parts.map(decodeComponent);
   const api = applied?.applications.find((a) => a.name === appName)?.apis.find((a) => a.name === apiName);
   if (!api) return problem(res, 404, 'Not Found', `no API "${apiName}" of an application "${appName}" in the applied configuration`);
   const body = await readBody(req);
@@ -134,7 +130,8 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, appl
   const out: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(answer.headers)) if (!HOP_BY_HOP.has(name) || name === 'content-length') out[name] = value;
   res.writeHead(answer.statusCode ?? 502, out);
-  answer.pipe(res);
+  // An upstream that breaks off mid-answer ends the client's connection too (no half answer that looks whole).
+  pipeline(answer, res, () => undefined);
 }
 
 /**
@@ -144,10 +141,17 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, appl
  * A local runtime serves its own (`runtimeId` given); the runtime host serves all of its runtimes under
  * `/runtimes/<id>/…`.
  */
-export async function startGateway(root: string, runtimeId?: string, port = 0, host = '127.0.0.1'): Promise<{ url: string; server: http.Server; tokens: TokenCache }> {
+export async function startGateway(
+  root: string,
+  runtimeId?: string,
+  port = 0,
+  host = '127.0.0.1',
+  report: ErrorReport = reportToStderr,
+): Promise<{ url: string; server: http.Server; tokens: TokenCache }> {
   const tokens = new TokenCache();
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://gateway');
+  // Every request is answered inside the last error handler: malformed input is a 4xx, never an exit.
+  const server = createGuardedServer((req, res) => {
+    const url = requestTarget(req);
     let pathname = url.pathname;
     let id = runtimeId;
     if (!id) {
@@ -172,20 +176,21 @@ export async function startGateway(root: string, runtimeId?: string, port = 0, h
     const gateway = /^\/gateway\/([^/]+)\/([^/]+)(?:\/(.*))?$/.exec(pathname);
     if (gateway) {
       const parts = [gateway[1]!, gateway[2]!, ...(gateway[3] ? gateway[3].split('/') : [])];
-      return void forward(req, res, applied, parts, url.search, tokens).catch((error: Error) => {
-        if (!res.headersSent) problem(res, 502, 'Bad Gateway', error.message);
-        else res.destroy();
+      return forward(req, res, applied, parts, url.search, tokens).catch((error: Error) => {
+        // A bad path is the request's problem (4xx); anything else on the way upstream is the API's (502).
+        if (error instanceof RequestProblem) throw error;
+        problem(res, 502, 'Bad Gateway', error.message);
       });
     }
     const event = /^\/events\/([^/]+)$/.exec(pathname);
     if (req.method === 'POST' && event) {
-      const name = decodeURIComponent(event[1]!);
+      const name = decodeComponent(event[1]!);
       if (!applied?.applications.some((a) => a.name === name)) return problem(res, 404, 'Not Found', `no application "${name}" in the applied configuration`);
       req.resume();
       return req.on('end', () => send(res, 202, { accepted: true, application: name }));
     }
     return problem(res, 404, 'Not Found', 'unknown route');
-  });
+  }, report);
   // The port of an earlier run when it is free, so the eventUrl the runtime reported stays true.
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' && port ? server.listen(0, host, resolve) : reject(error)));

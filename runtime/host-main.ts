@@ -1,5 +1,6 @@
 // Production entry point of the runtime host that runs every simulated runtime's agent.
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
@@ -12,11 +13,22 @@ runMain(async () => {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   installRuntime(logger);
-  const connection = await NativeConnection.connect(await connectionOptions(config.temporal));
-  const host = await startRuntimeHost({ connection, namespace: config.temporal.namespace, root: path.join(config.dataDir, 'simulated') });
-  logger.info({ gateway: host.gateway }, 'runtime host running');
+  const options = await connectionOptions(config.temporal);
+  let connection: NativeConnection | undefined;
+  let host: Awaited<ReturnType<typeof startRuntimeHost>> | undefined;
   onShutdown(async () => {
-    await host.stop();
-    await connection.close();
+    await host?.stop();
+    await connection?.close();
   });
+  // Temporal may not be up yet (or be down for a while): wait for it rather than exit.
+  for (let delay = 1_000; !connection; delay = Math.min(delay * 2, 30_000)) {
+    try {
+      connection = await NativeConnection.connect(options);
+    } catch (error) {
+      logger.warn({ err: error, address: config.temporal.address, retryInMs: delay }, 'Temporal is not reachable; trying again after a pause');
+      await sleep(delay);
+    }
+  }
+  host = await startRuntimeHost({ connection, namespace: config.temporal.namespace, root: path.join(config.dataDir, 'simulated'), logger });
+  logger.info({ gateway: host.gateway }, 'runtime host running');
 });

@@ -1,31 +1,52 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import { AGENT_WORKFLOWS, createAgentActivities } from './activities.js';
+import { agentWorkflowBundle, createAgentActivities } from './activities.js';
 import { RUNTIME_HOST_QUEUE } from '../activities/providers/simulated.js';
 import { startGateway } from './gateway.js';
+import { superviseWorker } from './supervise.js';
+import { createLogger, type Logger } from '../lib/logger.js';
 
-/** The runtime host: one worker and one gateway for every simulated runtime under `root`. */
-export async function startRuntimeHost(options: { connection: NativeConnection; namespace: string; root: string; taskQueue?: string; maxConcurrentActivities?: number }) {
-  const gateway = await startGateway(options.root);
+/**
+ * The runtime host: one worker and one gateway for every simulated runtime under `root`. The worker
+ * is supervised: one that fails (Temporal gone for good, then back) is logged and created again.
+ * Resolves once the worker runs.
+ */
+export async function startRuntimeHost(options: {
+  connection: NativeConnection;
+  namespace: string;
+  root: string;
+  taskQueue?: string;
+  maxConcurrentActivities?: number;
+  logger?: Logger;
+}) {
+  const logger = (options.logger ?? createLogger(process.env.LOG_LEVEL ?? 'info')).child({ component: 'runtime-host' });
+  const gateway = await startGateway(options.root, undefined, 0, '127.0.0.1', (err, context) => logger.error({ err, ...context }, 'runtime host gateway'));
   const activities = createAgentActivities({ root: options.root, eventUrl: (runtimeId) => `${gateway.url}/runtimes/${runtimeId}/events` });
-  const worker = await Worker.create({
-    connection: options.connection,
-    namespace: options.namespace,
-    taskQueue: options.taskQueue ?? RUNTIME_HOST_QUEUE,
-    workflowsPath: AGENT_WORKFLOWS,
-    // Looked up per call, so a benchmark can instrument them.
-    activities: Object.fromEntries(Object.keys(activities).map((name) => [name, (input: never) => (activities as Record<string, (i: never) => unknown>)[name]!(input)])),
-    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 200,
-    maxCachedWorkflows: 10_000,
+  const workflowBundle = await agentWorkflowBundle();
+  const supervisor = superviseWorker({
+    name: 'runtime-host',
+    logger,
+    create: () =>
+      Worker.create({
+        connection: options.connection,
+        namespace: options.namespace,
+        taskQueue: options.taskQueue ?? RUNTIME_HOST_QUEUE,
+        workflowBundle,
+        // Looked up per call, so a benchmark can instrument them.
+        activities: Object.fromEntries(Object.keys(activities).map((name) => [name, (input: never) => (activities as Record<string, (i: never) => unknown>)[name]!(input)])),
+        maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 200,
+        maxCachedWorkflows: 10_000,
+      }),
   });
-  const running = worker.run();
+  await supervisor.started;
   return {
     gateway: gateway.url,
-    worker,
+    /** The worker running now (a new one after a failure). */
+    get worker() {
+      return supervisor.current;
+    },
     activities,
     async stop() {
-      // The SDK shuts its workers down on SIGINT/SIGTERM itself; a second shutdown would throw.
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
+      await supervisor.stop();
       gateway.server.close();
     },
   };

@@ -1,13 +1,16 @@
 // A local runtime: its gateway and its agent worker (task queue runtime-<id>), started detached by
-// the local provider with `--dir <runtime directory>`, so it outlives a worker restart.
+// the local provider with `--dir <runtime directory>`, so it outlives a worker restart. Nothing
+// restarts it, so it outlives Temporal too: the worker is supervised (runtime/supervise.ts) and the
+// gateway answers every request, however malformed.
 import fs from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { AGENT_WORKFLOWS, createAgentActivities } from './activities.js';
+import { agentWorkflowBundle, createAgentActivities } from './activities.js';
 import { readJson, runtimeFiles, writeAtomically, type GatewayFile, type LocalRuntimeConfig } from './files.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
 import { startGateway } from './gateway.js';
+import { superviseWorker } from './supervise.js';
 import { installRuntime } from '../lib/sdk-logging.js';
 
 runMain(async () => {
@@ -21,19 +24,24 @@ runMain(async () => {
   // The port of an earlier start, so the eventUrl the runtime reported stays true.
   const earlier = readJson<GatewayFile>(files.gateway);
   const previous = earlier ? Number(new URL(earlier.url).port) : 0;
-  const gateway = await startGateway(root, config.runtimeId, previous);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker = await Worker.create({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.taskQueue,
-    workflowsPath: AGENT_WORKFLOWS,
-    activities: createAgentActivities({ root, eventUrl: () => `${gateway.url}/events` }),
+  const gateway = await startGateway(root, config.runtimeId, previous, '127.0.0.1', (err, context) => logger.error({ err, ...context }, 'gateway'));
+  const activities = createAgentActivities({ root, eventUrl: () => `${gateway.url}/events` });
+  const workflowBundle = await agentWorkflowBundle();
+  // Connected lazily and again until it works: Temporal may be down when the runtime starts.
+  let connection: NativeConnection | undefined;
+  const worker = superviseWorker({
+    name: `runtime-${config.runtimeId}`,
+    logger,
+    create: async () => {
+      connection ??= await NativeConnection.connect({ address: config.temporal.address });
+      return Worker.create({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, workflowBundle, activities });
+    },
   });
+  onShutdown(() => worker.stop());
+  await worker.started;
   writeAtomically(files.gateway, JSON.stringify({ url: gateway.url, pid: process.pid } satisfies GatewayFile), 0o644);
-  onShutdown(async () => worker.shutdown());
   logger.info({ gateway: gateway.url, taskQueue: config.taskQueue }, 'runtime running');
-  await worker.run();
+  await worker.done;
   gateway.server.close();
-  await connection.close();
+  await connection?.close();
 });

@@ -4,12 +4,14 @@ import net from 'node:net';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { startApi } from '../api/server.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../dev/embedded-postgres.js';
+import { startEmbeddedPostgres, stopLeftoverPostgres, type EmbeddedPostgres } from '../dev/embedded-postgres.js';
+import { claimDataDir } from '../dev/leftovers.js';
+import { supervise, type Supervised } from '../dev/service.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { bootstrapAdminToken } from '../db/tenants.js';
 import { loadConfig } from '../lib/config.js';
-import { startDevServer, type DevServer } from '../dev/devserver.js';
+import { startDevServer, stopLeftoverDevServer, type DevServer } from '../dev/devserver.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
 import { createMetrics } from '../lib/metrics.js';
@@ -19,6 +21,7 @@ import { connectClient, connectionOptions } from '../lib/temporal.js';
 import { ensureTemporalTools } from '../dev/tools.js';
 import { installRuntime } from '../lib/sdk-logging.js';
 import { startRuntimeHost } from '../runtime/host.js';
+import { superviseWorker } from '../runtime/supervise.js';
 import { createWorker } from '../worker/worker.js';
 
 async function assertPortFree(port: number, variable: string): Promise<void> {
@@ -31,9 +34,11 @@ async function assertPortFree(port: number, variable: string): Promise<void> {
 
 /** What was started, in order; stopped in reverse on Ctrl-C or when start-up fails half-way. */
 const stops: Array<() => Promise<void>> = [];
-async function stopAll(): Promise<void> {
-  for (const stop of stops.splice(0).reverse()) await stop().catch((error: Error) => console.error(`meridian: stop failed: ${error.message}`));
-}
+let stopping: Promise<void> | undefined;
+const stopAll = (): Promise<void> =>
+  (stopping ??= (async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch((error: Error) => console.error(`meridian: stop failed: ${error.message}`));
+  })());
 
 runMain(async () => {
   const started = Date.now();
@@ -42,6 +47,18 @@ runMain(async () => {
   onShutdown(stopAll);
 
   fs.mkdirSync(config.dataDir, { recursive: true });
+  // One start per data directory; what a start killed with SIGKILL left running is stopped first.
+  const release = claimDataDir(config.dataDir);
+  stops.push(async () => release());
+  const leftovers = logger.child({ component: 'start' });
+  const pgDir = path.join(config.dataDir, 'postgres');
+  const temporalDb = path.join(config.dataDir, 'temporal.sqlite');
+  const temporalPidFile = path.join(config.dataDir, 'temporal.pid');
+  await Promise.all([
+    stopLeftoverPostgres(pgDir, (message) => leftovers.warn(message)),
+    stopLeftoverDevServer({ cli: process.env.TEMPORAL_CLI_PATH, pidFile: temporalPidFile, dbFile: temporalDb, log: (message) => leftovers.warn(message) }),
+  ]);
+
   const temporalPort = Number(config.temporal.address.split(':')[1]);
   const runDevServer = config.temporal.startDevServer;
   await assertPortFree(config.http.port, 'MERIDIAN_HTTP_PORT');
@@ -51,29 +68,36 @@ runMain(async () => {
     await assertPortFree(config.temporal.uiPort, 'TEMPORAL_UI_PORT');
   }
 
+  // PostgreSQL and the Temporal dev server are children of this process: one that dies is started again.
   let databaseUrl = config.databaseUrl;
-  let postgres: EmbeddedPostgres | undefined;
+  let postgres: Supervised<EmbeddedPostgres> | undefined;
   if (!databaseUrl) {
     await assertPortFree(config.embeddedPostgresPort, 'MERIDIAN_PG_PORT');
     const log = logger.child({ component: 'postgres' });
-    postgres = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'postgres'), port: config.embeddedPostgresPort, onOutput: (line) => log.debug(line) });
+    postgres = await supervise('postgres', () => startEmbeddedPostgres({ dir: pgDir, port: config.embeddedPostgresPort, onOutput: (line) => log.debug(line) }), log);
     stops.push(postgres.stop);
-    databaseUrl = postgres.url;
+    databaseUrl = postgres.current().url;
   }
 
-  let devServer: DevServer | undefined;
+  let devServer: Supervised<DevServer> | undefined;
   if (runDevServer) {
     const { cli } = ensureTemporalTools();
     if (!cli) throw new Error('the Temporal CLI is missing: install Python 3 (npm start then installs it) or set TEMPORAL_CLI_PATH');
     const log = logger.child({ component: 'temporal' });
-    devServer = await startDevServer({
-      cli,
-      port: temporalPort,
-      uiPort: config.temporal.uiPort,
-      dbFile: path.join(config.dataDir, 'temporal.sqlite'),
-      namespace: config.temporal.namespace,
-      onOutput: (line) => log.debug(line),
-    });
+    devServer = await supervise(
+      'temporal',
+      () =>
+        startDevServer({
+          cli,
+          port: temporalPort,
+          uiPort: config.temporal.uiPort,
+          dbFile: temporalDb,
+          pidFile: temporalPidFile,
+          namespace: config.temporal.namespace,
+          onOutput: (line) => log.debug(line),
+        }),
+      log,
+    );
     stops.push(devServer.stop);
   }
 
@@ -88,16 +112,19 @@ runMain(async () => {
   stops.push(() => temporal.connection.close());
   const connection = await NativeConnection.connect(await connectionOptions(config.temporal));
   const deps = activityDeps(config, pool, temporal);
-  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps, metrics });
-  const running = worker.run();
+  // Temporal away for a while is ridden out by the SDK; a worker that fails for good is created again.
+  const worker = superviseWorker({
+    name: 'management-plane',
+    logger: logger.child({ component: 'worker' }),
+    create: () => createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps, metrics }),
+  });
   stops.push(async () => {
-    // The SDK shuts its workers down on SIGINT/SIGTERM itself; a second shutdown would throw.
-    if (worker.getState() === 'RUNNING') worker.shutdown();
-    await running;
+    await worker.stop();
     await connection.close();
   });
+  await worker.started;
   if (config.runtimeHost) {
-    const host = await startRuntimeHost({ connection, namespace: config.temporal.namespace, root: path.join(config.dataDir, 'simulated') });
+    const host = await startRuntimeHost({ connection, namespace: config.temporal.namespace, root: path.join(config.dataDir, 'simulated'), logger });
     stops.push(host.stop);
   }
   // Local runtimes belong to this machine's stack: they stop with it and come back with it.
@@ -124,7 +151,7 @@ runMain(async () => {
       `  API            ${server.url}   (readiness: ${server.url}/readyz, contract: ${server.url}/openapi.json)`,
       `  mTLS           ${api.urls.mtls}   (paired applications and runtimes)`,
       `  Temporal       ${config.temporal.address}, namespace ${config.temporal.namespace}`,
-      devServer?.uiUrl ? `  Temporal UI    ${devServer.uiUrl}` : undefined,
+      devServer?.current().uiUrl ? `  Temporal UI    ${devServer.current().uiUrl}` : undefined,
       `  PostgreSQL     ${postgres ? `embedded, 127.0.0.1:${config.embeddedPostgresPort}` : 'DATABASE_URL'}`,
       `  Data           ${config.dataDir}   (CA: ${config.ca.certFile ?? path.join(config.dataDir, 'ca.crt')})`,
       `  Migrations     ${migrations.applied.length} applied, ${migrations.skipped.length} already present`,

@@ -19,6 +19,8 @@ export class ConfigHints {
   private stopped = false;
   private readonly pending = new Set<string>();
   private flushing?: Promise<void>;
+  private generation = 0;
+  private reconnecting = false;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -32,20 +34,35 @@ export class ConfigHints {
     return hints;
   }
 
+  /** Listens on a new connection. Only the newest connection's loss reconnects; one reconnect is pending at most. */
   private async listen(): Promise<void> {
-    this.listener = await listenForConfigChanges(
+    const generation = ++this.generation;
+    const listener = await listenForConfigChanges(
       this.pool,
       (runtimeId) => this.hint(runtimeId),
       (error) => {
+        if (generation !== this.generation) return;
         this.logger.warn({ err: error.message }, 'configuration hint listener lost its connection; reconnecting');
         this.reconnect();
       },
     );
+    if (this.stopped) {
+      await listener.end();
+      return;
+    }
+    this.listener = listener;
   }
 
   private reconnect(): void {
-    if (this.stopped) return;
-    setTimeout(() => void this.listen().catch(() => this.reconnect()), RECONNECT_MS).unref();
+    if (this.stopped || this.reconnecting) return;
+    this.reconnecting = true;
+    setTimeout(() => {
+      this.reconnecting = false;
+      void this.listen().catch((error: unknown) => {
+        this.logger.warn({ err: (error as Error).message }, 'configuration hint listener could not reconnect; retrying');
+        this.reconnect();
+      });
+    }, RECONNECT_MS).unref();
   }
 
   private hint(runtimeId: string): void {

@@ -1,35 +1,76 @@
 // Production entry point of the management-plane worker: external Temporal and PostgreSQL.
 import { createServer } from 'node:http';
 import { NativeConnection } from '@temporalio/worker';
+import { Backoff } from '../dev/backoff.js';
 import { activityDeps } from './deps.js';
 import { loadConfig } from '../lib/config.js';
-import { createLogger } from '../lib/logger.js';
+import { createLogger, type Logger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
 import { createMetrics } from '../lib/metrics.js';
 import { connectClient, connectionOptions } from '../lib/temporal.js';
 import { createPool } from '../db/pool.js';
 import { installRuntime } from '../lib/sdk-logging.js';
+import { superviseWorker } from '../runtime/supervise.js';
 import { createWorker } from './worker.js';
+
+/** What was started, in order; stopped in reverse on SIGINT/SIGTERM or when start-up fails half-way. */
+const stops: Array<() => Promise<void>> = [];
+let stopping: Promise<void> | undefined;
+const stopAll = (): Promise<void> =>
+  (stopping ??= (async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch((error: Error) => console.error(`meridian: stop failed: ${error.message}`));
+  })());
+
+/** Connects to Temporal, waiting (with backoff, logged) while the frontend is not reachable yet. */
+async function whenReachable<T>(what: string, connect: () => Promise<T>, logger: Logger): Promise<T> {
+  const backoff = new Backoff({ maxMs: 10_000 });
+  for (;;) {
+    try {
+      return await connect();
+    } catch (error) {
+      const delay = backoff.next();
+      logger.warn({ err: (error as Error).message, retryInMs: delay }, `${what} not reachable; retrying in ${delay} ms`);
+      if (!(await backoff.wait())) throw error;
+    }
+  }
+}
 
 runMain(async () => {
   const config = loadConfig();
   if (!config.databaseUrl) throw new Error('DATABASE_URL: must be set for the standalone worker');
   const logger = createLogger(config.logLevel);
+  onShutdown(stopAll);
   const metrics = createMetrics();
   installRuntime(logger);
   const pool = createPool(config.databaseUrl, logger);
-  const connection = await NativeConnection.connect(await connectionOptions(config.temporal));
-  const temporal = await connectClient(config.temporal);
-  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps: activityDeps(config, pool, temporal), metrics });
-  const metricsServer = createServer((_req, res) => {
-    void metrics.registry.metrics().then((text) => res.setHeader('Content-Type', metrics.registry.contentType).end(text));
+  stops.push(() => pool.end());
+  const options = await connectionOptions(config.temporal);
+  const connection = await whenReachable(`Temporal at ${config.temporal.address}`, () => NativeConnection.connect(options), logger);
+  stops.push(() => connection.close());
+  const temporal = await whenReachable(`Temporal at ${config.temporal.address}`, () => connectClient(config.temporal), logger);
+  stops.push(() => temporal.connection.close());
+  const deps = activityDeps(config, pool, temporal);
+  // Temporal away for a while is ridden out by the SDK; a worker that fails for good is created again.
+  const worker = superviseWorker({
+    name: 'management-plane',
+    logger,
+    create: () => createWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, deps, metrics }),
   });
-  if (config.workerMetricsPort) metricsServer.listen(config.workerMetricsPort);
-  onShutdown(async () => worker.shutdown());
-  logger.info({ taskQueue: config.taskQueue, temporal: config.temporal.address }, 'worker running');
-  await worker.run();
-  metricsServer.close();
-  await connection.close();
-  await temporal.connection.close();
-  await pool.end();
-});
+  stops.push(() => worker.stop());
+  await worker.started;
+  if (config.workerMetricsPort) {
+    const metricsServer = createServer((_req, res) => {
+      void metrics.registry.metrics().then(
+        (text) => res.setHeader('Content-Type', metrics.registry.contentType).end(text),
+        () => res.writeHead(500).end(),
+      );
+    });
+    metricsServer.on('error', (error) => logger.error({ err: error.message }, 'metrics listener failed'));
+    metricsServer.listen(config.workerMetricsPort);
+    stops.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
+  }
+  logger.info({ taskQueue: config.taskQueue, temporal: config.temporal.address, pid: process.pid }, 'worker running');
+  await worker.done;
+  // Shut down by the SDK's own signal handling (or stopAll): release the rest.
+  await stopAll();
+}, stopAll);

@@ -50,3 +50,4 @@ export async function createWorker({ connection, namespace, taskQueue, deps, met
     interceptors: { activity: [(ctx) => ({ inbound: new ActivityMetrics(ctx.info.activityType, metrics) })] },
   });
 }
+

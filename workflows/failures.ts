@@ -1,5 +1,5 @@
 // What a workflow reports when a step failed: the reason itself, not the wrappers Temporal puts around it.
-import { ActivityFailure, ChildWorkflowFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TimeoutFailure } from '@temporalio/workflow';
 
 /** The failure inside any ActivityFailure/ChildWorkflowFailure wrappers (the error itself when it is none). */
 export function innermostFailure(error: unknown): unknown {
@@ -12,4 +12,18 @@ export function innermostFailure(error: unknown): unknown {
 export function failureMessage(error: unknown): string {
   const failure = innermostFailure(error);
   return failure instanceof Error ? failure.message : String(failure);
+}
+
+/**
+ * The reason an activity finally gave up: the last attempt's own failure when Temporal kept it (a retry
+ * that would have passed the schedule-to-close bound, or a timeout carrying the last failure as its
+ * cause), else the innermost message.
+ */
+export function lastAttemptMessage(error: unknown): string {
+  for (let failure: unknown = error; failure instanceof Error; failure = failure.cause) {
+    if (failure instanceof ApplicationFailure) return failure.message;
+  }
+  const innermost = innermostFailure(error);
+  if (innermost instanceof TimeoutFailure) return 'it did not finish in time';
+  return failureMessage(error);
 }

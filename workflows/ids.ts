@@ -15,6 +15,8 @@ export const workflowId = {
   fanOut: (eventId: string) => `fan-out:${eventId}`,
   /** One issuance per request (renewals, runtime certificates); `requestId` is random. */
   certificate: (objectId: string, requestId: string) => `certificate:${objectId}:${requestId}`,
+  /** The one reconciler of the namespace (`reconciler`); a scoped one (tests) is `reconciler:<scope>`. */
+  reconciler: (scope?: string) => (scope ? `reconciler:${scope}` : 'reconciler'),
 } as const;
 
 /** Meridian's typed search attributes (all Keyword). */

@@ -5,4 +5,5 @@ export { runtimeEventFanOut } from './fan-out.js';
 export { notifyApplication } from './notify.js';
 export { pairing } from './pairing.js';
 export { provisioning } from './provisioning.js';
+export { reconciler } from './reconciler.js';
 export { apiRegistration } from './registration.js';

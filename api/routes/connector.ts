@@ -13,13 +13,15 @@ import { invalidateTokens, issueToken, peekToken, redeemToken } from '../../db/t
 import { withTransaction } from '../../db/tx.js';
 import type { ConnectorConfig } from '../../lib/config.js';
 import { CsrInvalid, assertSubject, clientSubject, parseCsr, subjectToString, type Subject } from '../../trust/ca.js';
+import { pairingStart } from '../../services/workflow-starts.js';
 import { certificateIssuance } from '../../workflows/certificates.js';
-import { applicationAttributes, workflowId } from '../../workflows/ids.js';
-import { PairingStage, pairing, signingRequested, submitCsr } from '../../workflows/pairing.js';
+import { workflowId } from '../../workflows/ids.js';
+import { PairingStage, signingRequested, submitCsr } from '../../workflows/pairing.js';
 import { tenantOf } from '../auth.js';
 import type { RevocationList } from '../mtls.js';
 import { HttpProblem, badRequest, notFound, unauthorized } from '../problems.js';
 import { route, type Route } from '../route.js';
+import { startRecorded } from '../starts.js';
 import { IdParams } from '../schemas.js';
 
 export interface ConnectorRouteDeps {
@@ -96,14 +98,8 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
           const issued = await issueToken(client, { tenantId, objectKind: 'application', objectId: params.id, purpose: 'application' }, connector.ttl.application);
           return { ...issued, operation: op };
         });
-        await temporal.workflow.start(pairing, {
-          workflowId: pairingId,
-          taskQueue: deps.taskQueue,
-          args: [{ tenantId, applicationId: params.id, operationId: operation.id, tokenTtlSeconds: connector.ttl.application, csrTtlSeconds: connector.ttl.csr }],
-          workflowIdConflictPolicy: 'TERMINATE_EXISTING',
-          typedSearchAttributes: applicationAttributes(tenantId, params.id, PairingStage.MARKING_PAIRING),
-          staticSummary: `Pair application ${params.id}: one-time token → CSR signed → CONNECTED`,
-        });
+        // Temporal unavailable: the token is good, and the reconciler starts the pairing (within a minute or so).
+        await startRecorded(temporal, pairingStart({ taskQueue: deps.taskQueue, tenantId, applicationId: params.id, operationId: operation.id, connector }), req.log);
         return {
           status: 201,
           body: { token, expiresAt: expiresAt.toISOString(), connectorUrl: `${deps.urls().public}/connector/v1/signing-request`, operationId: operation.id },
@@ -131,9 +127,13 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
         },
       },
       handle: async ({ req }) => {
-        const grant = await redeemToken(pool, connectorToken(req.get('connector-token')), ['application', 'runtime']);
-        if (!grant) throw invalidToken();
-        const csr = await issueToken(pool, { ...grant, purpose: 'csr' }, connector.ttl.csr);
+        const token = connectorToken(req.get('connector-token'));
+        // The token is used up only together with the CSR token it is exchanged for.
+        const { grant, csr } = await withTransaction(pool, async (client) => {
+          const redeemed = await redeemToken(client, token, ['application', 'runtime']);
+          if (!redeemed) throw invalidToken();
+          return { grant: redeemed, csr: await issueToken(client, { ...redeemed, purpose: 'csr' }, connector.ttl.csr) };
+        });
         if (grant.objectKind === 'application') {
           await temporal.workflow
             .getHandle(workflowId.pairing(grant.objectId))
@@ -168,16 +168,20 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
         const grant = await peekToken(pool, token, ['csr']);
         if (!grant) throw invalidToken();
         checkCsr(body.csr, subjectOf(connector, grant.objectKind, grant.objectId, grant.tenantId));
-        if (!(await redeemToken(pool, token, ['csr']))) throw invalidToken();
         const request = { tenantId: grant.tenantId, objectKind: grant.objectKind, objectId: grant.objectId, csr: body.csr };
-        const bundle =
-          grant.objectKind === 'application'
+        // The token is used up only together with the certificate: the redemption commits after Temporal
+        // answered with it, and rolls back when Temporal fails (unavailable → 503; the token still works).
+        // Its row lock holds concurrent redemptions until then: exactly one of them wins.
+        const bundle = await withTransaction(pool, async (client) => {
+          if (!(await redeemToken(client, token, ['csr']))) throw invalidToken();
+          return grant.objectKind === 'application'
             ? await temporal.workflow.getHandle(workflowId.pairing(grant.objectId)).executeUpdate(submitCsr, { args: [{ csr: body.csr }] }).catch(workflowProblem)
             : await temporal.workflow.execute(certificateIssuance, {
                 workflowId: workflowId.certificate(grant.objectId, randomUUID()),
                 taskQueue: deps.taskQueue,
                 args: [request],
               });
+        });
         return { status: 201, body: toBundle(bundle) };
       },
     }),

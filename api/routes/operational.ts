@@ -8,19 +8,32 @@ import { route, type Route } from '../route.js';
 
 const PROBE_TIMEOUT_MS = 2_000;
 
+/**
+ * Runs one dependency check; never throws and never takes longer than {@link PROBE_TIMEOUT_MS} (an
+ * exhausted pool or a server that does not answer is "no answer"). The reason it failed, if it did.
+ */
 async function probe(check: () => Promise<unknown>): Promise<string | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
   });
   try {
-    await Promise.race([check(), timeout]);
+    // `check` is called inside the race so that even a synchronous throw becomes a failed check.
+    await Promise.race([Promise.resolve().then(check), timeout]);
     return undefined;
   } catch (error) {
-    return (error as Error).message || 'unreachable';
+    return reason(error);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A short reason: the message, else the code (an AggregateError of refused connections has no message). */
+function reason(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return String(error ?? 'unreachable');
+  const { message, code } = error as { message?: unknown; code?: unknown };
+  if (typeof message === 'string' && message) return message;
+  return typeof code === 'string' ? code : 'unreachable';
 }
 
 const Readiness = z.object({
@@ -60,7 +73,8 @@ export function operationalRoutes({ pool, temporal, metrics, openapi }: Operatio
       handle: async () => {
         const [postgres, temporalError] = await Promise.all([
           probe(() => ping(pool)),
-          probe(() => temporal.connection.workflowService.getSystemInfo({})),
+          // The deadline ends the call (and the client's retries) with the probe, so none piles up while Temporal is down.
+          probe(() => temporal.connection.withDeadline(Date.now() + PROBE_TIMEOUT_MS, () => temporal.connection.workflowService.getSystemInfo({}))),
         ]);
         const ready = !postgres && !temporalError;
         return {

@@ -7,12 +7,14 @@ import { insertOperation, type OperationRow } from '../../db/operations.js';
 import { PROVIDERS, insertRuntime, type Provider } from '../../db/runtimes.js';
 import { UNIQUE_VIOLATION, pgError, withTransaction } from '../../db/tx.js';
 import type { ProvisioningConfig } from '../../lib/config.js';
-import { DeprovisioningStage, deprovisioning } from '../../workflows/deprovisioning.js';
-import { runtimeAttributes, workflowId } from '../../workflows/ids.js';
-import { ProvisioningStage, provisioning } from '../../workflows/provisioning.js';
+import { deprovisioningStart, provisioningStart } from '../../services/workflow-starts.js';
+import { DeprovisioningStage } from '../../workflows/deprovisioning.js';
+import { workflowId } from '../../workflows/ids.js';
+import { ProvisioningStage } from '../../workflows/provisioning.js';
 import { tenantOf } from '../auth.js';
 import { conflict, notFound } from '../problems.js';
 import { route, type Route } from '../route.js';
+import { startRecorded } from '../starts.js';
 import { Description, DnsName, IdParams, Labels, ScenarioList, Timestamp } from '../schemas.js';
 import { objectFields, objectRoutes, toObjectFields, type MembershipChanged } from './objects.js';
 import { Operation, toOperation } from './operations.js';
@@ -74,7 +76,10 @@ export interface RuntimeRouteDeps {
   provisioning: ProvisioningConfig;
 }
 
-/** Runtime creation and deletion (admin): each starts its workflow and answers with the operation. */
+/**
+ * Runtime creation and deletion (admin): each records its operation, starts its workflow and answers
+ * with the operation; when Temporal is unavailable the answer is the same and the reconciler starts it.
+ */
 export function runtimeRoutes(deps: RuntimeRouteDeps): Route[] {
   const { pool, temporal } = deps;
   return [
@@ -103,13 +108,16 @@ export function runtimeRoutes(deps: RuntimeRouteDeps): Route[] {
           if (pgError(error)?.code === UNIQUE_VIOLATION) throw conflict(`a runtime named "${body.name}" already exists in this tenant`);
           throw error;
         });
-        await temporal.workflow.start(provisioning, {
-          workflowId: workflowId.provisioning(runtime.id),
+        const start = provisioningStart({
           taskQueue: deps.taskQueue,
-          args: [{ tenantId, runtimeId: runtime.id, provider: body.provider, operationId: operation.id, ...deps.provisioning }],
-          typedSearchAttributes: runtimeAttributes(tenantId, runtime.id, ProvisioningStage.REGISTERING),
-          staticSummary: `Provision runtime "${runtime.name}" (${body.provider}) until its agent is CONNECTED`,
+          tenantId,
+          runtimeId: runtime.id,
+          runtimeName: runtime.name as string,
+          provider: body.provider,
+          operationId: operation.id,
+          provisioning: deps.provisioning,
         });
+        await startRecorded(temporal, start, req.log);
         return { status: 202, body: { runtime: toRuntime(runtime), operation: toOperation(operation) }, headers: { location: `/v1/runtimes/${runtime.id}` } };
       },
     }),
@@ -133,14 +141,16 @@ export function runtimeRoutes(deps: RuntimeRouteDeps): Route[] {
           stage: DeprovisioningStage.REVOKING,
           workflowId: workflowId.deprovisioning(row.id),
         }).catch(busy);
-        await temporal.workflow.start(deprovisioning, {
-          workflowId: workflowId.deprovisioning(row.id),
+        const start = deprovisioningStart({
           taskQueue: deps.taskQueue,
-          args: [{ tenantId, runtimeId: row.id, provider: row.provider as Provider, operationId: operation.id }],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          typedSearchAttributes: runtimeAttributes(tenantId, row.id, DeprovisioningStage.REVOKING),
-          staticSummary: `Deprovision runtime "${row.name}": revoke, stop the agent, remove, notify`,
+          tenantId,
+          runtimeId: row.id,
+          runtimeName: row.name as string,
+          provider: row.provider as Provider,
+          operationId: operation.id,
+          provisioning: deps.provisioning,
         });
+        await startRecorded(temporal, start, req.log);
         return { status: 202, body: toOperation(operation) };
       },
     }),

@@ -1,0 +1,71 @@
+// The reconciler (docs/architecture.md, "Durable intent"): operations are the outbox. Every round it
+// asks for the IN_PROGRESS operations older than a grace period and gives each an owner: a workflow
+// that was never started (or is gone) is started again from what PostgreSQL holds; one that closed
+// without finishing its operation fails the operation with the reason. One reconciler per namespace
+// (workflow id `reconciler`); it continues as new after a bounded number of rounds.
+import { allHandlersFinished, condition, continueAsNew, defineQuery, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import type { ReconcileActivities, ReconcileRound } from '../activities/reconcile.js';
+import { failureMessage } from './failures.js';
+
+export interface ReconcilerInput {
+  /** Seconds between rounds. @default 15 */
+  intervalSeconds?: number;
+  /** An operation younger than this is left to the API that is starting its workflow. @default 30 */
+  graceSeconds?: number;
+  /** Operations looked at per round, oldest first. @default 100 */
+  batchSize?: number;
+  /** Rounds before the workflow continues as new. @default 100 */
+  roundsPerRun?: number;
+  /** Only operations of these tenants (tests, which share one database); every tenant when not given. */
+  tenantIds?: string[];
+  /** Totals carried across runs. */
+  totals?: ReconcilerTotals;
+}
+
+export interface ReconcilerTotals {
+  rounds: number;
+  redriven: number;
+  failed: number;
+  errors: number;
+}
+
+export interface ReconcilerStatus {
+  totals: ReconcilerTotals;
+  lastRound?: ReconcileRound & { at: string };
+  lastError?: string;
+}
+
+export const reconcilerStatus = defineQuery<ReconcilerStatus>('status');
+
+const { reconcileOperations } = proxyActivities<ReconcileActivities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '1 minute',
+  // A round that fails (PostgreSQL down, say) is not retried: the next round comes soon anyway.
+  retry: { maximumAttempts: 1 },
+});
+
+export async function reconciler(input: ReconcilerInput = {}): Promise<never> {
+  const intervalMs = (input.intervalSeconds ?? 15) * 1000;
+  const graceMs = (input.graceSeconds ?? 30) * 1000;
+  const status: ReconcilerStatus = { totals: input.totals ?? { rounds: 0, redriven: 0, failed: 0, errors: 0 } };
+  setHandler(reconcilerStatus, () => status);
+
+  for (let round = 0; round < (input.roundsPerRun ?? 100) && !workflowInfo().continueAsNewSuggested; round++) {
+    try {
+      // Workflow time, not the database's: under a time-skipping test server the grace passes with it.
+      const result = await reconcileOperations({ startedBefore: new Date(Date.now() - graceMs).toISOString(), tenantIds: input.tenantIds, limit: input.batchSize ?? 100 });
+      status.lastRound = { ...result, at: new Date().toISOString() };
+      status.lastError = undefined;
+      status.totals.redriven += result.redriven;
+      status.totals.failed += result.failed;
+      status.totals.errors += result.errors;
+    } catch (error) {
+      status.lastError = failureMessage(error);
+      status.totals.errors++;
+    }
+    status.totals.rounds++;
+    await sleep(intervalMs);
+  }
+  await condition(allHandlersFinished);
+  return continueAsNew<typeof reconciler>({ ...input, totals: status.totals });
+}
