@@ -19,14 +19,17 @@ export const RECOVERY_MS = Number(process.env.CHAOS_RECOVERY_SECONDS ?? 120) * 1
 
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
 
-/** The same text with ids and numbers blanked, so that alike lines group. */
-const shape = (text: string) => text.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>').replace(/\b(f\d-[a-z]+-)\d+\b/g, '$1N');
-
-/** "3× line" for each distinct line, most frequent first. */
-function grouped(lines: string[], limit = 6): string[] {
-  const counts = new Map<string, number>();
-  for (const line of lines) counts.set(shape(line), (counts.get(shape(line)) ?? 0) + 1);
-  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([line, n]) => `${n}× ${line}`);
+/** "3× line (a, b, c)" for each distinct line (ids blanked), most frequent first, with up to 3 examples. */
+function grouped(items: Array<{ line: string; example?: string }>, limit = 6): string[] {
+  const groups = new Map<string, string[]>();
+  for (const { line, example } of items) {
+    const key = line.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>');
+    groups.set(key, [...(groups.get(key) ?? []), ...(example ? [example] : [])]);
+  }
+  return [...groups]
+    .sort((a, b) => b[1].length - a[1].length)
+    .slice(0, limit)
+    .map(([line, examples]) => `${examples.length || 1}× ${line}${examples.length ? ` (${examples.slice(0, 3).join(', ')}${examples.length > 3 ? ', …' : ''})` : ''}`);
 }
 
 const exitEvidence = (exits: Exit[]) => exits.flatMap((e) => [`${e.name} exited (${e.how})`, ...e.evidence.map((line) => `    ${line}`)]);
@@ -42,7 +45,7 @@ async function finish(stack: Stack, traffic: Traffic, head: Pick<Row, 'fault' | 
 }
 
 function rowOf(traffic: Traffic, head: Pick<Row, 'fault' | 'injected' | 'what'>, exits: Exit[] | undefined, injectionEnd: number, readyAt?: number): Row {
-  const of = (outcome: Outcome) => traffic.flows.filter((f) => f.outcome === outcome).map((f) => `${outcome}: ${f.name}: ${f.detail}`);
+  const of = (outcome: Outcome) => traffic.flows.filter((f) => f.outcome === outcome).map((f) => ({ line: `${outcome}: ${f.detail}`, example: f.name }));
   const lost = traffic.count('lost');
   const lastFinish = Math.max(injectionEnd, ...traffic.flows.map((f) => f.finishedAt));
   return {
@@ -59,7 +62,7 @@ function rowOf(traffic: Traffic, head: Pick<Row, 'fault' | 'injected' | 'what'>,
       ...exitEvidence(exits ?? []),
       ...grouped(of('lost')),
       ...grouped(of('unclean')),
-      ...grouped(traffic.flows.filter((f) => f.duplicated).map((f) => `duplicated: ${f.name}: ${f.duplicated}`)),
+      ...grouped(traffic.flows.filter((f) => f.duplicated).map((f) => ({ line: `duplicated: ${f.duplicated}`, example: f.name }))),
       ...grouped(of('refused'), 3),
     ],
   };
@@ -179,7 +182,8 @@ export async function f4(stack: Stack, client: MtlsClient): Promise<Row> {
 /** F5 on a stack of its own: `npm start`, killed with SIGKILL while provisionings run, then `npm start` again. */
 export async function f5(dir: string): Promise<Row> {
   const dataDir = path.join(dir, 'data');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  fs.mkdirSync(dir, { recursive: true });
+  fs.chmodSync(dir, 0o755); // PostgreSQL runs as the postgres user when this runs as root
   const adminToken = `chaos-${'x'.repeat(40)}`;
   const env: Record<string, string> = { ...(await stackEnv(dataDir)), MERIDIAN_ADMIN_TOKEN: adminToken };
   const stack = new LocalStack(env);
@@ -281,7 +285,7 @@ export async function f6(stack: Stack, total = 1_000): Promise<Row> {
   const unclean = results.filter(({ job, result }) => ('status' in result ? result.status >= 500 && result.status !== 503 : 'error' in result || !job.kind.mayClose));
   const describe = ({ job, result }: (typeof results)[number]) =>
     `${job.listener.name}: ${job.kind.label} (${job.route}): ${'status' in result ? `HTTP ${result.status}` : 'error' in result ? result.error : 'closed without an answer'}`;
-  const evidence = [...exitEvidence(exits), ...grouped(unclean.map(describe), 12).map((line) => `unclean: ${line}`)];
+  const evidence = [...exitEvidence(exits), ...grouped(unclean.map((r) => ({ line: `unclean: ${describe(r)}` })), 12)];
   if (!gatewaysAnswer.every(Boolean)) evidence.push(`after the barrage a gateway does not answer: runtime host ${gatewaysAnswer[0]}, local runtime ${gatewaysAnswer[1]}`);
   const refusedOrClosed = results.filter(({ result }) => ('status' in result ? result.status >= 400 && (result.status < 500 || result.status === 503) : false)).length;
   const closed = results.filter(({ job, result }) => 'closed' in result && job.kind.mayClose).length;

@@ -40,7 +40,8 @@ async function run(fault: string, injected: string, body: () => Promise<Row>): P
 try {
   console.log(`chaos: ${os.cpus().length} CPUs, Node ${process.version}, folder ${dir}, recovery deadline ${RECOVERY_MS / 1000} s`);
   if (['F1', 'F2', 'F3', 'F4', 'F6'].some(want)) {
-    fs.mkdirSync(path.join(dir, 'stack'), { mode: 0o755 });
+    fs.mkdirSync(path.join(dir, 'stack'));
+    fs.chmodSync(path.join(dir, 'stack'), 0o755);
     stack = await Stack.create(path.join(dir, 'stack'));
     const s = stack;
     console.log(`[${elapsed()}] starting PostgreSQL, Temporal, API, worker and runtime host ...`);

@@ -36,14 +36,19 @@ export interface Target {
 
 /** The last lines worth quoting from a process's output. */
 export function evidenceOf(lines: string[], count = 6): string[] {
-  const worth = lines.filter((line) => {
+  const LEVELS: Record<number, string> = { 40: 'warn', 50: 'error', 60: 'fatal' };
+  const worth = lines.flatMap((line) => {
+    let entry: { level?: number; msg?: string; err?: { type?: string; message?: string } | string };
     try {
-      return (JSON.parse(line) as { level?: number }).level! >= 40;
+      entry = JSON.parse(line) as typeof entry;
     } catch {
-      return true;
+      return line.trim() ? [line] : [];
     }
+    if (!entry.level || entry.level < 40) return [];
+    const err = typeof entry.err === 'string' ? entry.err : entry.err && `${entry.err.type ?? 'Error'}: ${entry.err.message}`;
+    return [`[${LEVELS[entry.level] ?? entry.level}] ${entry.msg ?? ''}${err ? ` (${err})` : ''}`];
   });
-  return worth.slice(-count).map((line) => (line.length > 300 ? `${line.slice(0, 300)}…` : line));
+  return worth.slice(-count).map((line) => (line.length > 240 ? `${line.slice(0, 240)}…` : line));
 }
 
 /** Runs `fn` with a connection of its own to `url`. */
@@ -210,14 +215,14 @@ export class Stack implements Target {
 
   /** Starts everything: the dependencies, then the API (it migrates and creates the CA), then the rest. */
   async start(): Promise<void> {
-    const started = [
-      ...(await Promise.all([this.procs.postgres.start(), this.procs.temporal.start()])),
-      await this.procs.api.start(),
-      ...(await Promise.all([this.procs.worker.start(), this.procs.host.start()])),
-    ];
-    if (!started.every(Boolean)) {
-      const why = this.exits.flatMap((e) => [`${e.name}: ${e.how}`, ...e.evidence]).join('\n  ');
-      throw new Error(`the stack did not start:\n  ${why}`);
+    fs.mkdirSync(this.dataDir, { recursive: true });
+    fs.chmodSync(this.dataDir, 0o755); // PostgreSQL runs as the postgres user when this runs as root
+    for (const stage of [['postgres', 'temporal'], ['api'], ['worker', 'host']] as Name[][]) {
+      const started = await Promise.all(stage.map((name) => this.procs[name].start()));
+      if (!started.every(Boolean)) {
+        const why = this.exits.flatMap((e) => [`${e.name}: ${e.how}`, ...e.evidence]).join('\n  ');
+        throw new Error(`the stack did not start:\n  ${why}`);
+      }
     }
   }
 

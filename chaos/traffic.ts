@@ -82,14 +82,15 @@ export class FlowContext {
 
   /** A step after the acknowledgement: retried on 503 and on no answer until the deadline; another 4xx loses the flow. */
   async retry(step: string, call: () => Promise<{ status: number; body?: unknown }>): Promise<Answer> {
-    let attempts = 0;
+    let before: Answer | undefined;
     for (;;) {
       const a = await answer(call);
-      attempts++;
       this.see(step, a);
       if (ok(a)) return a;
-      if (a.status >= 400 && a.status < 500) throw new Ended('lost', `${step}: ${describe(a)} (attempt ${attempts})`);
+      const after = before ? `, after ${describe(before)}` : '';
+      if (a.status >= 400 && a.status < 500) throw new Ended('lost', `${step}: ${describe(a)}${after}`);
       if (Date.now() > this.traffic.deadline) throw new Ended('lost', `${step}: ${describe(a)} until the deadline`);
+      before = a;
       await sleep(1_000);
     }
   }

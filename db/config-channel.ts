@@ -23,7 +23,12 @@ export async function listenForConfigChanges(
     void client.end().catch(() => undefined);
     onError(error);
   });
-  await client.connect();
-  await client.query(`LISTEN ${CONFIG_CHANNEL}`);
+  try {
+    await client.connect();
+    await client.query(`LISTEN ${CONFIG_CHANNEL}`);
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
   return { end: () => client.end().catch(() => undefined) };
 }

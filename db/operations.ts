@@ -114,3 +114,12 @@ export async function failInProgressOperation(db: Db, operationId: string, messa
   );
   return (rowCount ?? 0) > 0;
 }
+
+/** The application's pairing operation in progress, if any (at most one: a new request supersedes the others). */
+export async function pairingInProgress(db: Db, applicationId: string): Promise<OperationRow | undefined> {
+  const { rows } = await db.query<OperationRow>(
+    `SELECT * FROM operations WHERE resource_id = $1 AND type = 'PAIRING' AND state = 'IN_PROGRESS' ORDER BY started_at DESC LIMIT 1`,
+    [applicationId],
+  );
+  return rows[0];
+}

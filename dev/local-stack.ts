@@ -49,7 +49,7 @@ export class LocalStack {
     this.child.stdout!.on('data', (c: Buffer) => (this.output += c.toString()));
     this.child.stderr!.on('data', (c: Buffer) => (this.output += c.toString()));
     for (;;) {
-      if (this.child.exitCode !== null) throw new Error(`start exited early:\n${this.output}`);
+      if (!this.running) throw new Error(`start exited early:\n${this.output}`);
       const ready = await fetch(`${this.url}/readyz`).then((r) => r.status === 200, () => false);
       if (ready && this.output.includes('Meridian is ready')) return Date.now() - started;
       if (Date.now() - started > timeoutMs) throw new Error(`not ready after ${timeoutMs} ms:\n${this.output}`);
@@ -62,12 +62,29 @@ export class LocalStack {
     return /Admin token\s+([\w-]{43})\n/.exec(this.output)?.[1];
   }
 
+  /** Whether the program is running. */
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** Ctrl-C: SIGINT to the program, then wait for it to exit. */
   async interrupt(): Promise<number | null> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    if (!child || !this.running) return child?.exitCode ?? null;
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGINT');
     return exited;
+  }
+
+  /**
+   * `kill -9` of the program: it gets no chance to stop its children, which stay behind as orphans
+   * (PostgreSQL, the Temporal dev server), as after a crash. Resolves once the program is gone.
+   */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
   }
 }

@@ -15,10 +15,12 @@ runMain(async () => {
   installRuntime(logger);
   const options = await connectionOptions(config.temporal);
   let connection: NativeConnection | undefined;
-  let host: Awaited<ReturnType<typeof startRuntimeHost>> | undefined;
+  // Registered first: a signal while Temporal is still awaited stops the process too.
+  const started: { host?: Awaited<ReturnType<typeof startRuntimeHost>> } = {};
   onShutdown(async () => {
-    await host?.stop();
-    await connection?.close();
+    await started.host?.stop();
+    // A worker the SDK left hanging after a failure (see runtime/supervise.ts) still holds the connection.
+    await connection?.close().catch((error: unknown) => logger.warn({ err: error }, 'Temporal connection not closed'));
   });
   // Temporal may not be up yet (or be down for a while): wait for it rather than exit.
   for (let delay = 1_000; !connection; delay = Math.min(delay * 2, 30_000)) {
@@ -29,6 +31,6 @@ runMain(async () => {
       await sleep(delay);
     }
   }
-  host = await startRuntimeHost({ connection, namespace: config.temporal.namespace, root: path.join(config.dataDir, 'simulated'), logger });
-  logger.info({ gateway: host.gateway }, 'runtime host running');
+  started.host = await startRuntimeHost({ connection, namespace: config.temporal.namespace, root: path.join(config.dataDir, 'simulated'), logger });
+  logger.info({ gateway: started.host.gateway }, 'runtime host running');
 });

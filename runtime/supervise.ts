@@ -2,10 +2,11 @@
 //
 // The SDK's worker rides out a Temporal server that goes away and comes back by itself: its task
 // polls retry UNAVAILABLE without limit (sdk-core `task_poll_retry_policy`), so a 20 s outage only
-// delays work. It fails for good, and `Worker.run()` rejects, when a poll keeps meeting an error it
-// does not retry for 60 s (`LONG_POLL_FATAL_GRACE`: the namespace is gone, permission denied, …) or on
-// an internal error; and `Worker.create` fails while the server is unreachable. Here both mean: log,
-// wait (backoff), create the worker again.
+// delays work. It fails for good when a poll keeps meeting an error it does not retry for 60 s
+// (`LONG_POLL_FATAL_GRACE`: the namespace is gone, permission denied, …) or on an internal error; its
+// `run()` then rejects — or, depending on a race in the SDK, never settles while the worker reports
+// FAILED. `Worker.create` fails while the server is unreachable. All of these mean here: log, wait
+// (backoff), create the worker again.
 import type { Worker } from '@temporalio/worker';
 import type { Logger } from '../lib/logger.js';
 
@@ -31,6 +32,33 @@ export interface SuperviseOptions {
   maxDelayMs?: number;
   /** A worker that ran this long before failing starts the backoff over. */
   stableMs?: number;
+}
+
+/** How often the worker's state is looked at, see {@link untilFailed}. */
+const STATE_CHECK_MS = 1_000;
+
+/**
+ * Settles with `running` (the worker's `run()`), or rejects once the worker has been FAILED for a
+ * moment without `run()` settling: the SDK can mark a worker FAILED and then hang finalizing its
+ * native half (seen with a namespace that disappeared), so `run()` alone is not a reliable signal.
+ */
+async function untilFailed(worker: Worker, running: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const failed = new Promise<never>((_resolve, reject) => {
+    let seen = 0;
+    timer = setInterval(() => {
+      seen = worker.getState() === 'FAILED' ? seen + 1 : 0;
+      if (seen >= 2) reject(new Error('the worker failed and did not finish shutting down'));
+    }, STATE_CHECK_MS);
+    timer.unref();
+  });
+  // Whatever the hung run() does later, it is observed.
+  running.catch(() => undefined);
+  try {
+    await Promise.race([running, failed]);
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 export function superviseWorker({ name, logger, create, minDelayMs = 1_000, maxDelayMs = 30_000, stableMs = 60_000 }: SuperviseOptions): SupervisedWorker {
@@ -64,7 +92,7 @@ export function superviseWorker({ name, logger, create, minDelayMs = 1_000, maxD
           markStarted();
         }
         // Resolves only once the worker was shut down (stop(), or SIGINT/SIGTERM through the SDK).
-        await running;
+        await untilFailed(worker, running);
         return;
       } catch (error) {
         current = undefined;

@@ -10,8 +10,10 @@ import { freePort } from '../dev/local-stack.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import type { Tenant } from '../db/tenants.js';
+import { HttpProblem, isUnavailable } from '../api/problems.js';
 import { openApi30 } from './fixtures/specs.js';
-import { call, createTenant, pairedApplication, startTestApi, tempDir, uniqueName, type TestApi } from './helpers.js';
+import { createLogger } from '../lib/logger.js';
+import { CapturedLog, call, createTenant, pairedApplication, startTestApi, tempDir, uniqueName, type TestApi } from './helpers.js';
 
 const WRITERS = 8;
 const FAULT_MS = 6_000;
@@ -30,6 +32,38 @@ const acceptable = (a: Answer) =>
   (a.status >= 200 && a.status < 300) || (a.status === 503 && /^application\/problem\+json/.test(a.contentType ?? '') && a.retryAfter === '2');
 
 const header = (value: string | string[] | null | undefined) => (Array.isArray(value) ? value[0] : (value ?? undefined));
+
+describe('isUnavailable', () => {
+  const coded = (code: string, message = 'x') => Object.assign(new Error(message), { code });
+  it.each([
+    ['connection refused', coded('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432')],
+    ['connection reset', coded('ECONNRESET')],
+    ['broken pipe', coded('EPIPE')],
+    ['timeout', coded('ETIMEDOUT')],
+    ['refused on every address (no message)', Object.assign(new AggregateError([coded('ECONNREFUSED')], ''), { code: 'ECONNREFUSED' })],
+    ['terminated', new Error('Connection terminated unexpectedly')],
+    ['pool connect timeout', new Error('timeout exceeded when trying to connect')],
+    ['client connect timeout', new Error('Connection terminated due to connection timeout', { cause: new Error('timeout expired') })],
+    ['client unusable', new Error('Client has encountered a connection error and is not queryable')],
+    ['SQLSTATE 08006', coded('08006', 'connection failure')],
+    ['admin shutdown 57P01', coded('57P01', 'terminating connection due to administrator command')],
+    ['crash shutdown 57P02', coded('57P02')],
+    ['cannot connect now 57P03', coded('57P03', 'the database system is starting up')],
+    ['wrapped as a cause', new Error('migration failed', { cause: coded('57P01') })],
+    ['gRPC UNAVAILABLE', Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14, details: 'No connection established', metadata: {} })],
+    ['gRPC DEADLINE_EXCEEDED inside a ServiceError', new Error('Failed to start Workflow', { cause: Object.assign(new Error('4 DEADLINE_EXCEEDED'), { code: 4, details: 'Deadline exceeded', metadata: {} }) })],
+    ['a worker TransportError', Object.assign(new Error('transport error'), { name: 'TransportError' })],
+  ])('%s → true', (_title, error) => expect(isUnavailable(error)).toBe(true));
+  it.each([
+    ['unique violation', coded('23505', 'duplicate key')],
+    ['syntax error', coded('42601')],
+    ['a problem', new HttpProblem(404, 'Not Found', 'no such resource')],
+    ['gRPC NOT_FOUND', Object.assign(new Error('5 NOT_FOUND'), { code: 5, details: 'not found', metadata: {} })],
+    ['a plain error', new Error('boom')],
+    ['not an error', 'Connection terminated'],
+    ['undefined', undefined],
+  ])('%s → false', (_title, error) => expect(isUnavailable(error)).toBe(false));
+});
 
 describe('PostgreSQL faults', () => {
   let postgres: EmbeddedPostgres;
@@ -68,9 +102,9 @@ describe('PostgreSQL faults', () => {
       answers.push({ what: 'pairing', status: pairing.status, contentType: header(pairing.headers.get('content-type')), retryAfter: header(pairing.headers.get('retry-after')), detail: pairing.body?.detail });
     }
     const spec = { type: 'OPENAPI', format: 'JSON', data: JSON.stringify(openApi30) };
-    const api_ = await client.request('POST', '/v1/application/apis', { name: `F1 ${name}`, targetUrl: 'http://orders.example/api', spec });
-    answers.push({ what: 'register API', status: api_.status, contentType: header(api_.headers['content-type']), retryAfter: header(api_.headers['retry-after']), detail: api_.body?.detail });
-    if (api_.status === 201 || api_.status === 202) registered.add(api_.body.id);
+    const registration = await client.request('POST', '/v1/application/apis', { name: `F1 ${name}`, targetUrl: 'http://orders.example/api', spec });
+    answers.push({ what: 'register API', status: registration.status, contentType: header(registration.headers['content-type']), retryAfter: header(registration.headers['retry-after']), detail: registration.body?.detail });
+    if (registration.status === 201 || registration.status === 202) registered.add(registration.body.id);
   }
 
   it('F1: terminating every connection every 0.5 s under 8 writers: no crash, 2xx or 503 only, nothing lost or duplicated', async () => {
@@ -132,6 +166,28 @@ describe('PostgreSQL faults', () => {
     // Lost connections were seen and logged as warnings; nothing reached the last-resort 500 path.
     expect(api.log.text).toMatch(/PostgreSQL connection lost|dependency unavailable/);
     expect(api.log.lines.filter((line) => line.includes('"unhandled error"'))).toEqual([]);
+  });
+
+  it('survives the termination of a client checked out of the pool that has no error listener of its own', { timeout: 15_000 }, async () => {
+    const log = new CapturedLog();
+    const pool = createPool(postgres.url, createLogger('info', log), 2);
+    try {
+      const client = await pool.connect();
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const ended = new Promise((resolve) => client.once('end', resolve));
+      const admin = new pg.Client({ connectionString: postgres.url });
+      admin.on('error', () => undefined);
+      await admin.connect();
+      await admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+      await admin.end();
+      await ended;
+      await expect(client.query('SELECT 1')).rejects.toThrow(/not queryable/);
+      client.release(true);
+      expect(log.text).toContain('PostgreSQL connection lost');
+      expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('answers an admin request 503 with Retry-After while PostgreSQL is stopped, and 201 once it is back', async () => {

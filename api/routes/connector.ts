@@ -1,19 +1,19 @@
 // The Connector (docs/api.md): pairing tokens, signing requests and certificates for applications and
 // runtimes, and the renewal and revocation of a certificate by its holder.
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { CertificateBundle } from '../../activities/connector.js';
 import { lockApplication } from '../../db/applications.js';
 import { revokeCertificate } from '../../db/certificates.js';
-import { insertOperation, supersedePairings } from '../../db/operations.js';
+import { insertOperation, pairingInProgress, supersedePairings } from '../../db/operations.js';
 import { invalidateTokens, issueToken, peekToken, redeemToken } from '../../db/tokens.js';
 import { withTransaction } from '../../db/tx.js';
 import type { ConnectorConfig } from '../../lib/config.js';
 import { CsrInvalid, assertSubject, clientSubject, parseCsr, subjectToString, type Subject } from '../../trust/ca.js';
-import { pairingStart } from '../../services/workflow-starts.js';
+import { pairingStart, startFlow } from '../../services/workflow-starts.js';
 import { certificateIssuance } from '../../workflows/certificates.js';
 import { workflowId } from '../../workflows/ids.js';
 import { PairingStage, signingRequested, submitCsr } from '../../workflows/pairing.js';
@@ -67,6 +67,27 @@ function workflowProblem(error: unknown): never {
     throw invalidToken();
   }
   throw error;
+}
+
+/**
+ * Sends the CSR to the application's pairing workflow and answers with the certificate. A pairing whose
+ * start was lost (Temporal was unavailable when it was requested; its operation is still in progress)
+ * is started here, as the reconciler would, rather than refusing a good token.
+ */
+async function submitToPairing(deps: ConnectorRouteDeps, tenantId: string, applicationId: string, csr: string): Promise<CertificateBundle> {
+  const submit = () => deps.temporal.workflow.getHandle(workflowId.pairing(applicationId)).executeUpdate(submitCsr, { args: [{ csr }] });
+  try {
+    return await submit();
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) return workflowProblem(error);
+    const operation = await pairingInProgress(deps.pool, applicationId);
+    if (!operation) return workflowProblem(error);
+    const start = pairingStart({ taskQueue: deps.taskQueue, tenantId, applicationId, operationId: operation.id, connector: deps.connector });
+    await startFlow(deps.temporal, start, { workflowIdConflictPolicy: 'FAIL' }).catch((startError: unknown) => {
+      if (!(startError instanceof WorkflowExecutionAlreadyStartedError)) throw startError;
+    });
+    return submit().catch(workflowProblem);
+  }
 }
 
 /** Pairing, signing requests and certificates: an admin's pairing request, then the token holder's calls. */
@@ -175,7 +196,7 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
         const bundle = await withTransaction(pool, async (client) => {
           if (!(await redeemToken(client, token, ['csr']))) throw invalidToken();
           return grant.objectKind === 'application'
-            ? await temporal.workflow.getHandle(workflowId.pairing(grant.objectId)).executeUpdate(submitCsr, { args: [{ csr: body.csr }] }).catch(workflowProblem)
+            ? await submitToPairing(deps, grant.tenantId, grant.objectId, body.csr)
             : await temporal.workflow.execute(certificateIssuance, {
                 workflowId: workflowId.certificate(grant.objectId, randomUUID()),
                 taskQueue: deps.taskQueue,

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import type { Credentials } from '../../../db/credentials.js';
 import { deleteDefinition, getDefinition, insertDefinition, listDefinitions, replaceDefinition, type DefinitionInput, type DefinitionKind, type DefinitionRow } from '../../../db/definitions.js';
-import { insertOperation } from '../../../db/operations.js';
+import { insertOperation, supersedeRegistrations } from '../../../db/operations.js';
 import { UNIQUE_VIOLATION, pgError, withTransaction } from '../../../db/tx.js';
 import type { RegistrationConfig } from '../../../lib/config.js';
 import type { Logger } from '../../../lib/logger.js';
@@ -14,10 +14,12 @@ import { refusedLiteralHost } from '../../../lib/outbound.js';
 import { announcePendingSlots } from '../../../services/announcements.js';
 import { SPEC_FORMATS } from '../../../specs/validate.js';
 import { seal, type Keyring } from '../../../trust/encryption.js';
-import { applicationAttributes, workflowId } from '../../../workflows/ids.js';
-import { RegistrationStage, apiRegistration } from '../../../workflows/registration.js';
+import { registrationStart } from '../../../services/workflow-starts.js';
+import { workflowId } from '../../../workflows/ids.js';
+import { RegistrationStage } from '../../../workflows/registration.js';
 import { conflict, notFound } from '../../problems.js';
 import { route, type Reply, type Route } from '../../route.js';
+import { startRecorded } from '../../starts.js';
 import { Description, HttpUrl, IdParams, Timestamp } from '../../schemas.js';
 import { CredentialsBody } from './credentials.js';
 
@@ -132,6 +134,8 @@ async function register(deps: DefinitionRouteDeps, who: Owner, body: DefinitionB
   const stored = await withTransaction(pool, async (client) => {
     const row = id ? await replaceDefinition(client, who, id, input) : await insertDefinition(client, who, input);
     if (!row) throw notFound(`no such ${noun}`);
+    // A replacement supersedes a validation in flight (its workflow is replaced below).
+    if (id) await supersedeRegistrations(client, row.id);
     const operation = input.spec
       ? await insertOperation(client, {
           tenantId: who.tenantId,
@@ -148,15 +152,21 @@ async function register(deps: DefinitionRouteDeps, who: Owner, body: DefinitionB
   });
   await announcePendingSlots(deps, who.tenantId);
   if (!stored.operation) return { status: id ? 200 : 201, body: toDefinition(stored.row) };
-  const handle = await temporal.workflow.start(apiRegistration, {
-    workflowId: workflowId.registration(stored.row.id),
+  const start = registrationStart({
     taskQueue: deps.taskQueue,
-    args: [{ definitionId: stored.row.id, operationId: stored.operation.id }],
-    workflowIdConflictPolicy: 'TERMINATE_EXISTING',
-    typedSearchAttributes: applicationAttributes(who.tenantId, who.applicationId, RegistrationStage.VALIDATING),
-    staticSummary: `Fetch and validate the ${input.spec?.type ?? ''} spec of ${noun} "${stored.row.name}"`,
+    tenantId: who.tenantId,
+    applicationId: who.applicationId,
+    definitionId: stored.row.id,
+    operationId: stored.operation.id,
+    noun,
+    name: stored.row.name,
+    specType: stored.row.spec_type,
   });
-  const finished = await Promise.race([handle.result().then(() => true), sleep(deps.registration.waitMs).then(() => false)]);
+  // Temporal unavailable: the registration is recorded and the reconciler starts it; answer 202 with the operation.
+  const handle = await startRecorded(temporal, start, deps.logger);
+  if (!handle) return { status: 202, body: toDefinition(stored.row, stored.operation.id) };
+  // A result Temporal cannot give now (unavailable meanwhile) is a 202 too: the operation tells the rest.
+  const finished = await Promise.race([handle.result().then(() => true, () => false), sleep(deps.registration.waitMs).then(() => false)]);
   const row = (await getDefinition(pool, who, stored.row.id)) ?? stored.row;
   return { status: finished ? (id ? 200 : 201) : 202, body: toDefinition(row, stored.operation.id) };
 }
