@@ -1,5 +1,6 @@
 // The reconciler under a time-skipping server: operations are the outbox, and every IN_PROGRESS
 // operation ends up with a workflow that finishes it, or FAILED with the reason.
+import { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +41,13 @@ let env: TestWorkflowEnvironment;
 let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ env, stop } = await timeSkippingWorker(TASK_QUEUE, pool, () => ({ provisioning, providers: { local: fullProvider, simulated: fullProvider } })));
+  ({ env, stop } = await timeSkippingWorker(TASK_QUEUE, pool, (env) => ({
+    provisioning,
+    providers: { local: fullProvider, simulated: fullProvider },
+    // A plain client: the environment's own locks and unlocks time skipping around every result(),
+    // which the activity asks for, and would stall the test's env.sleep.
+    temporal: new Client({ connection: env.connection, namespace: env.namespace }),
+  })));
 });
 afterAll(async () => {
   await stop();
@@ -128,7 +135,7 @@ describe('the reconciler (time-skipping)', () => {
     });
     expect((await pool.query('SELECT 1 FROM runtimes WHERE id = $1', [doomed.id])).rowCount).toBe(0);
     expect((await reconciler.query(reconcilerStatus)).totals).toMatchObject({ redriven: 3, failed: 0, errors: 0 });
-    // await reconciler.terminate('end of test');
+    await reconciler.terminate('end of test');
   });
 
   it('fails an operation whose workflow ended without finishing it, naming the workflow and how it ended', async () => {
