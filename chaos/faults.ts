@@ -34,14 +34,22 @@ function grouped(items: Array<{ line: string; example?: string }>, limit = 6): s
 
 const exitEvidence = (exits: Exit[]) => exits.flatMap((e) => [`${e.name} exited (${e.how})`, ...e.evidence.map((line) => `    ${line}`)]);
 
+/** "at the injection: 12 operations IN_PROGRESS": evidence that the fault met work in flight. */
+async function inFlight(target: Target, since: number): Promise<string> {
+  const n = await withDb(target.databaseUrl, async (db) => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM operations WHERE state = 'IN_PROGRESS' AND started_at >= $1", [new Date(since)])).rows[0]!.n);
+  return `at the injection: ${n} operations of this fault IN_PROGRESS`;
+}
+
 /** Ends the injection, heals what died, waits for readiness and for every flow, and makes the row. */
-async function finish(stack: Stack, traffic: Traffic, head: Pick<Row, 'fault' | 'injected' | 'what'>, since: number, injectionEnd: number): Promise<Row> {
+async function finish(stack: Stack, traffic: Traffic, head: Pick<Row, 'fault' | 'injected' | 'what'>, injectionEnd: number, note?: string): Promise<Row> {
   traffic.deadline = injectionEnd + RECOVERY_MS;
   await stack.heal();
   const readyAt = await stack.untilReady(traffic.deadline);
   await traffic.settled();
   await traffic.verify();
-  return rowOf(traffic, head, stack.exits.filter((e) => e.at >= since), injectionEnd, readyAt);
+  const row = rowOf(traffic, head, stack.takeExits(), injectionEnd, readyAt);
+  if (note) row.evidence.push(note);
+  return row;
 }
 
 function rowOf(traffic: Traffic, head: Pick<Row, 'fault' | 'injected' | 'what'>, exits: Exit[] | undefined, injectionEnd: number, readyAt?: number): Row {
@@ -78,7 +86,6 @@ export async function registrar(stack: Stack): Promise<MtlsClient> {
 }
 
 export async function f1(stack: Stack, client: MtlsClient): Promise<Row> {
-  const since = Date.now();
   const traffic = new Traffic(stack);
   const maintenance = new URL(stack.databaseUrl);
   maintenance.pathname = '/postgres';
@@ -113,7 +120,7 @@ export async function f1(stack: Stack, client: MtlsClient): Promise<Row> {
   await injection;
   await killer.end();
   const injected = `every PostgreSQL connection terminated every 0.5 s for 10 s (${terminated} connections)`;
-  return finish(stack, traffic, { fault: 'F1', injected, what: 'flows of 8 writers: applications, pairings, registrations' }, since, end);
+  return finish(stack, traffic, { fault: 'F1', injected, what: 'flows of 8 writers: applications, pairings, registrations' }, end);
 }
 
 export async function f2(stack: Stack): Promise<Row> {
@@ -122,6 +129,7 @@ export async function f2(stack: Stack): Promise<Row> {
   const provision = (i: number) => void traffic.start(`f2-rt-${i}`, async (f) => void (await provisionRuntime(f, stack, `f2-rt-${i}`)));
   range(10).forEach(provision);
   await sleep(1_500); // acknowledged and in flight
+  const note = await inFlight(stack, since);
   await stack.process('postgres').stop();
   const down = Date.now();
   for (const i of range(10, 10)) {
@@ -131,7 +139,7 @@ export async function f2(stack: Stack): Promise<Row> {
   await sleep(Math.max(0, down + 20_000 - Date.now()));
   const injectionEnd = Date.now();
   await stack.process('postgres').start();
-  return finish(stack, traffic, { fault: 'F2', injected: 'PostgreSQL stopped for 20 s, then started', what: 'provisionings (10 before, 10 during the outage)' }, since, injectionEnd);
+  return finish(stack, traffic, { fault: 'F2', injected: 'PostgreSQL stopped for 20 s, then started', what: 'provisionings (10 before, 10 during the outage)' }, injectionEnd, note);
 }
 
 export async function f3(stack: Stack): Promise<Row> {
@@ -145,11 +153,12 @@ export async function f3(stack: Stack): Promise<Row> {
     void traffic.start(`f3-pair-${i}`, (f) => pairApplication(f, stack, apps[i]!.body.id, keys[i]));
   }
   await sleep(2_000);
+  const note = await inFlight(stack, since);
   stack.process('worker').kill();
   await sleep(5_000);
   const injectionEnd = Date.now();
   await stack.process('worker').start(); // a failed start is recorded as an exit
-  return finish(stack, traffic, { fault: 'F3', injected: 'worker killed (SIGKILL), started again 5 s later', what: 'flows: 20 provisionings, 20 pairings' }, since, injectionEnd);
+  return finish(stack, traffic, { fault: 'F3', injected: 'worker killed (SIGKILL), started again 5 s later', what: 'flows: 20 provisionings, 20 pairings' }, injectionEnd, note);
 }
 
 export async function f4(stack: Stack, client: MtlsClient): Promise<Row> {
@@ -161,6 +170,7 @@ export async function f4(stack: Stack, client: MtlsClient): Promise<Row> {
   };
   range(5).forEach(both);
   await sleep(1_500);
+  const note = await inFlight(stack, since);
   await stack.process('temporal').stop();
   const down = Date.now();
   for (const i of range(10, 5)) {
@@ -174,8 +184,8 @@ export async function f4(stack: Stack, client: MtlsClient): Promise<Row> {
     stack,
     traffic,
     { fault: 'F4', injected: 'Temporal server stopped for 20 s, then started', what: 'flows: 15 provisionings, 15 registrations (5 each before, 10 during the outage)' },
-    since,
     injectionEnd,
+    note,
   );
 }
 
@@ -188,12 +198,20 @@ export async function f5(dir: string): Promise<Row> {
   const env: Record<string, string> = { ...(await stackEnv(dataDir)), MERIDIAN_ADMIN_TOKEN: adminToken };
   const stack = new LocalStack(env);
   const head = { fault: 'F5', injected: '`npm start` killed (SIGKILL), then `npm start` again', what: 'provisionings in flight' };
+  const output = () => evidenceOf(stack.output.split('\n'), 8);
+  const empty = { ...head, tried: 0, completed: 0, refused: 0, unclean: 0, lost: 0, duplicated: 0, evidence: [] as string[] };
   try {
-    await stack.start();
+    try {
+      await stack.start();
+    } catch {
+      return { ...empty, broken: '`npm start` did not become ready (before any fault)', evidence: output() };
+    }
     const target: Target = { url: stack.url, adminToken, databaseUrl: embeddedUrl(path.join(dataDir, 'postgres'), Number(env.MERIDIAN_PG_PORT)) };
     const traffic = new Traffic(target);
+    const since = Date.now();
     for (const i of range(6)) void traffic.start(`f5-rt-${i}`, async (f) => void (await provisionRuntime(f, target, `f5-rt-${i}`)));
-    await sleep(2_000);
+    await sleep(2_000); // acknowledged and in flight
+    const note = await inFlight(target, since);
     traffic.targetDown = true;
     const child = stack.child!;
     const killed = new Promise((resolve) => child.once('exit', resolve));
@@ -214,10 +232,18 @@ export async function f5(dir: string): Promise<Row> {
     await traffic.settled();
     await traffic.verify().catch((error: Error) => (broken ??= `could not verify in PostgreSQL: ${error.message}`));
     const row = rowOf(traffic, head, undefined, injectionEnd, readyAt);
-    if (broken) row.evidence.unshift(...evidenceOf(stack.output.split('\n'), 8));
+    if (broken) row.evidence.unshift(...output());
+    row.evidence.push(note);
     return { ...row, broken };
   } finally {
-    if (stack.child && stack.child.exitCode === null && stack.child.signalCode === null) await stack.interrupt();
+    const child = stack.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const stopped = await Promise.race([stack.interrupt().then(() => true), sleep(30_000).then(() => false)]);
+      if (!stopped) {
+        console.error('chaos: F5: `npm start` did not stop within 30 s of Ctrl-C; killing it');
+        child.kill('SIGKILL');
+      }
+    }
     const left = processesUsing(dataDir).length;
     if (left > 0) console.error(`chaos: F5: ${left} process(es) of the stack still ran after it stopped; stopping them`);
     await reap(dir);
@@ -253,7 +279,6 @@ export async function f6(stack: Stack, total = 1_000): Promise<Row> {
     return { listener, kind, route };
   });
 
-  const since = Date.now();
   const results: Array<{ job: (typeof jobs)[number]; result: Result }> = [];
   let next = 0;
   await Promise.all(
@@ -274,7 +299,7 @@ export async function f6(stack: Stack, total = 1_000): Promise<Row> {
       return false;
     }
   })();
-  const exits = stack.exits.filter((e) => e.at >= since);
+  const exits = stack.takeExits();
   if (!localAlive) exits.push({ name: 'local runtime', at: Date.now(), how: 'gone', evidence: evidenceOf(fs.readFileSync(files.log, 'utf8').split('\n')) });
   await stack.heal();
   const readyAt = await stack.untilReady(barrageEnd + RECOVERY_MS);

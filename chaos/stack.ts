@@ -209,6 +209,11 @@ export class Stack implements Target {
     };
   }
 
+  /** The exits recorded since the last call: each is reported in exactly one row. */
+  takeExits(): Exit[] {
+    return this.exits.splice(0);
+  }
+
   process(name: Name): Managed {
     return this.procs[name];
   }

@@ -199,6 +199,7 @@ export async function createApplication(f: FlowContext, t: Target, name: string)
 
 /** Pairing request (acknowledged with a token) → signing request → key and CSR → certificate → operation SUCCEEDED. */
 export async function pairApplication(f: FlowContext, t: Target, applicationId: string, key?: KeyObject): Promise<void> {
+  if (!f.objects.includes(applicationId)) f.objects.push(applicationId); // its certificates and PAIRING operations are counted
   const pairing = await f.first('pairing request', admin(t, 'POST', `/v1/applications/${applicationId}/pairing`));
   const signing = await f.retry('signing request', async () => ({ status: 200, body: await requestSigning(pairing.body.connectorUrl, pairing.body.token) }));
   const privateKey = key ?? (await newKey());

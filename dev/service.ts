@@ -131,6 +131,7 @@ export async function supervise<T extends { service: Service; stop(): Promise<vo
   let current = await start();
   let restarts = 0;
   let stopping = false;
+  let restarting = false;
   const backoff = new Backoff(backoffOptions);
 
   const watch = async (): Promise<void> => {
@@ -138,22 +139,27 @@ export async function supervise<T extends { service: Service; stop(): Promise<vo
       const startedAt = Date.now();
       const exit = await current.service.exited;
       if (stopping) return;
+      restarting = true;
       const delay = backoff.next(startedAt);
       log.warn({ component: name, code: exit.code, signal: exit.signal, restartInMs: delay }, `${name} exited (${describeExit(exit)}); restarting in ${delay} ms`);
-      for (;;) {
-        if (!(await backoff.wait())) return;
-        try {
-          current = await start();
-          restarts += 1;
-          log.warn({ component: name, restarts, pid: current.service.process.pid }, `${name} restarted`);
-          if (stopping) return;
-          break;
-        } catch (error) {
-          if (stopping) return;
-          const next = backoff.next();
-          log.error({ component: name, err: (error as Error).message, restartInMs: next }, `${name} did not start again: ${(error as Error).message}; retrying in ${next} ms`);
+      try {
+        for (;;) {
+          if (!(await backoff.wait())) return;
+          try {
+            current = await start();
+            restarts += 1;
+            log.warn({ component: name, restarts, pid: current.service.process.pid }, `${name} restarted`);
+            break;
+          } catch (error) {
+            if (stopping) return;
+            const next = backoff.next();
+            log.error({ component: name, err: (error as Error).message, restartInMs: next }, `${name} did not start again: ${(error as Error).message}; retrying in ${next} ms`);
+          }
         }
+      } finally {
+        restarting = false;
       }
+      if (stopping) return;
     }
   };
   const watching = watch();
@@ -164,8 +170,11 @@ export async function supervise<T extends { service: Service; stop(): Promise<vo
     async stop() {
       stopping = true;
       backoff.stop();
-      await watching;
+      // A restart under way finishes first (what it started is stopped next); a watched instance that is
+      // stopped ends the watch.
+      if (restarting) await watching;
       await current.stop();
+      await watching;
     },
   };
 }

@@ -152,7 +152,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
       worker.shutdown();
       await running;
       await host.stop();
-      await nativeConnection.close();
+      await nativeConnection.close().catch(() => undefined);
     };
   }
   return {

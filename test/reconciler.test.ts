@@ -64,16 +64,27 @@ const exists = (id: string) =>
       () => false,
     );
 
+/**
+ * Until the workflow waits on a timer with no task in flight. (The test server keeps time from
+ * skipping forever when a workflow is terminated while a workflow task is scheduled or running.)
+ */
+async function waitingOnTimer(handle: { fetchHistory(): Promise<{ events?: Array<{ timerStartedEventAttributes?: unknown }> | null }> }) {
+  await expect.poll(async () => (await handle.fetchHistory()).events?.at(-1)?.timerStartedEventAttributes !== undefined, { timeout: 20_000 }).toBe(true);
+}
+
 /** The input a workflow was started with. */
 async function startInput(id: string) {
   const history = await env.client.workflow.getHandle(id).fetchHistory();
   return JSON.parse(Buffer.from(history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.data!).toString('utf8'));
 }
 
-/** A scoped reconciler of this test's tenant: 15 s rounds, 30 s grace. */
-async function reconcilerFor(tenantId: string) {
+/**
+ * A scoped reconciler of this test's tenant: 15 s rounds, 30 s grace unless told (with none, its first
+ * round, at once, looks at everything already written).
+ */
+async function reconcilerFor(tenantId: string, { graceSeconds = 30, roundsPerRun = 100 } = {}) {
   const scope = uniqueName('scope');
-  const options = { scope, tenantIds: [tenantId], intervalSeconds: 15, graceSeconds: 30 };
+  const options = { scope, tenantIds: [tenantId], intervalSeconds: 15, graceSeconds, roundsPerRun };
   expect(await ensureReconciler(env.client, TASK_QUEUE, options)).toBe('started');
   // Idempotent: a second worker's start finds it running.
   expect(await ensureReconciler(env.client, TASK_QUEUE, options)).toBe('running');
@@ -97,7 +108,8 @@ describe('the reconciler (time-skipping)', () => {
     const doomed = await createRuntime(pool, tenant.id, { name: uniqueName('rt'), provider: 'local' });
     const deprovisioningOp = await insertOperation(pool, { tenantId: tenant.id, type: 'DEPROVISIONING', resourceId: doomed.id, stage: 'REVOKING', workflowId: workflowId.deprovisioning(doomed.id) });
 
-    const reconciler = await reconcilerFor(tenant.id);
+    const reconciler = await reconcilerFor(tenant.id, { roundsPerRun: 2 });
+    const firstRun = (await reconciler.describe()).runId;
     await expect.poll(async () => (await reconciler.query(reconcilerStatus)).totals.rounds, { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
     // Within the grace period the API may still be starting it: left alone.
     expect(await exists(workflowId.registration(definition.id))).toBe(false);
@@ -134,8 +146,10 @@ describe('the reconciler (time-skipping)', () => {
       deprovisionTimeoutMs: 78_000,
     });
     expect((await pool.query('SELECT 1 FROM runtimes WHERE id = $1', [doomed.id])).rowCount).toBe(0);
-    expect((await reconciler.query(reconcilerStatus)).totals).toMatchObject({ redriven: 3, failed: 0, errors: 0 });
-    await reconciler.terminate('end of test');
+    // It continued as new every two rounds, carrying its totals.
+    expect((await reconciler.describe()).runId).not.toBe(firstRun);
+    expect((await reconciler.query(reconcilerStatus)).totals).toMatchObject({ rounds: expect.any(Number), redriven: 3, failed: 0, errors: 0 });
+    expect((await reconciler.query(reconcilerStatus)).totals.rounds).toBeGreaterThanOrEqual(4);
   });
 
   it('fails an operation whose workflow ended without finishing it, naming the workflow and how it ended', async () => {
@@ -144,16 +158,15 @@ describe('the reconciler (time-skipping)', () => {
     const op = await insertOperation(pool, { tenantId: tenant.id, type: 'PAIRING', resourceId: app.id, stage: 'MARKING_PAIRING', workflowId: workflowId.pairing(app.id) });
     const { token } = await issueToken(pool, { tenantId: tenant.id, objectKind: 'application', objectId: app.id, purpose: 'application' }, connector.ttl.application);
     const pairing = await startFlow(env.client, pairingStart({ taskQueue: TASK_QUEUE, tenantId: tenant.id, applicationId: app.id, operationId: op.id, connector }));
-    await expect.poll(async () => (await operation(op.id)).stage, { timeout: 20_000 }).toBe('WAITING_FOR_SIGNING_REQUEST');
+    await waitingOnTimer(pairing);
     await pairing.terminate('an operator stopped it');
 
     // And a pairing whose workflow is running (waiting for its signing request): it is left to it.
     const other = await createApplication(pool, tenant.id, { name: uniqueName('app') });
     const busy = await insertOperation(pool, { tenantId: tenant.id, type: 'PAIRING', resourceId: other.id, stage: 'MARKING_PAIRING', workflowId: workflowId.pairing(other.id) });
-    const running = await startFlow(env.client, pairingStart({ taskQueue: TASK_QUEUE, tenantId: tenant.id, applicationId: other.id, operationId: busy.id, connector }));
+    await waitingOnTimer(await startFlow(env.client, pairingStart({ taskQueue: TASK_QUEUE, tenantId: tenant.id, applicationId: other.id, operationId: busy.id, connector })));
 
-    const reconciler = await reconcilerFor(tenant.id);
-    await env.sleep('1 minute');
+    const reconciler = await reconcilerFor(tenant.id, { graceSeconds: 0 });
     await expect.poll(async () => (await operation(op.id)).state, { timeout: 30_000 }).toBe('FAILED');
     const failed = await operation(op.id);
     expect(failed.message).toBe(`the workflow pairing:${app.id} was terminated (an operator stopped it) without finishing the operation`);
@@ -162,10 +175,10 @@ describe('the reconciler (time-skipping)', () => {
 
     expect(await operation(busy.id)).toMatchObject({ state: 'IN_PROGRESS', stage: 'WAITING_FOR_SIGNING_REQUEST' });
     expect((await reconciler.query(reconcilerStatus)).totals).toMatchObject({ redriven: 0, failed: 1, errors: 0 });
-    await running.terminate('end of test');
-    await reconciler.terminate('end of test');
   });
 
+  // Last: its workflow is terminated before any worker took its first task, which keeps the test
+  // server from skipping time afterwards.
   it('fails a provisioning whose workflow ended, with the runtime, and operations that can no longer run', async () => {
     const { tenant } = await createTenant(pool);
     const runtime = await createRuntime(pool, tenant.id, { name: uniqueName('rt'), provider: 'simulated' });
@@ -184,15 +197,14 @@ describe('the reconciler (time-skipping)', () => {
     const orphan = await insertOperation(pool, { tenantId: tenant.id, type: 'API_REGISTRATION', resourceId: definition.id, stage: 'VALIDATING', workflowId: workflowId.registration(definition.id) });
     await pool.query('DELETE FROM definitions WHERE id = $1', [definition.id]);
 
-    const reconciler = await reconcilerFor(tenant.id);
-    await env.sleep('1 minute');
+    await reconcilerFor(tenant.id, { graceSeconds: 0 });
     await expect.poll(async () => (await operation(op.id)).state, { timeout: 30_000 }).toBe('FAILED');
-    expect((await operation(op.id)).message).toBe(`the workflow provisioning:${runtime.id} was terminated (worker lost) without finishing the operation`);
+    const reason = `the workflow provisioning:${runtime.id} was terminated (worker lost) without finishing the operation`;
+    expect((await operation(op.id)).message).toBe(reason);
     const row = (await pool.query('SELECT condition, condition_message FROM runtimes WHERE id = $1', [runtime.id])).rows[0];
-    expect(row).toEqual({ condition: 'FAILED', condition_message: `provisioning failed: the workflow provisioning:${runtime.id} was terminated (worker lost) without finishing the operation` });
+    expect(row).toEqual({ condition: 'FAILED', condition_message: `provisioning failed: ${reason}` });
     await expect.poll(async () => (await operation(orphan.id)).state, { timeout: 30_000 }).toBe('FAILED');
     expect((await operation(orphan.id)).message).toBe('the definition no longer exists');
     expect(await exists(workflowId.registration(definition.id))).toBe(false);
-    await reconciler.terminate('end of test');
   });
 });
