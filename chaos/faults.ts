@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import pg from 'pg';
 import { adminRequest, untilFinished } from '../client/admin.js';
 import { MtlsClient, connect, newKey } from '../client/connector.js';
@@ -21,15 +22,18 @@ const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from 
 
 /** "3× line (a, b, c)" for each distinct line (ids blanked), most frequent first, with up to 3 examples. */
 function grouped(items: Array<{ line: string; example?: string }>, limit = 6): string[] {
-  const groups = new Map<string, string[]>();
+  const groups = new Map<string, { n: number; examples: string[] }>();
   for (const { line, example } of items) {
     const key = line.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>');
-    groups.set(key, [...(groups.get(key) ?? []), ...(example ? [example] : [])]);
+    const group = groups.get(key) ?? groups.set(key, { n: 0, examples: [] }).get(key)!;
+    group.n++;
+    if (example) group.examples.push(example);
   }
+  const examples = (list: string[]) => (list.length ? ` (${list.slice(0, 3).join(', ')}${list.length > 3 ? ', …' : ''})` : '');
   return [...groups]
-    .sort((a, b) => b[1].length - a[1].length)
+    .sort((a, b) => b[1].n - a[1].n)
     .slice(0, limit)
-    .map(([line, examples]) => `${examples.length || 1}× ${line}${examples.length ? ` (${examples.slice(0, 3).join(', ')}${examples.length > 3 ? ', …' : ''})` : ''}`);
+    .map(([line, group]) => `${group.n}× ${line}${examples(group.examples)}`);
 }
 
 const exitEvidence = (exits: Exit[]) => exits.flatMap((e) => [`${e.name} exited (${e.how})`, ...e.evidence.map((line) => `    ${line}`)]);
@@ -40,19 +44,56 @@ async function inFlight(target: Target, since: number): Promise<string> {
   return `at the injection: ${n} operations of this fault IN_PROGRESS`;
 }
 
+/**
+ * Operations started since `since` that are IN_PROGRESS with no running workflow to finish them: stuck
+ * (a pairing waiting for its client is not: its workflow runs until the token expires). Asked again
+ * until there are none or the deadline passed, so that a reconciler gets its chance.
+ */
+async function stuckOperations(target: Target, since: number, deadline: number): Promise<string[]> {
+  const connection = await Connection.connect({ address: target.temporalAddress });
+  const client = new Client({ connection });
+  try {
+    for (;;) {
+      const inProgress = await withDb(target.databaseUrl, async (db) =>
+        (
+          await db.query<{ id: string; type: string; stage: string; workflow_id: string | null }>(
+            "SELECT id, type, stage, workflow_id FROM operations WHERE state = 'IN_PROGRESS' AND started_at >= $1",
+            [new Date(since)],
+          )
+        ).rows,
+      );
+      const stuck: string[] = [];
+      for (const op of inProgress) {
+        const status = op.workflow_id
+          ? await client.workflow
+              .getHandle(op.workflow_id)
+              .describe()
+              .then((d) => d.status.name, (error: Error) => (error instanceof WorkflowNotFoundError ? 'NOT FOUND' : `unknown (${error.message})`))
+          : 'no workflow id';
+        if (status !== 'RUNNING') stuck.push(`stuck: ${op.type} operation at ${op.stage}, workflow ${status}`);
+      }
+      if (stuck.length === 0 || Date.now() > deadline) return stuck;
+      await sleep(2_000);
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
 /** Ends the injection, heals what died, waits for readiness and for every flow, and makes the row. */
-async function finish(stack: Stack, traffic: Traffic, head: Pick<Row, 'fault' | 'injected' | 'what'>, injectionEnd: number, note?: string): Promise<Row> {
+async function finish(stack: Stack, traffic: Traffic, head: Pick<Row, 'fault' | 'injected' | 'what'>, since: number, injectionEnd: number, note?: string): Promise<Row> {
   traffic.deadline = injectionEnd + RECOVERY_MS;
   await stack.heal();
   const readyAt = await stack.untilReady(traffic.deadline);
   await traffic.settled();
   await traffic.verify();
-  const row = rowOf(traffic, head, stack.takeExits(), injectionEnd, readyAt);
+  const stuck = await stuckOperations(stack, since, traffic.deadline);
+  const row = rowOf(traffic, head, stack.takeExits(), injectionEnd, stuck, readyAt);
   if (note) row.evidence.push(note);
   return row;
 }
 
-function rowOf(traffic: Traffic, head: Pick<Row, 'fault' | 'injected' | 'what'>, exits: Exit[] | undefined, injectionEnd: number, readyAt?: number): Row {
+function rowOf(traffic: Traffic, head: Pick<Row, 'fault' | 'injected' | 'what'>, exits: Exit[] | undefined, injectionEnd: number, stuck: string[], readyAt?: number): Row {
   const of = (outcome: Outcome) => traffic.flows.filter((f) => f.outcome === outcome).map((f) => ({ line: `${outcome}: ${f.detail}`, example: f.name }));
   const lost = traffic.count('lost');
   const lastFinish = Math.max(injectionEnd, ...traffic.flows.map((f) => f.finishedAt));
@@ -64,13 +105,15 @@ function rowOf(traffic: Traffic, head: Pick<Row, 'fault' | 'injected' | 'what'>,
     unclean: traffic.count('unclean'),
     lost,
     duplicated: traffic.flows.filter((f) => f.duplicated).length,
+    stuck: stuck.length,
     exits: exits?.length,
-    recoverySeconds: readyAt !== undefined && lost === 0 ? (Math.max(readyAt, lastFinish) - injectionEnd) / 1000 : undefined,
+    recoverySeconds: readyAt !== undefined && lost === 0 && stuck.length === 0 ? (Math.max(readyAt, lastFinish) - injectionEnd) / 1000 : undefined,
     evidence: [
       ...exitEvidence(exits ?? []),
       ...grouped(of('lost')),
       ...grouped(of('unclean')),
       ...grouped(traffic.flows.filter((f) => f.duplicated).map((f) => ({ line: `duplicated: ${f.duplicated}`, example: f.name }))),
+      ...grouped(stuck.map((line) => ({ line }))),
       ...grouped(of('refused'), 3),
     ],
   };
@@ -86,6 +129,7 @@ export async function registrar(stack: Stack): Promise<MtlsClient> {
 }
 
 export async function f1(stack: Stack, client: MtlsClient): Promise<Row> {
+  const since = Date.now();
   const traffic = new Traffic(stack);
   const maintenance = new URL(stack.databaseUrl);
   maintenance.pathname = '/postgres';
@@ -120,7 +164,7 @@ export async function f1(stack: Stack, client: MtlsClient): Promise<Row> {
   await injection;
   await killer.end();
   const injected = `every PostgreSQL connection terminated every 0.5 s for 10 s (${terminated} connections)`;
-  return finish(stack, traffic, { fault: 'F1', injected, what: 'flows of 8 writers: applications, pairings, registrations' }, end);
+  return finish(stack, traffic, { fault: 'F1', injected, what: 'flows of 8 writers: applications, pairings, registrations' }, since, end);
 }
 
 export async function f2(stack: Stack): Promise<Row> {
@@ -139,7 +183,7 @@ export async function f2(stack: Stack): Promise<Row> {
   await sleep(Math.max(0, down + 20_000 - Date.now()));
   const injectionEnd = Date.now();
   await stack.process('postgres').start();
-  return finish(stack, traffic, { fault: 'F2', injected: 'PostgreSQL stopped for 20 s, then started', what: 'provisionings (10 before, 10 during the outage)' }, injectionEnd, note);
+  return finish(stack, traffic, { fault: 'F2', injected: 'PostgreSQL stopped for 20 s, then started', what: 'provisionings (10 before, 10 during the outage)' }, since, injectionEnd, note);
 }
 
 export async function f3(stack: Stack): Promise<Row> {
@@ -158,7 +202,7 @@ export async function f3(stack: Stack): Promise<Row> {
   await sleep(5_000);
   const injectionEnd = Date.now();
   await stack.process('worker').start(); // a failed start is recorded as an exit
-  return finish(stack, traffic, { fault: 'F3', injected: 'worker killed (SIGKILL), started again 5 s later', what: 'flows: 20 provisionings, 20 pairings' }, injectionEnd, note);
+  return finish(stack, traffic, { fault: 'F3', injected: 'worker killed (SIGKILL), started again 5 s later', what: 'flows: 20 provisionings, 20 pairings' }, since, injectionEnd, note);
 }
 
 export async function f4(stack: Stack, client: MtlsClient): Promise<Row> {
@@ -184,6 +228,7 @@ export async function f4(stack: Stack, client: MtlsClient): Promise<Row> {
     stack,
     traffic,
     { fault: 'F4', injected: 'Temporal server stopped for 20 s, then started', what: 'flows: 15 provisionings, 15 registrations (5 each before, 10 during the outage)' },
+    since,
     injectionEnd,
     note,
   );
@@ -199,14 +244,15 @@ export async function f5(dir: string): Promise<Row> {
   const stack = new LocalStack(env);
   const head = { fault: 'F5', injected: '`npm start` killed (SIGKILL), then `npm start` again', what: 'provisionings in flight' };
   const output = () => evidenceOf(stack.output.split('\n'), 8);
-  const empty = { ...head, tried: 0, completed: 0, refused: 0, unclean: 0, lost: 0, duplicated: 0, evidence: [] as string[] };
+  const empty = { ...head, tried: 0, completed: 0, refused: 0, unclean: 0, lost: 0, duplicated: 0, stuck: 0, evidence: [] as string[] };
   try {
     try {
       await stack.start();
     } catch {
       return { ...empty, broken: '`npm start` did not become ready (before any fault)', evidence: output() };
     }
-    const target: Target = { url: stack.url, adminToken, databaseUrl: embeddedUrl(path.join(dataDir, 'postgres'), Number(env.MERIDIAN_PG_PORT)) };
+    const databaseUrl = embeddedUrl(path.join(dataDir, 'postgres'), Number(env.MERIDIAN_PG_PORT));
+    const target: Target = { url: stack.url, adminToken, databaseUrl, temporalAddress: env.TEMPORAL_ADDRESS! };
     const traffic = new Traffic(target);
     const since = Date.now();
     for (const i of range(6)) void traffic.start(`f5-rt-${i}`, async (f) => void (await provisionRuntime(f, target, `f5-rt-${i}`)));
@@ -231,7 +277,8 @@ export async function f5(dir: string): Promise<Row> {
     traffic.targetDown = false;
     await traffic.settled();
     await traffic.verify().catch((error: Error) => (broken ??= `could not verify in PostgreSQL: ${error.message}`));
-    const row = rowOf(traffic, head, undefined, injectionEnd, readyAt);
+    const stuck = broken ? [] : await stuckOperations(target, since, traffic.deadline);
+    const row = rowOf(traffic, head, undefined, injectionEnd, stuck, readyAt);
     if (broken) row.evidence.unshift(...output());
     row.evidence.push(note);
     return { ...row, broken };
@@ -324,6 +371,7 @@ export async function f6(stack: Stack, total = 1_000): Promise<Row> {
     unclean: unclean.length,
     lost: 0,
     duplicated: 0,
+    stuck: 0,
     exits: exits.length,
     recoverySeconds: readyAt !== undefined && gatewaysAnswer.every(Boolean) ? (Math.max(readyAt, barrageEnd) - barrageEnd) / 1000 : undefined,
     evidence,

@@ -32,7 +32,7 @@ async function run(fault: string, title: string, body: () => Promise<Row>): Prom
   if (!want(fault)) return;
   console.log(`[${elapsed()}] ${fault}: ${title} ...`);
   const row = await body().catch(
-    (error: Error): Row => ({ fault, injected: title, what: 'flows', tried: 0, completed: 0, refused: 0, unclean: 0, lost: 0, duplicated: 0, evidence: [], broken: `harness: ${error.message}` }),
+    (error: Error): Row => ({ fault, injected: title, what: 'flows', tried: 0, completed: 0, refused: 0, unclean: 0, lost: 0, duplicated: 0, stuck: 0, evidence: [], broken: `harness: ${error.message}` }),
   );
   rows.push(row);
   console.log(`[${elapsed()}] ${fault}: ${passes(row) ? 'ok' : 'FAIL'}`);

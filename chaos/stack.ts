@@ -32,6 +32,7 @@ export interface Target {
   url: string;
   adminToken: string;
   databaseUrl: string;
+  temporalAddress: string;
 }
 
 /** The last lines worth quoting from a process's output. */
@@ -187,6 +188,10 @@ export class Stack implements Target {
     return `http://127.0.0.1:${this.ports.http}`;
   }
 
+  get temporalAddress(): string {
+    return `127.0.0.1:${this.ports.temporal}`;
+  }
+
   get mtlsUrl(): string {
     return `https://127.0.0.1:${this.ports.mtls}`;
   }
@@ -195,7 +200,7 @@ export class Stack implements Target {
   private get env(): Record<string, string> {
     return {
       DATABASE_URL: this.databaseUrl,
-      TEMPORAL_ADDRESS: `127.0.0.1:${this.ports.temporal}`,
+      TEMPORAL_ADDRESS: this.temporalAddress,
       MERIDIAN_DATA_DIR: this.dataDir,
       MERIDIAN_HOST: '127.0.0.1',
       MERIDIAN_HTTP_PORT: String(this.ports.http),

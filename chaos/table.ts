@@ -15,6 +15,8 @@ export interface Row {
   /** Acknowledged, then never finished (or gone). */
   lost: number;
   duplicated: number;
+  /** Operations of this fault still IN_PROGRESS with no running workflow to finish them (found at the deadline). */
+  stuck: number;
   /** Exits of processes that were not the target; undefined where every process was the target. */
   exits?: number;
   /** Seconds from the end of the injection until everything was ready and every acknowledged flow done. */
@@ -25,12 +27,12 @@ export interface Row {
   broken?: string;
 }
 
-/** The bar: nothing lost, duplicated or unclean, no unintended exit, recovered before the deadline. */
+/** The bar: nothing lost, duplicated, stuck or unclean, no unintended exit, recovered before the deadline. */
 export function passes(row: Row): boolean {
-  return row.lost === 0 && row.duplicated === 0 && row.unclean === 0 && !row.exits && row.recoverySeconds !== undefined && !row.broken;
+  return row.lost === 0 && row.duplicated === 0 && row.stuck === 0 && row.unclean === 0 && !row.exits && row.recoverySeconds !== undefined && !row.broken;
 }
 
-const HEADERS = ['fault', 'injected', 'tried', 'completed', 'refused (4xx/503)', 'unclean (5xx/no answer)', 'lost', 'duplicated', 'exits', 'recovery', 'bar'];
+const HEADERS = ['fault', 'injected', 'tried', 'completed', 'refused (4xx/503)', 'unclean (5xx/no answer)', 'lost', 'duplicated', 'stuck', 'exits', 'recovery', 'bar'];
 
 export function formatTable(rows: Row[]): string {
   const cells = rows.map((r) => [
@@ -42,6 +44,7 @@ export function formatTable(rows: Row[]): string {
     String(r.unclean),
     String(r.lost),
     String(r.duplicated),
+    String(r.stuck),
     r.exits === undefined ? '—' : String(r.exits),
     r.recoverySeconds === undefined ? 'not recovered' : `${r.recoverySeconds.toFixed(1)} s`,
     passes(r) ? 'ok' : 'FAIL',

@@ -121,6 +121,10 @@ describe('Temporal unavailable', () => {
     const key = rsaKey();
     const csr = createCsr(key, parseSubject(signing.subject));
 
+    // Pairing requested again while Temporal is down: its first run is still there, for the first request.
+    const repaired = await newApplication(token);
+    const firstPairing = await pairingOf(token, repaired.id);
+
     // Of concurrent redemptions of one CSR token exactly one wins, the redemption waiting on Temporal.
     const raced = await newApplication(token);
     const racedPairing = await pairingOf(token, raced.id);
@@ -132,7 +136,7 @@ describe('Temporal unavailable', () => {
     await stopWorker();
     await server.stop();
 
-    const [certificate, runtime, registration, pairingWhileDown, inlinePairing] = await Promise.all([
+    const [certificate, runtime, registration, pairingWhileDown, inlinePairing, secondPairing] = await Promise.all([
       certificates(signing.csrToken, csr),
       call(`${api.urls.public}/v1/runtimes`, { token, body: { name: uniqueName('rt'), provider: 'simulated' } }),
       pairedClient.request('POST', '/v1/application/apis', {
@@ -142,6 +146,7 @@ describe('Temporal unavailable', () => {
       }),
       newApplication(token).then(async (app) => ({ app, pairing: await pairingOf(token, app.id) })),
       newApplication(token).then(async (app) => ({ app, pairing: await pairingOf(token, app.id) })),
+      pairingOf(token, repaired.id),
     ]);
     // Temporal's answer is needed: 503, and the CSR token is still good.
     expect(certificate.status).toBe(503);
@@ -166,6 +171,10 @@ describe('Temporal unavailable', () => {
     const inline = await connect(inlinePairing.pairing.connectorUrl, inlinePairing.pairing.token);
     expect(inline.certificate).toMatch(/BEGIN CERTIFICATE/);
     await expect.poll(async () => (await operation(inlinePairing.pairing.operationId)).state, { timeout: 30_000 }).toBe('SUCCEEDED');
+    // …and one whose running pairing belongs to the earlier request replaces it.
+    expect((await connect(secondPairing.connectorUrl, secondPairing.token)).certificate).toMatch(/BEGIN CERTIFICATE/);
+    await expect.poll(async () => (await operation(secondPairing.operationId)).state, { timeout: 30_000 }).toBe('SUCCEEDED');
+    expect(await operation(firstPairing.operationId)).toMatchObject({ state: 'FAILED', message: 'superseded by a new pairing request' });
 
     // The reconciler starts the rest, and each finishes.
     const scope = uniqueName('scope');

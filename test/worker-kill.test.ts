@@ -1,13 +1,16 @@
 // F3 (issue #13): the standalone management-plane worker killed with SIGKILL while pairings and
-// provisionings run; a new worker process finishes every one of them, and nothing is done twice.
+// provisionings run; a new worker process, started while Temporal is still out of its reach, waits for
+// it, then finishes every one of them, and nothing is done twice.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { connect, type Credentials } from '../client/connector.js';
+import { freePort } from '../dev/local-stack.js';
 import { keyFile } from '../trust/encryption.js';
 import { startRuntimeHost } from '../runtime/host.js';
 import { workflowId } from '../workflows/ids.js';
@@ -52,6 +55,41 @@ class WorkerProcess {
   }
 }
 
+/** A TCP relay to the run's Temporal frontend that can be cut (connections dropped, port refusing) and restored. */
+class Relay {
+  private server?: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  constructor(
+    readonly port: number,
+    private readonly target: { host: string; port: number },
+  ) {}
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  async open(): Promise<void> {
+    const server = net.createServer((client) => {
+      const upstream = net.connect(this.target.port, this.target.host);
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+        socket.on('error', () => (socket === client ? upstream : client).destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.port, '127.0.0.1', resolve));
+    this.server = server;
+  }
+
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const socket of this.sockets) socket.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
 describe('a standalone worker killed with SIGKILL', () => {
   let api: TestApi;
   let connection: NativeConnection;
@@ -60,15 +98,20 @@ describe('a standalone worker killed with SIGKILL', () => {
   const runtimeIds: string[] = [];
   const dataDir = tempDir('worker-kill');
   let env: Record<string, string>;
+  let relay: Relay;
 
   beforeAll(async () => {
     api = await startTestApi(); // no in-process worker: the API starts workflows on api.taskQueue for ours
     const caDir = inject('caDir');
     testKeyring(); // makes sure the run's key file exists
     fs.copyFileSync(keyFile(caDir), keyFile(dataDir));
+    const [temporalHost, temporalPort] = inject('temporalAddress').split(':');
+    relay = new Relay(await freePort(), { host: temporalHost!, port: Number(temporalPort) });
+    await relay.open();
     env = {
       DATABASE_URL: inject('databaseUrl'),
-      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      // The workers reach Temporal through the relay, so the test can take it out of their reach.
+      TEMPORAL_ADDRESS: relay.address,
       MERIDIAN_TASK_QUEUE: api.taskQueue,
       MERIDIAN_DATA_DIR: dataDir,
       MERIDIAN_WORKER_METRICS_PORT: '0',
@@ -89,6 +132,7 @@ describe('a standalone worker killed with SIGKILL', () => {
     await host?.stop();
     await connection?.close();
     await api?.stop();
+    await relay?.cut();
   }, 120_000);
 
   it('lets a new worker process finish every pairing and provisioning it was running, each once', async () => {
@@ -131,8 +175,14 @@ describe('a standalone worker killed with SIGKILL', () => {
     const atKill = await states();
     expect(atKill.filter((state) => state === 'IN_PROGRESS').length, `states at the kill: ${atKill}`).toBeGreaterThan(0);
 
+    // Its replacement starts while Temporal is out of reach (as when both restart together): it waits.
+    await relay.cut();
     const second = new WorkerProcess(env);
     workers.push(second);
+    await expect.poll(() => second.output, { timeout: 60_000, interval: 200 }).toMatch(/not reachable; retrying/);
+    await sleep(2_000);
+    expect(second.running, second.output).toBe(true);
+    await relay.open();
     await second.ready();
 
     const credentials = await Promise.race([Promise.all(connecting), sleep(120_000).then(() => 'timed out' as const)]);

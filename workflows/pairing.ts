@@ -46,8 +46,11 @@ export interface PairingResult {
 
 /** The pairing token was exchanged for a CSR token: wait at least that token's lifetime. */
 export const signingRequested = defineSignal('signingRequested');
-/** The CSR token was redeemed: sign this CSR and answer with the certificate chain. */
-export const submitCsr = defineUpdate<CertificateBundle, [{ csr: string }]>('submitCsr');
+/**
+ * The CSR token was redeemed: sign this CSR and answer with the certificate chain. `operationId` (the
+ * application's pairing operation in progress) is refused by a run of another operation, `Superseded`.
+ */
+export const submitCsr = defineUpdate<CertificateBundle, [{ csr: string; operationId?: string }]>('submitCsr');
 export const pairingStatus = defineQuery<PairingStatus>('status');
 
 // Every step is a short PostgreSQL write or a signature of a few milliseconds while a client waits:
@@ -91,7 +94,10 @@ export async function pairing(input: PairingInput): Promise<PairingResult> {
       }
     },
     {
-      validator: (_request: { csr: string }) => {
+      validator: (request: { csr: string; operationId?: string }) => {
+        if (request.operationId !== undefined && request.operationId !== input.operationId) {
+          throw ApplicationFailure.nonRetryable('this pairing run belongs to an earlier pairing request', 'Superseded');
+        }
         if (bundle || issuing) throw ApplicationFailure.nonRetryable('a certificate was already issued for this pairing', 'AlreadyIssued');
         if (Date.now() >= deadline) throw ApplicationFailure.nonRetryable('the pairing has expired', 'Expired');
       },

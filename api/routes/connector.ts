@@ -10,7 +10,7 @@ import { lockApplication } from '../../db/applications.js';
 import { revokeCertificate } from '../../db/certificates.js';
 import { insertOperation, pairingInProgress, supersedePairings } from '../../db/operations.js';
 import { invalidateTokens, issueToken, peekToken, redeemToken } from '../../db/tokens.js';
-import { withTransaction } from '../../db/tx.js';
+import { withTransaction, type Db } from '../../db/tx.js';
 import type { ConnectorConfig } from '../../lib/config.js';
 import { CsrInvalid, assertSubject, clientSubject, parseCsr, subjectToString, type Subject } from '../../trust/ca.js';
 import { pairingStart, startFlow } from '../../services/workflow-starts.js';
@@ -71,19 +71,23 @@ function workflowProblem(error: unknown): never {
 
 /**
  * Sends the CSR to the application's pairing workflow and answers with the certificate. A pairing whose
- * start was lost (Temporal was unavailable when it was requested; its operation is still in progress)
- * is started here, as the reconciler would, rather than refusing a good token.
+ * start was lost (Temporal was unavailable when it was requested: its operation is in progress but no
+ * run of it exists, or the run there is an earlier request's) is started here, as the reconciler
+ * would, rather than refusing a good token.
  */
-async function submitToPairing(deps: ConnectorRouteDeps, tenantId: string, applicationId: string, csr: string): Promise<CertificateBundle> {
-  const submit = () => deps.temporal.workflow.getHandle(workflowId.pairing(applicationId)).executeUpdate(submitCsr, { args: [{ csr }] });
+async function submitToPairing(deps: ConnectorRouteDeps, db: Db, tenantId: string, applicationId: string, csr: string): Promise<CertificateBundle> {
+  const operation = await pairingInProgress(db, applicationId);
+  const submit = () =>
+    deps.temporal.workflow.getHandle(workflowId.pairing(applicationId)).executeUpdate(submitCsr, { args: [{ csr, ...(operation && { operationId: operation.id }) }] });
   try {
     return await submit();
   } catch (error) {
-    if (!(error instanceof WorkflowNotFoundError)) return workflowProblem(error);
-    const operation = await pairingInProgress(deps.pool, applicationId);
-    if (!operation) return workflowProblem(error);
+    const lost = error instanceof WorkflowNotFoundError;
+    const superseded = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === 'Superseded';
+    if (!operation || !(lost || superseded)) return workflowProblem(error);
     const start = pairingStart({ taskQueue: deps.taskQueue, tenantId, applicationId, operationId: operation.id, connector: deps.connector });
-    await startFlow(deps.temporal, start, { workflowIdConflictPolicy: 'FAIL' }).catch((startError: unknown) => {
+    // A lost start: only if nobody started it meanwhile. A superseded run: replaced (the flow's own policy).
+    await startFlow(deps.temporal, start, lost ? { workflowIdConflictPolicy: 'FAIL' } : {}).catch((startError: unknown) => {
       if (!(startError instanceof WorkflowExecutionAlreadyStartedError)) throw startError;
     });
     return submit().catch(workflowProblem);
@@ -196,7 +200,7 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
         const bundle = await withTransaction(pool, async (client) => {
           if (!(await redeemToken(client, token, ['csr']))) throw invalidToken();
           return grant.objectKind === 'application'
-            ? await submitToPairing(deps, grant.tenantId, grant.objectId, body.csr)
+            ? await submitToPairing(deps, client, grant.tenantId, grant.objectId, body.csr)
             : await temporal.workflow.execute(certificateIssuance, {
                 workflowId: workflowId.certificate(grant.objectId, randomUUID()),
                 taskQueue: deps.taskQueue,
