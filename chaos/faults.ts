@@ -171,19 +171,19 @@ export async function f2(stack: Stack): Promise<Row> {
   const since = Date.now();
   const traffic = new Traffic(stack);
   const provision = (i: number) => void traffic.start(`f2-rt-${i}`, async (f) => void (await provisionRuntime(f, stack, `f2-rt-${i}`)));
-  range(10).forEach(provision);
-  await sleep(1_500); // acknowledged and in flight
+  range(20).forEach(provision);
+  await sleep(2_000); // acknowledged and in flight
   const note = await inFlight(stack, since);
   await stack.process('postgres').stop();
   const down = Date.now();
-  for (const i of range(10, 10)) {
+  for (const i of range(10, 20)) {
     provision(i);
     await sleep(2_000);
   }
   await sleep(Math.max(0, down + 20_000 - Date.now()));
   const injectionEnd = Date.now();
   await stack.process('postgres').start();
-  return finish(stack, traffic, { fault: 'F2', injected: 'PostgreSQL stopped for 20 s, then started', what: 'provisionings (10 before, 10 during the outage)' }, since, injectionEnd, note);
+  return finish(stack, traffic, { fault: 'F2', injected: 'PostgreSQL stopped for 20 s, then started', what: 'provisionings (20 in flight, 10 asked for during the outage)' }, since, injectionEnd, note);
 }
 
 export async function f3(stack: Stack): Promise<Row> {

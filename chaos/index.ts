@@ -1,7 +1,8 @@
 // `npm run chaos [F1 … F6]`: injects each fault of issue #13 into a real stack of its own (a temporary
 // folder, loopback, ephemeral ports), prints one row per fault, and exits non-zero when a row breaks
 // its bar: 0 lost, 0 duplicated, 0 unclean answers, 0 exits of processes that were not the target,
-// recovered within CHAOS_RECOVERY_SECONDS (120) of the end of the injection.
+// recovered within CHAOS_RECOVERY_SECONDS (120) of the end of the injection. CHAOS_LOG_DIR=<dir> keeps
+// the whole output of every process there.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

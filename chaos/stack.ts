@@ -14,6 +14,9 @@ import { startService, waitUntil, type Service } from '../dev/service.js';
 import { ensureTemporalTools } from '../dev/tools.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Where every process's whole output goes, when set (the run keeps only the last lines otherwise). */
+const LOG_DIR = process.env.CHAOS_LOG_DIR;
+if (LOG_DIR) fs.mkdirSync(LOG_DIR, { recursive: true });
 
 export type Name = 'postgres' | 'temporal' | 'api' | 'worker' | 'host';
 const ORDER: Name[] = ['postgres', 'temporal', 'api', 'worker', 'host'];
@@ -85,6 +88,7 @@ class Managed {
   private remember = (line: string) => {
     this.tail.push(line);
     if (this.tail.length > 200) this.tail.splice(0, 100);
+    if (LOG_DIR) fs.appendFileSync(path.join(LOG_DIR, `${this.name}.log`), `${line}\n`);
   };
 
   /** Starts it and waits until it is ready; false (recorded as an exit) when it does not get there. */

@@ -95,6 +95,8 @@ const schema = z.object({
   MERIDIAN_AGENT_CONNECT_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(900),
   /** How long deprovisioning retries the provider (and stopping the agent) before it ends FAILED with the reason. @default 600 */
   MERIDIAN_DEPROVISION_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(600),
+  /** Whether a worker process starts the reconciler at boot, unless it is running (docs/architecture.md, "Durable intent"). @default true */
+  MERIDIAN_RECONCILER: boolean.default(true),
   /** Whether `npm start` runs the runtime host for simulated runtimes in its worker process. @default true */
   MERIDIAN_RUNTIME_HOST: boolean.default(true),
   /** Task queue of the management-plane worker. @default meridian */
@@ -155,6 +157,8 @@ export interface Config {
   /** Hint runtime agents on configuration changes. */
   configHints: boolean;
   taskQueue: string;
+  /** Start the reconciler at worker boot. */
+  reconciler: boolean;
   runtimeHost: boolean;
   workerMetricsPort: number;
   adminToken?: string;
@@ -222,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     previousEncryptionKeys: e.MERIDIAN_ENCRYPTION_PREVIOUS_KEYS,
     configHints: e.MERIDIAN_CONFIG_HINTS,
     taskQueue: e.MERIDIAN_TASK_QUEUE,
+    reconciler: e.MERIDIAN_RECONCILER,
     runtimeHost: e.MERIDIAN_RUNTIME_HOST,
     workerMetricsPort: e.MERIDIAN_WORKER_METRICS_PORT,
     adminToken: e.MERIDIAN_ADMIN_TOKEN,

@@ -22,7 +22,7 @@ import { ensureTemporalTools } from '../dev/tools.js';
 import { installRuntime } from '../lib/sdk-logging.js';
 import { startRuntimeHost } from '../runtime/host.js';
 import { superviseWorker } from '../runtime/supervise.js';
-import { createWorker } from '../worker/worker.js';
+import { createWorker, startReconciler } from '../worker/worker.js';
 
 async function assertPortFree(port: number, variable: string): Promise<void> {
   const free = await new Promise<boolean>((resolve) => {
@@ -123,6 +123,7 @@ runMain(async () => {
     await connection.close();
   });
   await worker.started;
+  if (config.reconciler) startReconciler(temporal, config.taskQueue, logger, stops);
   if (config.runtimeHost) {
     const host = await startRuntimeHost({ connection, namespace: config.temporal.namespace, root: path.join(config.dataDir, 'simulated'), logger });
     stops.push(host.stop);

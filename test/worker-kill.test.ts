@@ -2,6 +2,7 @@
 // provisionings run; a new worker process, started while Temporal is still out of its reach, waits for
 // it, then finishes every one of them, and nothing is done twice.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -179,7 +180,12 @@ describe('a standalone worker killed with SIGKILL', () => {
     await relay.cut();
     const second = new WorkerProcess(env);
     workers.push(second);
-    await expect.poll(() => second.output, { timeout: 60_000, interval: 200 }).toMatch(/not reachable; retrying/);
+    const deadline = Date.now() + 60_000;
+    while (!/not reachable; retrying/.test(second.output)) {
+      expect(second.running, `the new worker exited while Temporal was out of reach:\n${second.output}`).toBe(true);
+      expect(Date.now(), `the new worker did not say it waits for Temporal:\n${second.output}`).toBeLessThan(deadline);
+      await sleep(200);
+    }
     await sleep(2_000);
     expect(second.running, second.output).toBe(true);
     await relay.open();
@@ -198,6 +204,11 @@ describe('a standalone worker killed with SIGKILL', () => {
     for (const { id } of runtimes) expect((await call(`${api.url}/v1/runtimes/${id}`, { token })).body.status.condition).toBe('CONNECTED');
     const { rows: certificates } = await api.pool.query('SELECT object_id, count(*)::int AS n FROM certificates WHERE object_id = ANY($1) GROUP BY object_id', [[...apps, ...runtimeIds]]);
     expect(Object.fromEntries(certificates.map((row) => [row.object_id, row.n]))).toEqual(Object.fromEntries([...apps, ...runtimeIds].map((id) => [id, 1])));
+    const serial = (hex: string) => hex.toLowerCase().replace(/^0+/, '');
+    for (const [i, id] of apps.entries()) {
+      const { rows } = await api.pool.query('SELECT serial FROM certificates WHERE object_id = $1', [id]);
+      expect(serial(rows[0].serial)).toBe(serial(new X509Certificate((credentials as Credentials[])[i]!.certificate).serialNumber));
+    }
     for (const id of runtimeIds) {
       expect((await api.temporal.workflow.getHandle(workflowId.agent(id)).describe()).status.name).toBe('RUNNING');
     }

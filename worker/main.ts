@@ -11,7 +11,7 @@ import { connectClient, connectionOptions } from '../lib/temporal.js';
 import { createPool } from '../db/pool.js';
 import { installRuntime } from '../lib/sdk-logging.js';
 import { superviseWorker } from '../runtime/supervise.js';
-import { createWorker } from './worker.js';
+import { createWorker, startReconciler } from './worker.js';
 
 /** What was started, in order; stopped in reverse on SIGINT/SIGTERM or when start-up fails half-way. */
 const stops: Array<() => Promise<void>> = [];
@@ -58,6 +58,7 @@ runMain(async () => {
   });
   stops.push(() => worker.stop());
   await worker.started;
+  if (config.reconciler) startReconciler(temporal, config.taskQueue, logger, stops);
   if (config.workerMetricsPort) {
     const metricsServer = createServer((_req, res) => {
       void metrics.registry.metrics().then(

@@ -5,6 +5,9 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import { modulePath } from '../lib/modules.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { Metrics } from '../lib/metrics.js';
+import type { Logger } from '../lib/logger.js';
+import { ensureReconciler } from '../services/reconciler.js';
+import type { Client } from '@temporalio/client';
 
 /** Source of the workflow bundle; `npm run build` prebuilds it to `dist/workflow-bundle.js`. */
 export const WORKFLOWS_PATH = modulePath('../workflows/index', import.meta.url);
@@ -51,3 +54,17 @@ export async function createWorker({ connection, namespace, taskQueue, deps, met
   });
 }
 
+
+/**
+ * Starts the reconciler of the namespace unless it runs already (every worker process does this at
+ * boot; the first start wins), retrying in the background while Temporal is unreachable. The retry
+ * stops with the process: its abort joins `stops`.
+ */
+export function startReconciler(temporal: Client, taskQueue: string, logger: Logger, stops: Array<() => Promise<void>>): void {
+  const starting = new AbortController();
+  stops.push(async () => starting.abort());
+  void ensureReconciler(temporal, taskQueue, { logger, signal: starting.signal }).then(
+    (state) => logger.info({ state }, 'reconciler'),
+    (error: Error) => logger.warn({ err: error.message }, 'reconciler not started'),
+  );
+}
