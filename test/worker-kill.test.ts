@@ -116,6 +116,8 @@ describe('a standalone worker killed with SIGKILL', () => {
       MERIDIAN_TASK_QUEUE: api.taskQueue,
       MERIDIAN_DATA_DIR: dataDir,
       MERIDIAN_WORKER_METRICS_PORT: '0',
+      // The run's database and Temporal are shared by every test file: no namespace-wide reconciler here.
+      MERIDIAN_RECONCILER: 'false',
       MERIDIAN_CA_CERT_FILE: path.join(caDir, 'ca.crt'),
       MERIDIAN_CA_KEY_FILE: path.join(caDir, 'ca.key'),
       MERIDIAN_PUBLIC_URL: api.url,
