@@ -2,7 +2,7 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import { agentWorkflowBundle, createAgentActivities } from './activities.js';
 import { RUNTIME_HOST_QUEUE } from '../activities/providers/simulated.js';
 import { startGateway } from './gateway.js';
-import { superviseWorker } from './supervise.js';
+import { superviseWorker } from '../lib/supervise.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 
 /**

@@ -10,7 +10,7 @@ import { readJson, runtimeFiles, writeAtomically, type GatewayFile, type LocalRu
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
 import { startGateway } from './gateway.js';
-import { superviseWorker } from './supervise.js';
+import { superviseWorker } from '../lib/supervise.js';
 import { installRuntime } from '../lib/sdk-logging.js';
 
 runMain(async () => {

@@ -21,7 +21,7 @@ import { connectClient, connectionOptions } from '../lib/temporal.js';
 import { ensureTemporalTools } from '../dev/tools.js';
 import { installRuntime } from '../lib/sdk-logging.js';
 import { startRuntimeHost } from '../runtime/host.js';
-import { superviseWorker } from '../runtime/supervise.js';
+import { superviseWorker } from '../lib/supervise.js';
 import { createWorker, startReconciler } from '../worker/worker.js';
 
 async function assertPortFree(port: number, variable: string): Promise<void> {

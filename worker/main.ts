@@ -1,7 +1,7 @@
 // Production entry point of the management-plane worker: external Temporal and PostgreSQL.
 import { createServer } from 'node:http';
 import { NativeConnection } from '@temporalio/worker';
-import { Backoff } from '../dev/backoff.js';
+import { Backoff } from '../lib/backoff.js';
 import { activityDeps } from './deps.js';
 import { loadConfig } from '../lib/config.js';
 import { createLogger, type Logger } from '../lib/logger.js';
@@ -10,7 +10,7 @@ import { createMetrics } from '../lib/metrics.js';
 import { connectClient, connectionOptions } from '../lib/temporal.js';
 import { createPool } from '../db/pool.js';
 import { installRuntime } from '../lib/sdk-logging.js';
-import { superviseWorker } from '../runtime/supervise.js';
+import { superviseWorker } from '../lib/supervise.js';
 import { createWorker, startReconciler } from './worker.js';
 
 /** What was started, in order; stopped in reverse on SIGINT/SIGTERM or when start-up fails half-way. */

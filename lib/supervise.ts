@@ -8,7 +8,8 @@
 // FAILED. `Worker.create` fails while the server is unreachable. All of these mean here: log, wait
 // (backoff), create the worker again.
 import type { Worker } from '@temporalio/worker';
-import type { Logger } from '../lib/logger.js';
+import { Backoff } from './backoff.js';
+import type { Logger } from './logger.js';
 
 export interface SupervisedWorker {
   /** Resolves once a worker runs for the first time (or the supervisor was stopped before). */
@@ -64,20 +65,11 @@ async function untilFailed(worker: Worker, running: Promise<void>): Promise<void
 export function superviseWorker({ name, logger, create, minDelayMs = 1_000, maxDelayMs = 30_000, stableMs = 60_000 }: SuperviseOptions): SupervisedWorker {
   let stopping = false;
   let current: Worker | undefined;
-  let wake = () => undefined as void;
   let markStarted = () => undefined as void;
   const started = new Promise<void>((resolve) => (markStarted = resolve));
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  const backoff = new Backoff({ initialMs: minDelayMs, maxMs: maxDelayMs, healthyAfterMs: stableMs });
 
   const loop = async () => {
-    let delay = minDelayMs;
     for (let attempt = 1; !stopping; attempt++) {
       let worker: Worker | undefined;
       let runningSince: number | undefined;
@@ -97,11 +89,10 @@ export function superviseWorker({ name, logger, create, minDelayMs = 1_000, maxD
       } catch (error) {
         current = undefined;
         if (stopping) return;
-        if (runningSince !== undefined && Date.now() - runningSince >= stableMs) delay = minDelayMs;
+        const delay = backoff.next(runningSince);
         const what = worker ? 'Temporal worker failed' : 'Temporal worker could not start';
         logger.error({ worker: name, attempt, retryInMs: delay, err: error }, `${what}; starting it again after a pause`);
-        await pause(delay);
-        delay = Math.min(delay * 2, maxDelayMs);
+        await backoff.wait();
       }
     }
   };
@@ -118,7 +109,7 @@ export function superviseWorker({ name, logger, create, minDelayMs = 1_000, maxD
     },
     async stop() {
       stopping = true;
-      wake();
+      backoff.stop();
       // The SDK shuts its workers down on SIGINT/SIGTERM itself; a second shutdown would throw.
       if (current?.getState() === 'RUNNING') current.shutdown();
       await done;
