@@ -70,15 +70,28 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where
   return result.data;
 }
 
-/** Path of the first string (or key) holding U+0000, which PostgreSQL cannot store. */
-function findNul(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
-  if (typeof value !== 'object' || value === null) return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const here = path ? `${path}.${key}` : key;
-    if (key.includes('\u0000')) return here;
-    const found = findNul(item, here);
-    if (found !== undefined) return found;
+/** How deep a request body may nest: deeper JSON is refused before anything walks it recursively. */
+export const MAX_BODY_DEPTH = 64;
+
+/**
+ * The first reason a body cannot be stored, with its path: a string (or key) holding U+0000, which
+ * PostgreSQL cannot store, or nesting deeper than {@link MAX_BODY_DEPTH}. Walks without recursion.
+ */
+function unstorable(body: unknown): { path: string; message: string } | undefined {
+  const pending: Array<{ value: unknown; path: string; depth: number }> = [{ value: body, path: '', depth: 0 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value, path, depth } = next;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return { path: path || 'body', message: 'must not contain NUL characters' };
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= MAX_BODY_DEPTH) return { path: path || 'body', message: `must not nest deeper than ${MAX_BODY_DEPTH} levels` };
+    for (const [key, item] of Object.entries(value).reverse()) {
+      const here = path ? `${path}.${key}` : key;
+      if (key.includes('\u0000')) return { path: here, message: 'must not contain NUL characters' };
+      pending.push({ value: item, path: here, depth: depth + 1 });
+    }
   }
   return undefined;
 }
@@ -91,8 +104,8 @@ export function mount(router: Router, routes: Route[], authenticators: Record<Au
     router[r.method](expressPath(r.path), async (req: Request, res: Response) => {
       res.locals.route = r.path;
       if (r.auth) await authenticators[r.auth](req);
-      const nul = findNul(req.body, '');
-      if (nul !== undefined) throw badRequest('the request body is invalid', [{ path: nul || 'body', message: 'must not contain NUL characters' }]);
+      const refused = unstorable(req.body);
+      if (refused) throw badRequest('the request body is invalid', [refused]);
       const params = parse(r.params, req.params, 'path');
       const query = parse(r.query, req.query, 'query');
       const body = r.body ? parse(r.body, req.body, 'body') : undefined;

@@ -16,7 +16,7 @@ import { CsrInvalid, assertSubject, clientSubject, parseCsr, subjectToString, ty
 import { pairingStart, startFlow } from '../../services/workflow-starts.js';
 import { certificateIssuance } from '../../workflows/certificates.js';
 import { workflowId } from '../../workflows/ids.js';
-import { PairingStage, signingRequested, submitCsr } from '../../workflows/pairing.js';
+import { PairingStage, issuedCertificate, signingRequested, submitCsr } from '../../workflows/pairing.js';
 import { tenantOf } from '../auth.js';
 import type { RevocationList } from '../mtls.js';
 import { HttpProblem, badRequest, notFound, unauthorized } from '../problems.js';
@@ -82,6 +82,12 @@ async function submitToPairing(deps: ConnectorRouteDeps, db: Db, tenantId: strin
   try {
     return await submit();
   } catch (error) {
+    // The answer to an earlier attempt with this CSR was lost after the certificate was issued.
+    const issued = await deps.temporal.workflow
+      .getHandle(workflowId.pairing(applicationId))
+      .query(issuedCertificate, csr)
+      .catch(() => undefined);
+    if (issued) return issued;
     const lost = error instanceof WorkflowNotFoundError;
     const superseded = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === 'Superseded';
     if (!operation || !(lost || superseded)) return workflowProblem(error);
