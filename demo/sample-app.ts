@@ -4,9 +4,8 @@
 // tells it which Authorization header to accept from now on. Every request is answered inside a last
 // error handler: a malformed one gets a 4xx problem, never ends the process.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RequestProblem, createGuardedServer, requestTarget, sendProblem } from '../runtime/http.js';
+import { RequestProblem, createGuardedServer, readBody, requestTarget, sendProblem } from '../runtime/http.js';
 
 const secret = process.env.DEMO_WEBHOOK_SECRET ?? '';
 /** Bodies are small JSON documents; anything larger is refused (413). */
@@ -36,26 +35,10 @@ const json = (raw: Buffer): Record<string, unknown> => {
   return value as Record<string, unknown>;
 };
 
-/** The whole body; undefined (and a 413 answered) when it is over {@link MAX_BODY}. */
-const readBody = (req: http.IncomingMessage) =>
-  new Promise<Buffer | undefined>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        chunks.length = 0;
-        resolve(undefined);
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-
 const server = createGuardedServer(async (req, res) => {
   const send = (status: number, body?: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(body === undefined ? undefined : JSON.stringify(body));
   const url = requestTarget(req);
-  const raw = await readBody(req).catch(() => undefined);
+  const raw = await readBody(req, MAX_BODY).catch(() => undefined);
   // A client that went away mid-body has nobody to answer.
   if (req.destroyed && !req.complete) return void res.destroy();
   if (!raw) return sendProblem(res, 413, 'Content Too Large', `request bodies are limited to ${MAX_BODY} bytes`);

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream';
 import { readJson, runtimeFiles } from './files.js';
-import { RequestProblem, createGuardedServer, decodeComponent, reportToStderr, requestTarget, sendProblem, type ErrorReport } from './http.js';
+import { RequestProblem, createGuardedServer, decodeComponent, readBody, reportToStderr, requestTarget, sendProblem, type ErrorReport } from './http.js';
 import type { Credentials } from '../db/credentials.js';
 
 interface AppliedApi {
@@ -64,22 +64,6 @@ class TokenCache {
   }
 }
 
-function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      // Over the limit: answered 413 at once; the rest is read and dropped, so the client sees the answer.
-      if (size > MAX_BODY) {
-        chunks.length = 0;
-        resolve(undefined);
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 /** Sends one request upstream; resolves with the response, unread, so it can be streamed back. */
 function upstream(target: URL, method: string, headers: http.OutgoingHttpHeaders, body: Buffer): Promise<http.IncomingMessage> {
@@ -99,7 +83,7 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, appl
   const [appName, apiName, ...rest] = parts.map(decodeComponent);
   const api = applied?.applications.find((a) => a.name === appName)?.apis.find((a) => a.name === apiName);
   if (!api) return problem(res, 404, 'Not Found', `no API "${apiName}" of an application "${appName}" in the applied configuration`);
-  const body = await readBody(req);
+  const body = await readBody(req, MAX_BODY);
   if (!body) return problem(res, 413, 'Content Too Large', `request bodies are limited to ${MAX_BODY} bytes`);
 
   const target = new URL(api.targetUrl);

@@ -108,3 +108,23 @@ export function createGuardedServer(handler: (req: http.IncomingMessage, res: ht
   server.on('listening', () => server.on('error', (error) => report(error, { what: 'server error' })));
   return server;
 }
+
+/**
+ * The whole request body, or undefined once it grows past `maxBytes`: the caller answers 413 at once,
+ * and the rest is read and dropped so the client sees that answer.
+ */
+export function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        chunks.length = 0;
+        resolve(undefined);
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
