@@ -35,15 +35,6 @@ export async function peekToken(db: Db, token: string, purposes: TokenPurpose[])
   return rows[0];
 }
 
-/** What a token of one of `purposes` granted that was used up and has not expired yet; undefined for any other token. */
-export async function spentToken(db: Db, token: string, purposes: TokenPurpose[]): Promise<TokenGrant | undefined> {
-  const { rows } = await db.query<TokenGrant>(
-    `SELECT ${grantColumns} FROM one_time_tokens WHERE token_hash = $1 AND purpose = ANY($2) AND used_at IS NOT NULL AND expires_at > now()`,
-    [hashToken(token), purposes],
-  );
-  return rows[0];
-}
-
 /**
  * Uses a token up in one atomic statement: of any number of concurrent redemptions exactly one
  * gets the grant; used, expired, invalidated, unknown and wrong-purpose tokens all get undefined.

@@ -52,11 +52,6 @@ export const signingRequested = defineSignal('signingRequested');
  */
 export const submitCsr = defineUpdate<CertificateBundle, [{ csr: string; operationId?: string }]>('submitCsr');
 export const pairingStatus = defineQuery<PairingStatus>('status');
-/**
- * The certificate this pairing issued for exactly this CSR, if it did: a client whose answer was lost
- * (its CSR token is then still unused) gets the same certificate again, also after the run closed.
- */
-export const issuedCertificate = defineQuery<CertificateBundle | undefined, [string]>('issuedCertificate');
 
 // Every step is a short PostgreSQL write or a signature of a few milliseconds while a client waits:
 // local activities run them in the worker and save two server round trips each.
@@ -70,7 +65,6 @@ export async function pairing(input: PairingInput): Promise<PairingResult> {
   let deadline = Date.now() + input.tokenTtlSeconds * 1000;
   let issuing = false;
   let bundle: CertificateBundle | undefined;
-  let issuedFor: string | undefined;
 
   const enter = (next: PairingStage) => {
     stage = next;
@@ -78,7 +72,6 @@ export async function pairing(input: PairingInput): Promise<PairingResult> {
   };
 
   setHandler(pairingStatus, () => ({ stage, expiresAt: new Date(deadline).toISOString(), certificateSerial: bundle?.serial }));
-  setHandler(issuedCertificate, (csr) => (bundle && csr === issuedFor ? bundle : undefined));
   setHandler(signingRequested, () => {
     deadline = Math.max(deadline, Date.now() + input.csrTtlSeconds * 1000);
     if (stage === PairingStage.WAITING_FOR_SIGNING_REQUEST) enter(PairingStage.WAITING_FOR_CSR);
@@ -92,7 +85,6 @@ export async function pairing(input: PairingInput): Promise<PairingResult> {
       try {
         const issued = await acts.issueCertificate({ tenantId: input.tenantId, objectKind: 'application', objectId: input.applicationId, csr });
         bundle = issued;
-        issuedFor = csr;
         return issued;
       } catch (error) {
         enter(previous);

@@ -9,14 +9,14 @@ import type { CertificateBundle } from '../../activities/connector.js';
 import { lockApplication } from '../../db/applications.js';
 import { revokeCertificate } from '../../db/certificates.js';
 import { insertOperation, pairingInProgress, supersedePairings } from '../../db/operations.js';
-import { invalidateTokens, issueToken, peekToken, redeemToken, spentToken } from '../../db/tokens.js';
+import { invalidateTokens, issueToken, peekToken, redeemToken } from '../../db/tokens.js';
 import { withTransaction, type Db } from '../../db/tx.js';
 import type { ConnectorConfig } from '../../lib/config.js';
 import { CsrInvalid, assertSubject, clientSubject, parseCsr, subjectToString, type Subject } from '../../trust/ca.js';
 import { pairingStart, startFlow } from '../../services/workflow-starts.js';
 import { certificateIssuance } from '../../workflows/certificates.js';
 import { workflowId } from '../../workflows/ids.js';
-import { PairingStage, issuedCertificate, signingRequested, submitCsr } from '../../workflows/pairing.js';
+import { PairingStage, signingRequested, submitCsr } from '../../workflows/pairing.js';
 import { tenantOf } from '../auth.js';
 import type { RevocationList } from '../mtls.js';
 import { HttpProblem, badRequest, notFound, unauthorized } from '../problems.js';
@@ -82,12 +82,6 @@ async function submitToPairing(deps: ConnectorRouteDeps, db: Db, tenantId: strin
   try {
     return await submit();
   } catch (error) {
-    // The answer to an earlier attempt with this CSR was lost after the certificate was issued.
-    const issued = await deps.temporal.workflow
-      .getHandle(workflowId.pairing(applicationId))
-      .query(issuedCertificate, csr)
-      .catch(() => undefined);
-    if (issued) return issued;
     const lost = error instanceof WorkflowNotFoundError;
     const superseded = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === 'Superseded';
     if (!operation || !(lost || superseded)) return workflowProblem(error);
@@ -98,22 +92,6 @@ async function submitToPairing(deps: ConnectorRouteDeps, db: Db, tenantId: strin
     });
     return submit().catch(workflowProblem);
   }
-}
-
-/**
- * The certificate a pairing already issued for this CSR token and exactly this CSR: the token was used
- * up together with it, but the answer never reached the client (a connection lost at the commit).
- * A certificate is public; the token proves the caller is the one it was issued to.
- */
-async function issuedBefore(deps: ConnectorRouteDeps, token: string, csr: string): Promise<CertificateBundle> {
-  const spent = await spentToken(deps.pool, token, ['csr']);
-  if (spent?.objectKind !== 'application') throw invalidToken();
-  const issued = await deps.temporal.workflow
-    .getHandle(workflowId.pairing(spent.objectId))
-    .query(issuedCertificate, csr)
-    .catch(() => undefined);
-  if (!issued) throw invalidToken();
-  return issued;
 }
 
 /** Pairing, signing requests and certificates: an admin's pairing request, then the token holder's calls. */
@@ -213,7 +191,7 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
       handle: async ({ req, body }) => {
         const token = connectorToken(req.get('connector-token'));
         const grant = await peekToken(pool, token, ['csr']);
-        if (!grant) return { status: 201, body: toBundle(await issuedBefore(deps, token, body.csr)) };
+        if (!grant) throw invalidToken();
         checkCsr(body.csr, subjectOf(connector, grant.objectKind, grant.objectId, grant.tenantId));
         const request = { tenantId: grant.tenantId, objectKind: grant.objectKind, objectId: grant.objectId, csr: body.csr };
         // The token is used up only together with the certificate: the redemption commits after Temporal
