@@ -1,4 +1,5 @@
 // Restart delays of supervisors: `npm start`'s children, and the Temporal workers.
+import type { Logger } from './logger.js';
 
 export interface BackoffOptions {
   /** First delay before a restart. @default 1000 */
@@ -50,5 +51,19 @@ export class Backoff {
   stop(): void {
     this.stopped = true;
     this.wake?.();
+  }
+}
+
+/** Connects to Temporal, waiting (with backoff, logged) while the frontend is not reachable yet. */
+export async function whenReachable<T>(what: string, connect: () => Promise<T>, logger: Pick<Logger, 'warn'>): Promise<T> {
+  const backoff = new Backoff({ maxMs: 10_000 });
+  for (;;) {
+    try {
+      return await connect();
+    } catch (error) {
+      const delay = backoff.next();
+      logger.warn({ err: (error as Error).message, retryInMs: delay }, `${what} not reachable; retrying in ${delay} ms`);
+      if (!(await backoff.wait())) throw error;
+    }
   }
 }

@@ -38,8 +38,8 @@ const FIRST_STAGE = {
   registration: RegistrationStage.VALIDATING,
 } as const;
 
-/** `provisioning:<runtimeId>` (POST /v1/runtimes). */
-export function provisioningStart(p: {
+/** What starting a runtime's provisioning or deprovisioning takes. */
+export interface RuntimeFlow {
   taskQueue: string;
   tenantId: string;
   runtimeId: string;
@@ -47,7 +47,10 @@ export function provisioningStart(p: {
   provider: Provider;
   operationId: string;
   provisioning: ProvisioningConfig;
-}): FlowStart<typeof provisioning> {
+}
+
+/** `provisioning:<runtimeId>` (POST /v1/runtimes). */
+export function provisioningStart(p: RuntimeFlow): FlowStart<typeof provisioning> {
   return {
     workflowType: 'provisioning',
     options: {
@@ -71,15 +74,7 @@ export function provisioningStart(p: {
 }
 
 /** `deprovisioning:<runtimeId>` (DELETE /v1/runtimes/{id}); a deprovisioning already running is used as it is. */
-export function deprovisioningStart(p: {
-  taskQueue: string;
-  tenantId: string;
-  runtimeId: string;
-  runtimeName: string;
-  provider: Provider;
-  operationId: string;
-  provisioning: ProvisioningConfig;
-}): FlowStart<typeof deprovisioning> {
+export function deprovisioningStart(p: RuntimeFlow): FlowStart<typeof deprovisioning> {
   return {
     workflowType: 'deprovisioning',
     options: {

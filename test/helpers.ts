@@ -11,6 +11,8 @@ import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../lib/temporal.js';
 import { DefaultLogger, NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pg from 'pg';
+import { ApplicationFailure } from '@temporalio/common';
+import type { RuntimeProvider } from '../activities/providers/provider.js';
 import { inject } from 'vitest';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { MtlsClient, connect } from '../client/connector.js';
@@ -323,3 +325,14 @@ export function workerLog(): string {
   const entries = (globalThis as { __meridianWorkerLog?: Array<{ level: string; message: string; meta?: unknown }> }).__meridianWorkerLog ?? [];
   return entries.map((e) => `${e.level} ${e.message} ${JSON.stringify(e.meta ?? {}, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`).join('\n');
 }
+
+/** A provider without capacity: a provisioning that runs fails (and is compensated), deprovisioning succeeds. */
+export const fullProvider: RuntimeProvider = {
+  taskQueue: () => 'nobody-polls-this',
+  provision: async () => {
+    throw ApplicationFailure.nonRetryable('no capacity left in this test', 'ProviderFailed');
+  },
+  inject: async () => undefined,
+  status: async () => 'RUNNING',
+  deprovision: async () => undefined,
+};

@@ -1,11 +1,9 @@
 // The reconciler under a time-skipping server: operations are the outbox, and every IN_PROGRESS
 // operation ends up with a workflow that finishes it, or FAILED with the reason.
 import { Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import type { RuntimeProvider } from '../activities/providers/provider.js';
 import { createApplication } from '../db/applications.js';
 import { insertDefinition } from '../db/definitions.js';
 import { insertOperation } from '../db/operations.js';
@@ -18,7 +16,7 @@ import { pairingStart, startFlow } from '../services/workflow-starts.js';
 import { reconcilerStatus } from '../workflows/reconciler.js';
 import { MeridianApplicationId, workflowId } from '../workflows/ids.js';
 import { openApi30 } from './fixtures/specs.js';
-import { createTenant, timeSkippingWorker, uniqueName } from './helpers.js';
+import { createTenant, fullProvider, timeSkippingWorker, uniqueName } from './helpers.js';
 
 const TASK_QUEUE = 'reconciler';
 const pool = createPool(inject('databaseUrl'));
@@ -26,16 +24,6 @@ const connector = loadConfig({}).connector;
 /** Timeouts of the worker's configuration, recognisable in a re-driven provisioning's input. */
 const provisioning = { provisionTimeoutMs: 123_000, agentTimeoutMs: 456_000, deprovisionTimeoutMs: 78_000 };
 
-/** A provider without capacity: provisioning fails (and is compensated), deprovisioning succeeds. */
-const fullProvider: RuntimeProvider = {
-  taskQueue: () => 'nobody-polls-this',
-  provision: async () => {
-    throw ApplicationFailure.nonRetryable('no capacity left in this test', 'ProviderFailed');
-  },
-  inject: async () => undefined,
-  status: async () => 'RUNNING',
-  deprovision: async () => undefined,
-};
 
 let env: TestWorkflowEnvironment;
 let stop: () => Promise<void>;

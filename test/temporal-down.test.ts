@@ -5,12 +5,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createActivities } from '../activities/index.js';
-import type { RuntimeProvider } from '../activities/providers/provider.js';
 import { startApi, type RunningApi } from '../api/server.js';
 import { MtlsClient, connect, parseSubject, requestCertificate, requestSigning } from '../client/connector.js';
 import { peekToken } from '../db/tokens.js';
@@ -25,18 +23,8 @@ import { ensureReconciler } from '../services/reconciler.js';
 import { createCsr } from '../trust/ca.js';
 import { workflowId } from '../workflows/ids.js';
 import { openApi30 } from './fixtures/specs.js';
-import { CapturedLog, call, createTenant, tempDir, testActivityDeps, testCa, testKeyring, testRegistration, uniqueName, workflowBundle } from './helpers.js';
+import { CapturedLog, call, createTenant, fullProvider, tempDir, testActivityDeps, testCa, testKeyring, testRegistration, uniqueName, workflowBundle } from './helpers.js';
 
-/** A provider without capacity: a provisioning that runs ends FAILED with this reason. */
-const fullProvider: RuntimeProvider = {
-  taskQueue: () => 'nobody-polls-this',
-  provision: async () => {
-    throw ApplicationFailure.nonRetryable('no capacity left in this test', 'ProviderFailed');
-  },
-  inject: async () => undefined,
-  status: async () => 'RUNNING',
-  deprovision: async () => undefined,
-};
 
 const cli = ensureTemporalTools().cli!;
 const dataDir = tempDir('temporal-down');

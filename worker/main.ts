@@ -1,10 +1,10 @@
 // Production entry point of the management-plane worker: external Temporal and PostgreSQL.
 import { createServer } from 'node:http';
 import { NativeConnection } from '@temporalio/worker';
-import { Backoff } from '../lib/backoff.js';
+import { whenReachable } from '../lib/backoff.js';
 import { activityDeps } from './deps.js';
 import { loadConfig } from '../lib/config.js';
-import { createLogger, type Logger } from '../lib/logger.js';
+import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
 import { createMetrics } from '../lib/metrics.js';
 import { connectClient, connectionOptions } from '../lib/temporal.js';
@@ -21,19 +21,6 @@ const stopAll = (): Promise<void> =>
     for (const stop of stops.splice(0).reverse()) await stop().catch((error: Error) => console.error(`meridian: stop failed: ${error.message}`));
   })());
 
-/** Connects to Temporal, waiting (with backoff, logged) while the frontend is not reachable yet. */
-async function whenReachable<T>(what: string, connect: () => Promise<T>, logger: Logger): Promise<T> {
-  const backoff = new Backoff({ maxMs: 10_000 });
-  for (;;) {
-    try {
-      return await connect();
-    } catch (error) {
-      const delay = backoff.next();
-      logger.warn({ err: (error as Error).message, retryInMs: delay }, `${what} not reachable; retrying in ${delay} ms`);
-      if (!(await backoff.wait())) throw error;
-    }
-  }
-}
 
 runMain(async () => {
   const config = loadConfig();
