@@ -32,6 +32,14 @@ export async function stackEnv(dataDir: string): Promise<Record<string, string>>
   };
 }
 
+/** Where binaries are may come from the caller; which stack to talk to never does. */
+const KEPT = new Set(['TEMPORAL_CLI_PATH', 'TEMPORAL_TEST_SERVER_PATH']);
+
+/** The caller's environment without its Meridian, Temporal and database settings: the stack is its own. */
+function callerEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => KEPT.has(name) || !/^(MERIDIAN_|TEMPORAL_|DATABASE_URL$)/.test(name)));
+}
+
 export class LocalStack {
   child?: ChildProcess;
   output = '';
@@ -45,7 +53,7 @@ export class LocalStack {
   async start(timeoutMs = 120_000): Promise<number> {
     const started = Date.now();
     this.output = '';
-    this.child = spawn(process.execPath, ['--import', 'tsx', START], { env: { ...process.env, ...this.env }, stdio: 'pipe' });
+    this.child = spawn(process.execPath, ['--import', 'tsx', START], { env: { ...callerEnv(), ...this.env }, stdio: 'pipe' });
     this.child.stdout!.on('data', (c: Buffer) => (this.output += c.toString()));
     this.child.stderr!.on('data', (c: Buffer) => (this.output += c.toString()));
     for (;;) {
