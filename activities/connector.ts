@@ -1,12 +1,23 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
 import { markPairing, restoreAfterPairing, setApplicationCondition } from '../db/applications.js';
-import { recordCertificate } from '../db/certificates.js';
+import { certificateIssuedFor, recordCertificate } from '../db/certificates.js';
 import type { ObjectKind } from '../db/objects.js';
 import { setOperation } from '../db/operations.js';
 import { invalidateTokens } from '../db/tokens.js';
 import { withTransaction } from '../db/tx.js';
-import { CsrInvalid, assertSubject, clientSubject, issue, parseCsr, subjectFields, subjectToString, type Ca } from '../trust/ca.js';
+import {
+  CsrInvalid,
+  assertSubject,
+  bundleOf,
+  clientSubject,
+  issue,
+  parseCsr,
+  subjectFields,
+  subjectToString,
+  type Ca,
+  type CertificateBundle,
+} from '../trust/ca.js';
 import type { ConnectorConfig } from '../lib/config.js';
 
 export interface ConnectorDeps {
@@ -21,16 +32,11 @@ export interface IssueCertificateInput {
   objectId: string;
   /** PEM or base64 of PEM; public data. */
   csr: string;
+  /** One certificate per key: a re-run of the same request answers with the certificate issued first. */
+  issuanceKey?: string;
 }
 
-/** What a client receives: public certificates only, PEM. */
-export interface CertificateBundle {
-  clientCertificate: string;
-  caCertificate: string;
-  certificateChain: string;
-  serial: string;
-  notAfter: string;
-}
+export type { CertificateBundle };
 
 /** Activities of the Connector: certificate issuance and the application side of pairing. */
 export function createConnectorActivities({ pool, ca, connector }: ConnectorDeps) {
@@ -46,15 +52,14 @@ export function createConnectorActivities({ pool, ca, connector }: ConnectorDeps
         if (error instanceof CsrInvalid) throw ApplicationFailure.nonRetryable(error.message, 'CsrInvalid');
         throw error;
       }
+      const key = input.issuanceKey;
+      const earlier = key && (await certificateIssuedFor(pool, key));
+      if (earlier) return bundleOf(ca, earlier);
       const cert = issue(ca, { publicKey: csr.publicKey!, subject: subjectFields(subject), validityDays: connector.validityDays, usage: 'client' });
-      await recordCertificate(pool, { tenantId: input.tenantId, objectKind: input.objectKind, objectId: input.objectId, subject: subjectToString(subject) }, cert);
-      return {
-        clientCertificate: cert.pem,
-        caCertificate: ca.certPem,
-        certificateChain: cert.pem + ca.certPem,
-        serial: cert.serial,
-        notAfter: cert.notAfter.toISOString(),
-      };
+      const owner = { tenantId: input.tenantId, objectKind: input.objectKind, objectId: input.objectId, subject: subjectToString(subject) };
+      if (await recordCertificate(pool, owner, cert, key)) return bundleOf(ca, cert);
+      // A concurrent run of the same request recorded its certificate first: that one is the answer.
+      return bundleOf(ca, (await certificateIssuedFor(pool, key!))!);
     },
 
     /** Marks the application PAIRING and returns the condition it had, to restore on expiry. */

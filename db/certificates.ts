@@ -9,13 +9,26 @@ export interface CertificateOwner {
   subject: string;
 }
 
-/** Records an issued certificate of an application or runtime, so that it can be listed and revoked. */
-export async function recordCertificate(db: Db, owner: CertificateOwner, cert: IssuedCertificate): Promise<void> {
-  await db.query(
-    `INSERT INTO certificates (serial, tenant_id, object_kind, object_id, subject, fingerprint, not_before, not_after)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [cert.serial, owner.tenantId, owner.objectKind, owner.objectId, owner.subject, cert.fingerprint, cert.notBefore, cert.notAfter],
+/**
+ * Records an issued certificate of an application or runtime, so that it can be listed and revoked.
+ * With an `issuanceKey` that another certificate holds already, records nothing and returns false.
+ */
+export async function recordCertificate(db: Db, owner: CertificateOwner, cert: IssuedCertificate, issuanceKey?: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `INSERT INTO certificates (serial, tenant_id, object_kind, object_id, subject, fingerprint, not_before, not_after, pem, issuance_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (issuance_key) DO NOTHING`,
+    [cert.serial, owner.tenantId, owner.objectKind, owner.objectId, owner.subject, cert.fingerprint, cert.notBefore, cert.notAfter, cert.pem, issuanceKey ?? null],
   );
+  return rowCount === 1;
+}
+
+/** The certificate issued under `issuanceKey`, if any (revoked ones included: the request was answered). */
+export async function certificateIssuedFor(db: Db, issuanceKey: string): Promise<Pick<IssuedCertificate, 'pem' | 'serial' | 'notAfter'> | undefined> {
+  const { rows } = await db.query<{ pem: string; serial: string; notAfter: Date }>(
+    'SELECT pem, serial, not_after AS "notAfter" FROM certificates WHERE issuance_key = $1',
+    [issuanceKey],
+  );
+  return rows[0];
 }
 
 /** Revokes one certificate of the tenant; false when it was not live. */

@@ -4,7 +4,8 @@ import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import forge from 'node-forge';
 import { MtlsClient, connect, parseSubject, requestCertificate, requestSigning, type Credentials } from '../client/connector.js';
-import { createCsr, generateCa, issue, loadCa, subjectFields, type Ca, type Subject } from '../trust/ca.js';
+import { createConnectorActivities } from '../activities/connector.js';
+import { clientSubject, createCsr, generateCa, issue, loadCa, normalizeSerial, subjectFields, type Ca, type Subject } from '../trust/ca.js';
 import { MeridianApplicationId } from '../workflows/ids.js';
 import { pairingStatus } from '../workflows/pairing.js';
 import { call, createTenant, historyText, startTestApi, uniqueName, type TestApi } from './helpers.js';
@@ -137,6 +138,38 @@ describe('one-time tokens', () => {
     expect(results.map((r) => r.status).sort()).toEqual([200, ...Array(19).fill(401)]);
   });
 
+  it('are not lost with the answer: a connection that dies at COMMIT after the certificate was issued answers 503, and the retry gets that certificate', async () => {
+    const { app, pair } = await newApplication();
+    const signing = (await signingRequest((await pair()).token)).body;
+    const key = rsaKey();
+    const csr = createCsr(key, parseSubject(signing.subject));
+    // The connection of the request's transaction dies at its COMMIT, once: the certificate is issued by
+    // then (the pairing workflow ran), the token's redemption is rolled back with the transaction.
+    const name = `die_at_commit_${app.id.replaceAll('-', '')}`;
+    await api.pool.query(`CREATE SEQUENCE ${name}`);
+    await api.pool.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+      IF NEW.object_id = '${app.id}' AND NEW.used_at IS NOT NULL AND nextval('${name}') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
+      RETURN NULL; END $$`);
+    await api.pool.query(`CREATE CONSTRAINT TRIGGER ${name} AFTER UPDATE ON one_time_tokens DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+    try {
+      const lost = await certificates(signing.csrToken, csr);
+      expect(lost.status).toBe(503);
+      expect(lost.headers.get('retry-after')).toBe('2');
+      const issued = await api.pool.query<{ serial: string }>('SELECT serial FROM certificates WHERE object_id = $1', [app.id]);
+      expect(issued.rowCount).toBe(1);
+
+      // Only for the key it was issued to: another key pair's CSR with the same token is refused, and uses nothing up.
+      expect((await certificates(signing.csrToken, createCsr(rsaKey(), parseSubject(signing.subject)))).status).toBe(401);
+      const retried = await certificates(signing.csrToken, csr);
+      expect(retried.status).toBe(201);
+      expect(normalizeSerial(new X509Certificate(retried.body.clientCertificate).serialNumber)).toBe(issued.rows[0]!.serial);
+      expect((await certificates(signing.csrToken, csr)).status).toBe(401);
+      expect((await api.pool.query('SELECT 1 FROM certificates WHERE object_id = $1', [app.id])).rowCount).toBe(1);
+    } finally {
+      await api.pool.query(`DROP TRIGGER ${name} ON one_time_tokens; DROP FUNCTION ${name}(); DROP SEQUENCE ${name}`);
+    }
+  });
+
   it('reject missing, malformed, unknown and wrong-purpose tokens alike', async () => {
     const { pair } = await newApplication();
     const pairing = await pair();
@@ -180,6 +213,21 @@ describe('one-time tokens', () => {
     const pairing = await pair();
     await api.pool.query("UPDATE one_time_tokens SET expires_at = now() - interval '1 second', created_at = now() - interval '1 hour' WHERE object_id = (SELECT object_id FROM one_time_tokens ORDER BY created_at DESC LIMIT 1) AND used_at IS NULL");
     expect((await signingRequest(pairing.token)).status).toBe(401);
+  });
+});
+
+describe('certificate issuance', () => {
+  it('issues once per issuance key: a re-run (its worker killed before it reported) and a concurrent run answer the first certificate', async () => {
+    const { tenant, app } = await newApplication();
+    const { issueCertificate } = createConnectorActivities({ pool: api.pool, ca: api.ca, connector: api.connector });
+    const subject = clientSubject('application', app.id, tenant.id, api.connector.subjectExtras);
+    const input = { tenantId: tenant.id, objectKind: 'application' as const, objectId: app.id, csr: createCsr(rsaKey(), subject), issuanceKey: uniqueName('key') };
+    const runs = await Promise.all([issueCertificate(input), issueCertificate(input), issueCertificate(input)]);
+    expect(new Set(runs.map((r) => r.serial)).size).toBe(1);
+    expect((await issueCertificate(input)).clientCertificate).toBe(runs[0]!.clientCertificate);
+    expect((await api.pool.query('SELECT 1 FROM certificates WHERE object_id = $1', [app.id])).rowCount).toBe(1);
+    // Another request (another key) is another certificate.
+    expect((await issueCertificate({ ...input, issuanceKey: uniqueName('key') })).serial).not.toBe(runs[0]!.serial);
   });
 });
 

@@ -16,4 +16,10 @@ describe('replay of earlier histories', () => {
     expect(recorded.events.some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === 'notifyApplication')).toBe(true);
     await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, recorded, 'provisioning:r1')).resolves.toBeUndefined();
   });
+
+  it('replays a pairing whose certificate was issued in an update (one local activity at a time)', async () => {
+    const recorded = history('pairing');
+    expect(recorded.events.some((e) => e.workflowExecutionUpdateCompletedEventAttributes)).toBe(true);
+    await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, recorded, 'pairing:a1')).resolves.toBeUndefined();
+  });
 });

@@ -131,6 +131,25 @@ export interface IssuedCertificate {
   notAfter: Date;
 }
 
+/** What a client receives for its CSR: public certificates only, PEM. */
+export interface CertificateBundle {
+  clientCertificate: string;
+  caCertificate: string;
+  certificateChain: string;
+  serial: string;
+  notAfter: string;
+}
+
+/** The answer for one issued certificate: it, the CA's, and the chain (client first). */
+export function bundleOf(ca: Pick<Ca, 'certPem'>, cert: Pick<IssuedCertificate, 'pem' | 'serial' | 'notAfter'>): CertificateBundle {
+  return { clientCertificate: cert.pem, caCertificate: ca.certPem, certificateChain: cert.pem + ca.certPem, serial: cert.serial, notAfter: cert.notAfter.toISOString() };
+}
+
+/** Whether a certificate certifies the key a CSR was made with. */
+export function certifiesKeyOf(certPem: string, csr: forge.pki.CertificateSigningRequest): boolean {
+  return new X509Certificate(certPem).publicKey.equals(createPublicKey(pki.publicKeyToPem(csr.publicKey!)));
+}
+
 let forgeKeyCache: WeakMap<KeyObject, forge.pki.rsa.PrivateKey> | undefined;
 
 /** Builds a certificate with node-forge and signs it with the CA key (natively, or with forge for comparison). */

@@ -9,3 +9,11 @@ export function newToken(): string {
 export function hashToken(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
+
+/**
+ * The key under which the certificate a CSR token is exchanged for is recorded: the same token retried
+ * finds the same certificate. Derived apart from `hashToken`, so it reveals nothing the token store holds.
+ */
+export function issuanceKeyOf(token: string): string {
+  return 'csr:' + createHash('sha256').update('meridian-issuance\0').update(token, 'utf8').digest('base64url');
+}

@@ -1,6 +1,6 @@
 // Issues one certificate for an already authenticated CSR (renewals): a durable, auditable record
 // in the Temporal UI of who received which certificate.
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { CertificateBundle, ConnectorActivities, IssueCertificateInput } from '../activities/connector.js';
 
 const { issueCertificate } = proxyActivities<ConnectorActivities>({
@@ -8,6 +8,7 @@ const { issueCertificate } = proxyActivities<ConnectorActivities>({
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['CsrInvalid'] },
 });
 
+/** Without an `issuanceKey` of the request's own, the workflow id names it: a retried activity issues once. */
 export async function certificateIssuance(input: IssueCertificateInput): Promise<CertificateBundle> {
-  return issueCertificate(input);
+  return issueCertificate({ issuanceKey: `workflow:${workflowInfo().workflowId}`, ...input });
 }

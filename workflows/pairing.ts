@@ -46,11 +46,16 @@ export interface PairingResult {
 
 /** The pairing token was exchanged for a CSR token: wait at least that token's lifetime. */
 export const signingRequested = defineSignal('signingRequested');
-/**
- * The CSR token was redeemed: sign this CSR and answer with the certificate chain. `operationId` (the
- * application's pairing operation in progress) is refused by a run of another operation, `Superseded`.
- */
-export const submitCsr = defineUpdate<CertificateBundle, [{ csr: string; operationId?: string }]>('submitCsr');
+export interface CsrSubmission {
+  csr: string;
+  /** The application's pairing operation in progress: a run of another operation refuses it, `Superseded`. */
+  operationId?: string;
+  /** Names the request: its certificate is issued once, however often the request is retried or re-run. */
+  issuanceKey?: string;
+}
+
+/** The CSR token was redeemed: sign this CSR and answer with the certificate chain. */
+export const submitCsr = defineUpdate<CertificateBundle, [CsrSubmission]>('submitCsr');
 export const pairingStatus = defineQuery<PairingStatus>('status');
 
 // Every step is a short PostgreSQL write or a signature of a few milliseconds while a client waits:
@@ -78,12 +83,18 @@ export async function pairing(input: PairingInput): Promise<PairingResult> {
   });
   setHandler(
     submitCsr,
-    async ({ csr }) => {
+    async ({ csr, issuanceKey }) => {
       issuing = true;
       const previous = stage;
       enter(PairingStage.ISSUING_CERTIFICATE);
       try {
-        const issued = await acts.issueCertificate({ tenantId: input.tenantId, objectKind: 'application', objectId: input.applicationId, csr });
+        const issued = await acts.issueCertificate({
+          tenantId: input.tenantId,
+          objectKind: 'application',
+          objectId: input.applicationId,
+          csr,
+          issuanceKey: issuanceKey ?? `pairing:${input.operationId}`,
+        });
         bundle = issued;
         return issued;
       } catch (error) {
@@ -94,7 +105,7 @@ export async function pairing(input: PairingInput): Promise<PairingResult> {
       }
     },
     {
-      validator: (request: { csr: string; operationId?: string }) => {
+      validator: (request: CsrSubmission) => {
         if (request.operationId !== undefined && request.operationId !== input.operationId) {
           throw ApplicationFailure.nonRetryable('this pairing run belongs to an earlier pairing request', 'Superseded');
         }
@@ -118,7 +129,8 @@ export async function pairing(input: PairingInput): Promise<PairingResult> {
     if (remaining <= 0) break;
     const seen: { deadline: number; stage: PairingStage } = { deadline, stage };
     await condition(() => bundle !== undefined || issuing || deadline !== seen.deadline || stage !== seen.stage, remaining);
-    if (stage !== seen.stage && !bundle) await acts.recordStage({ operationId: input.operationId, stage });
+    // Not while the certificate is being issued: one local activity at a time keeps the history replayable.
+    if (stage !== seen.stage && !bundle && !issuing) await acts.recordStage({ operationId: input.operationId, stage });
   }
 
   let result: PairingResult;

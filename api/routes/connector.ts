@@ -5,14 +5,26 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUp
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { z } from 'zod';
-import type { CertificateBundle } from '../../activities/connector.js';
 import { lockApplication } from '../../db/applications.js';
-import { revokeCertificate } from '../../db/certificates.js';
+import { certificateIssuedFor, revokeCertificate } from '../../db/certificates.js';
 import { insertOperation, pairingInProgress, supersedePairings } from '../../db/operations.js';
 import { invalidateTokens, issueToken, peekToken, redeemToken } from '../../db/tokens.js';
 import { withTransaction, type Db } from '../../db/tx.js';
+import type { IssueCertificateInput } from '../../activities/connector.js';
 import type { ConnectorConfig } from '../../lib/config.js';
-import { CsrInvalid, assertSubject, clientSubject, parseCsr, subjectToString, type Subject } from '../../trust/ca.js';
+import {
+  CsrInvalid,
+  assertSubject,
+  bundleOf,
+  certifiesKeyOf,
+  clientSubject,
+  parseCsr,
+  subjectToString,
+  type Ca,
+  type CertificateBundle,
+  type Subject,
+} from '../../trust/ca.js';
+import { issuanceKeyOf } from '../../trust/tokens.js';
 import { pairingStart, startFlow } from '../../services/workflow-starts.js';
 import { certificateIssuance } from '../../workflows/certificates.js';
 import { workflowId } from '../../workflows/ids.js';
@@ -29,6 +41,7 @@ export interface ConnectorRouteDeps {
   temporal: Client;
   taskQueue: string;
   connector: ConnectorConfig;
+  ca: Ca;
   revocations: RevocationList;
   /** Base URLs as clients reach them (known once the listeners are bound). */
   urls: () => { public: string; mtls: string };
@@ -50,9 +63,11 @@ const subjectOf = (connector: ConnectorConfig, kind: 'application' | 'runtime', 
   clientSubject(kind, id, tenantId, connector.subjectExtras);
 
 /** A CSR that fails its checks is a 400 naming the problem, before any token is used up. */
-function checkCsr(csr: string, subject: Subject): void {
+function checkCsr(csr: string, subject: Subject) {
   try {
-    assertSubject(parseCsr(csr), subject);
+    const parsed = parseCsr(csr);
+    assertSubject(parsed, subject);
+    return parsed;
   } catch (error) {
     if (error instanceof CsrInvalid) throw badRequest(error.message, [{ path: 'csr', message: error.message.replace(/^csr: /, '') }]);
     throw error;
@@ -75,10 +90,17 @@ function workflowProblem(error: unknown): never {
  * run of it exists, or the run there is an earlier request's) is started here, as the reconciler
  * would, rather than refusing a good token.
  */
-async function submitToPairing(deps: ConnectorRouteDeps, db: Db, tenantId: string, applicationId: string, csr: string): Promise<CertificateBundle> {
+async function submitToPairing(
+  deps: ConnectorRouteDeps,
+  db: Db,
+  { tenantId, objectId: applicationId, csr, issuanceKey }: IssueCertificateInput & { issuanceKey: string },
+): Promise<CertificateBundle> {
   const operation = await pairingInProgress(db, applicationId);
+  // The update id is the issuance key: a retry while the first attempt is still running joins it.
   const submit = () =>
-    deps.temporal.workflow.getHandle(workflowId.pairing(applicationId)).executeUpdate(submitCsr, { args: [{ csr, ...(operation && { operationId: operation.id }) }] });
+    deps.temporal.workflow
+      .getHandle(workflowId.pairing(applicationId))
+      .executeUpdate(submitCsr, { updateId: issuanceKey, args: [{ csr, issuanceKey, ...(operation && { operationId: operation.id }) }] });
   try {
     return await submit();
   } catch (error) {
@@ -192,20 +214,30 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
         const token = connectorToken(req.get('connector-token'));
         const grant = await peekToken(pool, token, ['csr']);
         if (!grant) throw invalidToken();
-        checkCsr(body.csr, subjectOf(connector, grant.objectKind, grant.objectId, grant.tenantId));
-        const request = { tenantId: grant.tenantId, objectKind: grant.objectKind, objectId: grant.objectId, csr: body.csr };
+        const csr = checkCsr(body.csr, subjectOf(connector, grant.objectKind, grant.objectId, grant.tenantId));
+        const issuanceKey = issuanceKeyOf(token);
+        const request = { tenantId: grant.tenantId, objectKind: grant.objectKind, objectId: grant.objectId, csr: body.csr, issuanceKey };
         // The token is used up only together with the certificate: the redemption commits after Temporal
         // answered with it, and rolls back when Temporal fails (unavailable → 503; the token still works).
-        // Its row lock holds concurrent redemptions until then: exactly one of them wins.
+        // Its row lock holds concurrent redemptions until then: exactly one of them wins. When the commit
+        // itself failed after the certificate was issued, the retry finds that certificate under the
+        // token's issuance key and answers with it (for the same key pair only).
         const bundle = await withTransaction(pool, async (client) => {
           if (!(await redeemToken(client, token, ['csr']))) throw invalidToken();
-          return grant.objectKind === 'application'
-            ? await submitToPairing(deps, client, grant.tenantId, grant.objectId, body.csr)
-            : await temporal.workflow.execute(certificateIssuance, {
-                workflowId: workflowId.certificate(grant.objectId, randomUUID()),
-                taskQueue: deps.taskQueue,
-                args: [request],
-              });
+          const earlier = await certificateIssuedFor(client, issuanceKey);
+          const issued = earlier
+            ? bundleOf(deps.ca, earlier)
+            : grant.objectKind === 'application'
+              ? await submitToPairing(deps, client, request)
+              : await temporal.workflow.execute(certificateIssuance, {
+                  workflowId: workflowId.certificate(grant.objectId, issuanceKey),
+                  workflowIdConflictPolicy: 'USE_EXISTING',
+                  taskQueue: deps.taskQueue,
+                  args: [request],
+                });
+          // The token's certificate is for the key pair of its first request: a retry with another is refused.
+          if (!certifiesKeyOf(issued.clientCertificate, csr)) throw invalidToken();
+          return issued;
         });
         return { status: 201, body: toBundle(bundle) };
       },
