@@ -99,6 +99,8 @@ const schema = z.object({
   MERIDIAN_RECONCILER: boolean.default(true),
   /** Whether `npm start` runs the runtime host for simulated runtimes in its worker process. @default true */
   MERIDIAN_RUNTIME_HOST: boolean.default(true),
+  /** Port of the standalone runtime host's gateway (events, `/healthz`), on 127.0.0.1; 0 picks a free one. @default 0 */
+  MERIDIAN_RUNTIME_HOST_PORT: port.default(0),
   /** Task queue of the management-plane worker. @default meridian */
   MERIDIAN_TASK_QUEUE: z.string().min(1).default('meridian'),
   /** Port where a standalone worker serves Prometheus metrics; 0 disables. @default 9464 */
@@ -160,6 +162,8 @@ export interface Config {
   /** Start the reconciler at worker boot. */
   reconciler: boolean;
   runtimeHost: boolean;
+  /** Gateway port of a standalone runtime host; 0 picks a free one. */
+  runtimeHostPort: number;
   workerMetricsPort: number;
   adminToken?: string;
   logLevel: Env['LOG_LEVEL'];
@@ -228,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     taskQueue: e.MERIDIAN_TASK_QUEUE,
     reconciler: e.MERIDIAN_RECONCILER,
     runtimeHost: e.MERIDIAN_RUNTIME_HOST,
+    runtimeHostPort: e.MERIDIAN_RUNTIME_HOST_PORT,
     workerMetricsPort: e.MERIDIAN_WORKER_METRICS_PORT,
     adminToken: e.MERIDIAN_ADMIN_TOKEN,
     logLevel: e.LOG_LEVEL,

@@ -121,7 +121,8 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, appl
 /**
  * The runtime gateway: `POST /events/<applicationName>` takes events for applications in the applied
  * configuration, `GET /applied` shows what the agent applied (never credentials), and
- * `/gateway/<application>/<api>/…` calls an application's API with the credentials set for this runtime.
+ * `/gateway/<application>/<api>/…` calls an application's API with the credentials set for this runtime,
+ * and `GET /healthz` answers while the process serves.
  * A local runtime serves its own (`runtimeId` given); the runtime host serves all of its runtimes under
  * `/runtimes/<id>/…`.
  */
@@ -137,6 +138,7 @@ export async function startGateway(
   const server = createGuardedServer((req, res) => {
     const url = requestTarget(req);
     let pathname = url.pathname;
+    if (req.method === 'GET' && pathname === '/healthz') return send(res, 200, { status: 'ok' });
     let id = runtimeId;
     if (!id) {
       const match = /^\/runtimes\/([0-9a-f-]{36})(\/.*)$/.exec(pathname);

@@ -15,11 +15,13 @@ export async function startRuntimeHost(options: {
   namespace: string;
   root: string;
   taskQueue?: string;
+  /** Port of the gateway on 127.0.0.1. @default 0 (a free one) */
+  port?: number;
   maxConcurrentActivities?: number;
   logger?: Logger;
 }) {
   const logger = (options.logger ?? createLogger(process.env.LOG_LEVEL ?? 'info')).child({ component: 'runtime-host' });
-  const gateway = await startGateway(options.root, undefined, 0, '127.0.0.1', (err, context) => logger.error({ err, ...context }, 'runtime host gateway'));
+  const gateway = await startGateway(options.root, undefined, options.port ?? 0, '127.0.0.1', (err, context) => logger.error({ err, ...context }, 'runtime host gateway'));
   const activities = createAgentActivities({ root: options.root, eventUrl: (runtimeId) => `${gateway.url}/runtimes/${runtimeId}/events` });
   const workflowBundle = await agentWorkflowBundle();
   const supervisor = superviseWorker({

@@ -14,6 +14,7 @@ describe('configuration', () => {
     expect(config.temporal).toMatchObject({ address: '127.0.0.1:7233', namespace: 'default', uiPort: 8233, startDevServer: true });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.taskQueue).toBe('meridian');
+    expect(config.runtimeHostPort).toBe(0);
   });
 
   it.each([
@@ -21,6 +22,7 @@ describe('configuration', () => {
     [{ DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL: must be a postgres:// or postgresql:// URL with a host'],
     [{ MERIDIAN_HTTP_PORT: '70000' }, 'MERIDIAN_HTTP_PORT: must be a port number (0-65535)'],
     [{ MERIDIAN_HTTP_PORT: 'eighty' }, 'MERIDIAN_HTTP_PORT'],
+    [{ MERIDIAN_RUNTIME_HOST_PORT: '-1' }, 'MERIDIAN_RUNTIME_HOST_PORT: must be a port number (0-65535)'],
     [{ TEMPORAL_ADDRESS: 'http://x:7233' }, 'TEMPORAL_ADDRESS: must be host:port'],
     [{ MERIDIAN_ADMIN_TOKEN: 'short' }, 'MERIDIAN_ADMIN_TOKEN: must be at least 32 characters'],
     [{ MERIDIAN_TRUST_PROXY: 'yes' }, 'MERIDIAN_TRUST_PROXY'],

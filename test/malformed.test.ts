@@ -431,6 +431,7 @@ describe('malformed requests (F6): 0 exits, 0 5xx, every server answers afterwar
     expect(hostErrors).toEqual([]);
     expect((await call(`${hostGateway.url}${base}/applied`)).status).toBe(200);
     expect((await call(`${hostGateway.url}${base}/events/${APP}`, { body: { id: 1 } })).status).toBe(202);
+    expect((await call(`${hostGateway.url}/healthz`)).body).toEqual({ status: 'ok' });
   });
 
   it("a local runtime process's gateway", async () => {
@@ -447,6 +448,7 @@ describe('malformed requests (F6): 0 exits, 0 5xx, every server answers afterwar
     expect(alive(local!.child), local!.output.join('')).toBe(true);
     expect((await call(`${local!.url}/applied`)).status).toBe(200);
     expect((await call(`${local!.url}/events/${APP}`, { body: { id: 1 } })).status).toBe(202);
+    expect((await call(`${local!.url}/healthz`)).status).toBe(200);
     // It stops cleanly on SIGTERM (its worker shut down), and only then.
     const code = await stopChild(local!.child);
     expect(code, local!.output.join('')).toBe(0);
