@@ -47,6 +47,11 @@ export interface AppContext extends ApiDeps {
 export const VERSION = '0.1.0';
 const BODY_LIMIT = '1mb';
 const REQUEST_ID = /^[\w.-]{1,64}$/;
+/**
+ * Every Temporal call a request makes ends by this deadline: while Temporal is unreachable a request
+ * is answered 503 (or with its recorded intent) within it, instead of waiting out the client's retries.
+ */
+const TEMPORAL_DEADLINE_MS = 10_000;
 
 /** Request id, a child logger, one access-log line and the duration histogram for every request. */
 function observe(logger: Logger, metrics: Metrics): RequestHandler {
@@ -86,6 +91,7 @@ export function createApp(ctx: AppContext): Express {
   app.set('trust proxy', ctx.trustProxy ?? false);
   app.set('query parser', 'simple');
   app.use(observe(ctx.logger, ctx.metrics));
+  app.use((_req, _res, next) => void ctx.temporal.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, async () => next()));
   app.use(requireJson);
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'], strict: false }));
 

@@ -166,7 +166,9 @@ async function register(deps: DefinitionRouteDeps, who: Owner, body: DefinitionB
   const handle = await startRecorded(temporal, start, deps.logger);
   if (!handle) return { status: 202, body: toDefinition(stored.row, stored.operation.id) };
   // A result Temporal cannot give now (unavailable meanwhile) is a 202 too: the operation tells the rest.
-  const finished = await Promise.race([handle.result().then(() => true, () => false), sleep(deps.registration.waitMs).then(() => false)]);
+  // The wait for the result ends with the answer: its own deadline, not the request's.
+  const result = temporal.connection.withDeadline(Date.now() + deps.registration.waitMs + 1_000, () => handle.result());
+  const finished = await Promise.race([result.then(() => true, () => false), sleep(deps.registration.waitMs).then(() => false)]);
   const row = (await getDefinition(pool, who, stored.row.id)) ?? stored.row;
   return { status: finished ? (id ? 200 : 201) : 202, body: toDefinition(row, stored.operation.id) };
 }
