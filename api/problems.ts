@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { isGrpcServiceError } from '@temporalio/client';
+import { WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcServiceError } from '@temporalio/client';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
 import { InvalidCursor, UnknownScenarios } from '../db/objects.js';
@@ -50,6 +50,8 @@ function isTemporalUnavailable(error: unknown, depth = 0): boolean {
   if (depth > 5 || !(error instanceof Error)) return false;
   if (isGrpcServiceError(error) && (error.code === GRPC_UNAVAILABLE || error.code === GRPC_DEADLINE_EXCEEDED)) return true;
   if (error.name === 'TransportError') return true;
+  // An update not finished by the request's deadline (no worker took it yet): it goes on, and a retry joins it.
+  if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
   return error.cause !== error && isTemporalUnavailable(error.cause, depth + 1);
 }
 

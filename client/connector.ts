@@ -44,15 +44,25 @@ export function parseSubject(text: string): Subject {
   });
 }
 
-async function json<T>(res: Response, step: string): Promise<T> {
-  const body = (await res.json().catch(() => undefined)) as T | undefined;
-  if (!res.ok) throw new ConnectorError(res.status, body as { detail?: string }, step);
-  return body as T;
+/** How long a step retries while Meridian answers 503 (a dependency unavailable; nothing was used up). */
+const UNAVAILABLE_BUDGET_MS = 120_000;
+
+/** One step's request: retried after `Retry-After` while the answer is 503, then its JSON body or a `ConnectorError`. */
+async function json<T>(url: string, init: RequestInit, step: string): Promise<T> {
+  const giveUpAt = Date.now() + UNAVAILABLE_BUDGET_MS;
+  for (;;) {
+    const res = await fetch(url, init);
+    const body = (await res.json().catch(() => undefined)) as T | undefined;
+    if (res.ok) return body as T;
+    const wait = Math.min(Number(res.headers.get('retry-after')) || 2, 10) * 1000;
+    if (res.status !== 503 || Date.now() + wait > giveUpAt) throw new ConnectorError(res.status, body as { detail?: string }, step);
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
 }
 
 /** Step 1: exchange the one-time token for a CSR token and the subject to request. */
 export async function requestSigning(connectorUrl: string, token: string): Promise<SigningRequest> {
-  return json(await fetch(connectorUrl, { headers: { 'connector-token': token } }), 'signing request');
+  return json(connectorUrl, { headers: { 'connector-token': token } }, 'signing request');
 }
 
 /** A new RSA-2048 key, generated off the event loop. */
@@ -63,12 +73,16 @@ export async function newKey(): Promise<KeyObject> {
 /** Step 2: a CSR for the announced subject with a new RSA-2048 key (or `privateKey`), sent with the CSR token. */
 export async function requestCertificate(request: SigningRequest, privateKey?: KeyObject): Promise<Credentials> {
   privateKey ??= await newKey();
-  const res = await fetch(request.certificateUrl, {
-    method: 'POST',
-    headers: { 'connector-token': request.csrToken, 'content-type': 'application/json' },
-    body: JSON.stringify({ csr: createCsr(privateKey, parseSubject(request.subject)) }),
-  });
-  const bundle = await json<{ clientCertificate: string; caCertificate: string }>(res, 'certificate');
+  // A retry sends the same CSR with the same token: Meridian answers it with the one certificate it issues for them.
+  const bundle = await json<{ clientCertificate: string; caCertificate: string }>(
+    request.certificateUrl,
+    {
+      method: 'POST',
+      headers: { 'connector-token': request.csrToken, 'content-type': 'application/json' },
+      body: JSON.stringify({ csr: createCsr(privateKey, parseSubject(request.subject)) }),
+    },
+    'certificate',
+  );
   return {
     key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     certificate: bundle.clientCertificate,

@@ -1,14 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import https from 'node:https';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createActivities } from '../activities/index.js';
 import forge from 'node-forge';
 import { MtlsClient, connect, parseSubject, requestCertificate, requestSigning, type Credentials } from '../client/connector.js';
 import { createConnectorActivities } from '../activities/connector.js';
 import { clientSubject, createCsr, generateCa, issue, loadCa, normalizeSerial, subjectFields, type Ca, type Subject } from '../trust/ca.js';
 import { MeridianApplicationId } from '../workflows/ids.js';
 import { pairingStatus } from '../workflows/pairing.js';
-import { call, createTenant, historyText, startTestApi, uniqueName, type TestApi } from './helpers.js';
+import { call, createTenant, historyText, startTestApi, testActivityDeps, uniqueName, workflowBundle, type TestApi } from './helpers.js';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -413,5 +415,41 @@ describe('requestCertificate', () => {
     const pairing = await pair();
     const credentials = await requestCertificate(await requestSigning(pairing.connectorUrl, pairing.token));
     expect(credentials.key).toMatch(/PRIVATE KEY/);
+  });
+});
+
+describe('a certificate request no worker takes in time', () => {
+  it('answers 503 with Retry-After after the request deadline, and the retry joins the update it left behind', { timeout: 90_000 }, async () => {
+    const idle = await startTestApi();
+    const workerConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+    try {
+      const { token } = await createTenant(idle.pool);
+      const app = (await call(`${idle.url}/v1/applications`, { token, body: { name: uniqueName('app') } })).body;
+      const pairing = (await call(`${idle.url}/v1/applications/${app.id}/pairing`, { method: 'POST', token })).body;
+      const signing = (await call(pairing.connectorUrl, { headers: { 'connector-token': pairing.token } })).body;
+      const csr = createCsr(rsaKey(), parseSubject(signing.subject));
+      const send = () => call(`${idle.url}/connector/v1/certificates`, { body: { csr }, headers: { 'connector-token': signing.csrToken } });
+
+      const late = await send();
+      expect(late.status).toBe(503);
+      expect(late.headers.get('retry-after')).toBe('2');
+
+      const worker = await Worker.create({
+        connection: workerConnection,
+        taskQueue: idle.taskQueue,
+        workflowBundle: await workflowBundle(),
+        activities: createActivities(testActivityDeps(idle.pool, idle.temporal, { connector: idle.connector })),
+      });
+      await worker.runUntil(async () => {
+        const answered = await send();
+        expect(answered.status).toBe(201);
+        expect(answered.body.clientCertificate).toMatch(/BEGIN CERTIFICATE/);
+        await expect.poll(async () => (await call(`${idle.url}/v1/operations/${pairing.operationId}`, { token })).body.state, { timeout: 30_000 }).toBe('SUCCEEDED');
+      });
+      expect((await idle.pool.query('SELECT 1 FROM certificates WHERE object_id = $1', [app.id])).rowCount).toBe(1);
+    } finally {
+      await workerConnection.close();
+      await idle.stop();
+    }
   });
 });
