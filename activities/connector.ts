@@ -1,7 +1,16 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
 import { markPairing, restoreAfterPairing, setApplicationCondition } from '../db/applications.js';
-import { certificateIssuedFor, recordCertificate } from '../db/certificates.js';
+import {
+  authorisedRequest,
+  certificateHolderExists,
+  certificateInForce,
+  certificateIssuedFor,
+  liveCertificateCount,
+  recordCertificate,
+  revokeCertificatesOf,
+  scheduleRevocation,
+} from '../db/certificates.js';
 import type { ObjectKind } from '../db/objects.js';
 import { setOperation } from '../db/operations.js';
 import { invalidateTokens } from '../db/tokens.js';
@@ -13,6 +22,7 @@ import {
   clientSubject,
   issue,
   parseCsr,
+  publicKeySha256,
   subjectFields,
   subjectToString,
   type Ca,
@@ -32,16 +42,38 @@ export interface IssueCertificateInput {
   objectId: string;
   /** PEM or base64 of PEM; public data. */
   csr: string;
-  /** One certificate per key: a re-run of the same request answers with the certificate issued first. */
+  /**
+   * Names the request the API recorded (`certificate_requests`) before it asked for the certificate;
+   * without a live record for this exact request nothing is signed. One certificate per key: a re-run
+   * of the same request answers with the certificate issued first.
+   */
   issuanceKey?: string;
 }
 
 export type { CertificateBundle };
 
+/** Live certificates (neither revoked nor scheduled for revocation, unexpired) one application or runtime may hold; a renewal beyond it is refused. */
+export const MAX_LIVE_CERTIFICATES = 5;
+/** How long the certificate a renewal replaced keeps working, so that calls in flight finish: 10 minutes. */
+export const RENEWAL_OVERLAP_SECONDS = 600;
+/** Revocation reasons of issuance. */
+export const REPLACED_BY_RENEWAL = 'replaced by a renewal';
+export const SUPERSEDED_BY_PAIRING = 'superseded by a new pairing';
+
+/** Thrown by `issueCertificate` when no request recorded by the API authorises this exact issuance. */
+const notAuthorized = (why: string) => ApplicationFailure.nonRetryable(`the certificate request is not authorised: ${why}`, 'NotAuthorized');
+
 /** Activities of the Connector: certificate issuance and the application side of pairing. */
 export function createConnectorActivities({ pool, ca, connector }: ConnectorDeps) {
   return {
-    /** Verifies the CSR against the announced subject, signs it with the CA and records the certificate. */
+    /**
+     * Signs a CSR with the CA and records the certificate, after re-checking everything it is told against
+     * PostgreSQL: the request recorded under the issuance key names this tenant, object and public key and
+     * has not expired; the object still exists; a renewal's calling certificate is still in force and the
+     * object stays within {@link MAX_LIVE_CERTIFICATES}. A renewal schedules the revocation of the calling
+     * certificate {@link RENEWAL_OVERLAP_SECONDS} on; a token exchange (pairing) revokes the object's earlier
+     * certificates. Refusals are non-retryable: `CsrInvalid`, `NotAuthorized`, `CertificateLimitReached`.
+     */
     async issueCertificate(input: IssueCertificateInput): Promise<CertificateBundle> {
       const subject = clientSubject(input.objectKind, input.objectId, input.tenantId, connector.subjectExtras);
       let csr;
@@ -53,13 +85,38 @@ export function createConnectorActivities({ pool, ca, connector }: ConnectorDeps
         throw error;
       }
       const key = input.issuanceKey;
-      const earlier = key && (await certificateIssuedFor(pool, key));
-      if (earlier) return bundleOf(ca, earlier);
-      const cert = issue(ca, { publicKey: csr.publicKey!, subject: subjectFields(subject), validityDays: connector.validityDays, usage: 'client' });
-      const owner = { tenantId: input.tenantId, objectKind: input.objectKind, objectId: input.objectId, subject: subjectToString(subject) };
-      if (await recordCertificate(pool, owner, cert, key)) return bundleOf(ca, cert);
-      // A concurrent run of the same request recorded its certificate first: that one is the answer.
-      return bundleOf(ca, (await certificateIssuedFor(pool, key!))!);
+      if (!key) throw notAuthorized('it names no recorded request');
+      const holder = { tenantId: input.tenantId, objectKind: input.objectKind, objectId: input.objectId };
+      return withTransaction(pool, async (client) => {
+        const request = await authorisedRequest(client, key);
+        if (!request) throw notAuthorized('no live request is recorded under its issuance key');
+        if (request.tenantId !== holder.tenantId || request.objectKind !== holder.objectKind || request.objectId !== holder.objectId) {
+          throw notAuthorized(`the request was recorded for another ${request.objectKind === holder.objectKind ? request.objectKind : 'object'}`);
+        }
+        if (request.publicKeySha256 !== publicKeySha256(csr)) throw notAuthorized('the request was recorded for another key pair');
+        // Locked until the certificate is recorded: not deleted, deprovisioned or given another one meanwhile.
+        if (!(await certificateHolderExists(client, holder, true))) throw notAuthorized(`the ${holder.objectKind} no longer exists`);
+        const earlier = await certificateIssuedFor(client, key);
+        if (earlier) return bundleOf(ca, earlier);
+        if (request.renewsSerial) {
+          if (!(await certificateInForce(client, holder, request.renewsSerial))) throw notAuthorized('the certificate it renews is revoked or expired');
+          const live = await liveCertificateCount(client, holder.objectId, request.renewsSerial);
+          if (live >= MAX_LIVE_CERTIFICATES) {
+            throw ApplicationFailure.nonRetryable(
+              `the ${holder.objectKind} holds ${live} live certificates besides the calling one, the most allowed (${MAX_LIVE_CERTIFICATES}): revoke one first`,
+              'CertificateLimitReached',
+            );
+          }
+        }
+        const cert = issue(ca, { publicKey: csr.publicKey!, subject: subjectFields(subject), validityDays: connector.validityDays, usage: 'client' });
+        if (!(await recordCertificate(client, { ...holder, subject: subjectToString(subject) }, cert, key))) {
+          // A concurrent run of the same request recorded its certificate first: that one is the answer.
+          return bundleOf(ca, (await certificateIssuedFor(client, key))!);
+        }
+        if (request.renewsSerial) await scheduleRevocation(client, request.renewsSerial, RENEWAL_OVERLAP_SECONDS, REPLACED_BY_RENEWAL);
+        else await revokeCertificatesOf(client, holder.objectId, SUPERSEDED_BY_PAIRING, cert.serial);
+        return bundleOf(ca, cert);
+      });
     },
 
     /** Marks the application PAIRING and returns the condition it had, to restore on expiry. */

@@ -15,6 +15,7 @@ import { HttpProblem, errorHandler, notFoundRoute } from './problems.js';
 import { mount, type Route } from './route.js';
 import { ownApplicationRoute, ownApplicationRoutes } from './routes/application/index.js';
 import { adminWebhookRoutes, applicationRoutes } from './routes/applications.js';
+import { certificateInventoryRoutes } from './routes/certificates.js';
 import { certificateRoutes, connectorRoutes } from './routes/connector.js';
 import { operationalRoutes } from './routes/operational.js';
 import { operationRoutes } from './routes/operations.js';
@@ -105,6 +106,7 @@ export function createApp(ctx: AppContext): Express {
     ...scenarioRoutes(ctx.pool),
     ...operationRoutes(ctx.pool),
     ...adminWebhookRoutes(ctx.pool),
+    ...certificateInventoryRoutes(ctx),
     ...connectorRoutes(ctx),
     ownApplicationRoute(ctx.pool),
     ...certificateRoutes(ctx),

@@ -29,7 +29,10 @@ export const REVOCATION_REFRESH_MS = 500;
 /** Re-read window that covers revocations committed late by slow transactions. */
 const OVERLAP_MS = 10_000;
 
-/** Revoked serials, refreshed from PostgreSQL every {@link REVOCATION_REFRESH_MS} on every replica. */
+/**
+ * Revoked serials, refreshed from PostgreSQL every {@link REVOCATION_REFRESH_MS} on every replica. A
+ * revocation scheduled for later (a renewal's overlap) is read once it is due.
+ */
 export class RevocationList {
   private readonly revoked = new Set<string>();
   private readonly timer: NodeJS.Timeout;
@@ -72,7 +75,10 @@ export class RevocationList {
 /** The certificate subject's OU names the kind of its holder. */
 const KIND_BY_OU = { applications: 'application', runtimes: 'runtime' } as const;
 
-/** Authenticates by client certificate: chained to the Meridian CA, in validity, not revoked. */
+/**
+ * Authenticates by client certificate: chained to the Meridian CA, not revoked, and within its validity
+ * on every request (a connection kept alive past `notAfter` is refused and closed).
+ */
 export function clientAuthenticator(revocations: RevocationList, only?: ClientIdentity['kind']): Authenticator {
   return async (req) => {
     const socket = req.socket as Partial<TLSSocket>;
@@ -80,6 +86,12 @@ export function clientAuthenticator(revocations: RevocationList, only?: ClientId
     const cert = socket.getPeerCertificate();
     if (!cert?.subject) throw unauthorized('a client certificate is required');
     if (!socket.authorized) throw unauthorized(`the client certificate is not accepted (${String(socket.authorizationError)})`);
+    // The handshake checked the validity once; a keep-alive connection may outlive the certificate.
+    const notAfter = Date.parse(cert.valid_to);
+    if (!(notAfter > Date.now())) {
+      req.res?.setHeader('connection', 'close');
+      throw unauthorized(`the client certificate expired at ${Number.isNaN(notAfter) ? cert.valid_to : new Date(notAfter).toISOString()}`);
+    }
     const serial = normalizeSerial(cert.serialNumber);
     if (revocations.has(serial)) throw unauthorized('the client certificate has been revoked');
     const { CN, OU, O } = cert.subject as unknown as Record<string, unknown>;

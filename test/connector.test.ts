@@ -7,7 +7,8 @@ import { createActivities } from '../activities/index.js';
 import forge from 'node-forge';
 import { MtlsClient, connect, parseSubject, requestCertificate, requestSigning, type Credentials } from '../client/connector.js';
 import { createConnectorActivities } from '../activities/connector.js';
-import { clientSubject, createCsr, generateCa, issue, loadCa, normalizeSerial, subjectFields, type Ca, type Subject } from '../trust/ca.js';
+import { authoriseCertificateRequest } from '../db/certificates.js';
+import { clientSubject, createCsr, generateCa, issue, loadCa, normalizeSerial, parseCsr, publicKeySha256, subjectFields, type Ca, type Subject } from '../trust/ca.js';
 import { MeridianApplicationId } from '../workflows/ids.js';
 import { pairingStatus } from '../workflows/pairing.js';
 import { call, createTenant, historyText, startTestApi, testActivityDeps, uniqueName, workflowBundle, type TestApi } from './helpers.js';
@@ -224,12 +225,18 @@ describe('certificate issuance', () => {
     const { issueCertificate } = createConnectorActivities({ pool: api.pool, ca: api.ca, connector: api.connector });
     const subject = clientSubject('application', app.id, tenant.id, api.connector.subjectExtras);
     const input = { tenantId: tenant.id, objectKind: 'application' as const, objectId: app.id, csr: createCsr(rsaKey(), subject), issuanceKey: uniqueName('key') };
+    // What the API records before it asks for a certificate: without it the activity signs nothing.
+    const authorise = (issuanceKey: string) =>
+      authoriseCertificateRequest(api.pool, { ...input, issuanceKey, publicKeySha256: publicKeySha256(parseCsr(input.csr)) }, 60);
+    await authorise(input.issuanceKey);
     const runs = await Promise.all([issueCertificate(input), issueCertificate(input), issueCertificate(input)]);
     expect(new Set(runs.map((r) => r.serial)).size).toBe(1);
     expect((await issueCertificate(input)).clientCertificate).toBe(runs[0]!.clientCertificate);
     expect((await api.pool.query('SELECT 1 FROM certificates WHERE object_id = $1', [app.id])).rowCount).toBe(1);
     // Another request (another key) is another certificate.
-    expect((await issueCertificate({ ...input, issuanceKey: uniqueName('key') })).serial).not.toBe(runs[0]!.serial);
+    const another = uniqueName('key');
+    await authorise(another);
+    expect((await issueCertificate({ ...input, issuanceKey: another })).serial).not.toBe(runs[0]!.serial);
   });
 });
 

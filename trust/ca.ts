@@ -150,6 +150,12 @@ export function certifiesKeyOf(certPem: string, csr: forge.pki.CertificateSignin
   return new X509Certificate(certPem).publicKey.equals(createPublicKey(pki.publicKeyToPem(csr.publicKey!)));
 }
 
+/** Hex SHA-256 of a CSR's public key (SPKI DER): what a certificate request is authorised for. */
+export function publicKeySha256(csr: forge.pki.CertificateSigningRequest): string {
+  const der = createPublicKey(pki.publicKeyToPem(csr.publicKey!)).export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('hex');
+}
+
 let forgeKeyCache: WeakMap<KeyObject, forge.pki.rsa.PrivateKey> | undefined;
 
 /** Builds a certificate with node-forge and signs it with the CA key (natively, or with forge for comparison). */

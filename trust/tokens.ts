@@ -17,3 +17,11 @@ export function hashToken(token: string): Buffer {
 export function issuanceKeyOf(token: string): string {
   return 'csr:' + createHash('sha256').update('meridian-issuance\0').update(token, 'utf8').digest('base64url');
 }
+
+/**
+ * The key under which a renewal's certificate is recorded: one per calling certificate and new key pair,
+ * so a retried renewal (its answer lost) answers the certificate issued first.
+ */
+export function renewalIssuanceKey(callerSerial: string, publicKeySha256: string): string {
+  return `renewal:${callerSerial}:${publicKeySha256}`;
+}

@@ -1,14 +1,17 @@
-// Issues one certificate for an already authenticated CSR (renewals): a durable, auditable record
-// in the Temporal UI of who received which certificate.
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+// Issues one certificate for a request the API recorded (runtime token exchanges, renewals): a durable,
+// auditable record in the Temporal UI of who received which certificate.
+import { proxyActivities } from '@temporalio/workflow';
 import type { CertificateBundle, ConnectorActivities, IssueCertificateInput } from '../activities/connector.js';
 
 const { issueCertificate } = proxyActivities<ConnectorActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['CsrInvalid'] },
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['CsrInvalid', 'NotAuthorized', 'CertificateLimitReached'] },
 });
 
-/** Without an `issuanceKey` of the request's own, the workflow id names it: a retried activity issues once. */
-export async function certificateIssuance(input: IssueCertificateInput): Promise<CertificateBundle> {
-  return issueCertificate({ issuanceKey: `workflow:${workflowInfo().workflowId}`, ...input });
+/**
+ * The request's `issuanceKey` names the authorisation the API recorded: the activity signs nothing
+ * without one, and a re-run (a retried activity, a restarted workflow) answers the same certificate.
+ */
+export async function certificateIssuance(input: IssueCertificateInput & { issuanceKey: string }): Promise<CertificateBundle> {
+  return issueCertificate(input);
 }

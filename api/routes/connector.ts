@@ -1,16 +1,15 @@
 // The Connector (docs/api.md): pairing tokens, signing requests and certificates for applications and
 // runtimes, and the renewal and revocation of a certificate by its holder.
-import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { z } from 'zod';
 import { lockApplication } from '../../db/applications.js';
-import { certificateIssuedFor, revokeCertificate } from '../../db/certificates.js';
+import { authoriseCertificateRequest, certificateIssuedFor, revokeCertificate, type CertificateRequest } from '../../db/certificates.js';
 import { insertOperation, pairingInProgress, supersedePairings } from '../../db/operations.js';
 import { invalidateTokens, issueToken, peekToken, redeemToken } from '../../db/tokens.js';
 import { withTransaction, type Db } from '../../db/tx.js';
-import type { IssueCertificateInput } from '../../activities/connector.js';
+import { RENEWAL_OVERLAP_SECONDS, type IssueCertificateInput } from '../../activities/connector.js';
 import type { ConnectorConfig } from '../../lib/config.js';
 import {
   CsrInvalid,
@@ -19,19 +18,20 @@ import {
   certifiesKeyOf,
   clientSubject,
   parseCsr,
+  publicKeySha256,
   subjectToString,
   type Ca,
   type CertificateBundle,
   type Subject,
 } from '../../trust/ca.js';
-import { issuanceKeyOf } from '../../trust/tokens.js';
+import { issuanceKeyOf, renewalIssuanceKey } from '../../trust/tokens.js';
 import { pairingStart, startFlow } from '../../services/workflow-starts.js';
 import { certificateIssuance } from '../../workflows/certificates.js';
 import { workflowId } from '../../workflows/ids.js';
 import { PairingStage, signingRequested, submitCsr } from '../../workflows/pairing.js';
 import { tenantOf } from '../auth.js';
 import type { RevocationList } from '../mtls.js';
-import { HttpProblem, badRequest, notFound, unauthorized } from '../problems.js';
+import { HttpProblem, badRequest, conflict, notFound, unauthorized } from '../problems.js';
 import { route, type Route } from '../route.js';
 import { startRecorded } from '../starts.js';
 import { IdParams } from '../schemas.js';
@@ -74,14 +74,47 @@ function checkCsr(csr: string, subject: Subject) {
   }
 }
 
-/** Failures of a workflow the API waited on, in HTTP terms. */
+/**
+ * How long a recorded certificate request authorises its issuance: 15 minutes, extended by every retry
+ * of the request (the activity may run after a request deadline's 503, when the retry joins it).
+ */
+const CERTIFICATE_REQUEST_TTL_SECONDS = 900;
+
+/** The application failure behind a failed workflow, update or activity, if any. */
+function applicationFailureOf(error: unknown): ApplicationFailure | undefined {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    if (cause instanceof ApplicationFailure) return cause;
+  }
+  return undefined;
+}
+
+/** Pairing refusals (its update's validator) and issuance refusals a token holder sees as a bad token. */
+const TOKEN_REFUSALS = new Set(['Superseded', 'AlreadyIssued', 'Expired', 'NotAuthorized']);
+
+/** Failures of a workflow the API waited on for a token holder, in HTTP terms. */
 function workflowProblem(error: unknown): never {
   if (error instanceof WorkflowNotFoundError) throw invalidToken();
-  if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-    if (error.cause.type === 'CsrInvalid') throw badRequest(error.cause.message, [{ path: 'csr', message: error.cause.message }]);
-    throw invalidToken();
-  }
+  const failure = (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowFailedError) && applicationFailureOf(error);
+  if (failure && failure.type === 'CsrInvalid') throw badRequest(failure.message, [{ path: 'csr', message: failure.message }]);
+  if (failure && TOKEN_REFUSALS.has(failure.type ?? '')) throw invalidToken();
   throw error;
+}
+
+/** Failures of a renewal's issuance, in HTTP terms. */
+function renewalProblem(error: unknown): never {
+  const failure = error instanceof WorkflowFailedError && applicationFailureOf(error);
+  if (failure && failure.type === 'CsrInvalid') throw badRequest(failure.message, [{ path: 'csr', message: failure.message }]);
+  if (failure && failure.type === 'NotAuthorized') throw new HttpProblem(403, 'Forbidden', failure.message);
+  if (failure && failure.type === 'CertificateLimitReached') throw conflict(failure.message);
+  throw error;
+}
+
+/**
+ * Records what the issuance activity may sign for this request, committed before Temporal is asked.
+ * Refused (401) when the request's key already authorises another key pair.
+ */
+async function authorise(pool: pg.Pool, request: CertificateRequest): Promise<void> {
+  if (!(await authoriseCertificateRequest(pool, request, CERTIFICATE_REQUEST_TTL_SECONDS))) throw invalidToken();
 }
 
 /**
@@ -216,7 +249,10 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
         if (!grant) throw invalidToken();
         const csr = checkCsr(body.csr, subjectOf(connector, grant.objectKind, grant.objectId, grant.tenantId));
         const issuanceKey = issuanceKeyOf(token);
-        const request = { tenantId: grant.tenantId, objectKind: grant.objectKind, objectId: grant.objectId, csr: body.csr, issuanceKey };
+        const holder = { tenantId: grant.tenantId, objectKind: grant.objectKind, objectId: grant.objectId };
+        // The token authorises one key pair: its first request's. The issuance activity signs only what this names.
+        await authorise(pool, { ...holder, issuanceKey, publicKeySha256: publicKeySha256(csr) });
+        const request = { ...holder, csr: body.csr, issuanceKey };
         // The token is used up only together with the certificate: the redemption commits after Temporal
         // answered with it, and rolls back when Temporal fails (unavailable → 503; the token still works).
         // Its row lock holds concurrent redemptions until then: exactly one of them wins. When the commit
@@ -229,12 +265,14 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
             ? bundleOf(deps.ca, earlier)
             : grant.objectKind === 'application'
               ? await submitToPairing(deps, client, request)
-              : await temporal.workflow.execute(certificateIssuance, {
-                  workflowId: workflowId.certificate(grant.objectId, issuanceKey),
-                  workflowIdConflictPolicy: 'USE_EXISTING',
-                  taskQueue: deps.taskQueue,
-                  args: [request],
-                });
+              : await temporal.workflow
+                  .execute(certificateIssuance, {
+                    workflowId: workflowId.certificate(grant.objectId, issuanceKey),
+                    workflowIdConflictPolicy: 'USE_EXISTING',
+                    taskQueue: deps.taskQueue,
+                    args: [request],
+                  })
+                  .catch(workflowProblem);
           // The token's certificate is for the key pair of its first request: a retry with another is refused.
           if (!certifiesKeyOf(issued.clientCertificate, csr)) throw invalidToken();
           return issued;
@@ -253,19 +291,29 @@ export function certificateRoutes(deps: ConnectorRouteDeps): Route[] {
       method: 'post',
       path: '/connector/v1/certificates/renewals',
       operationId: 'renew-certificate',
-      summary: 'A new certificate for the same subject (mTLS); the calling one stays valid until it expires',
+      summary: `A new certificate for the same subject (mTLS); the calling one is revoked ${RENEWAL_OVERLAP_SECONDS / 60} minutes later`,
       tag: 'connector',
       auth: 'client',
       body: CsrBody,
       responses: { 201: { description: 'The new certificate and chain', schema: Bundle } },
       handle: async ({ req, body }) => {
         const caller = req.client!;
-        checkCsr(body.csr, subjectOf(connector, caller.kind, caller.id, caller.tenantId));
-        const bundle = await temporal.workflow.execute(certificateIssuance, {
-          workflowId: workflowId.certificate(caller.id, randomUUID()),
-          taskQueue: deps.taskQueue,
-          args: [{ tenantId: caller.tenantId, objectKind: caller.kind, objectId: caller.id, csr: body.csr }],
-        });
+        const csr = checkCsr(body.csr, subjectOf(connector, caller.kind, caller.id, caller.tenantId));
+        const holder = { tenantId: caller.tenantId, objectKind: caller.kind, objectId: caller.id };
+        const keySha256 = publicKeySha256(csr);
+        const issuanceKey = renewalIssuanceKey(caller.serial, keySha256);
+        // A retried renewal (its answer lost) answers the certificate issued first.
+        const earlier = await certificateIssuedFor(pool, issuanceKey);
+        if (earlier) return { status: 201, body: toBundle(bundleOf(deps.ca, earlier)) };
+        await authorise(pool, { ...holder, issuanceKey, publicKeySha256: keySha256, renewsSerial: caller.serial });
+        const bundle = await temporal.workflow
+          .execute(certificateIssuance, {
+            workflowId: workflowId.certificate(caller.id, issuanceKey),
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            taskQueue: deps.taskQueue,
+            args: [{ ...holder, csr: body.csr, issuanceKey }],
+          })
+          .catch(renewalProblem);
         return { status: 201, body: toBundle(bundle) };
       },
     }),
@@ -279,7 +327,7 @@ export function certificateRoutes(deps: ConnectorRouteDeps): Route[] {
       responses: { 204: { description: 'Revoked' } },
       handle: async ({ req }) => {
         const caller = req.client!;
-        if (!(await revokeCertificate(pool, caller.tenantId, caller.serial))) throw new HttpProblem(409, 'Conflict', 'the certificate is not live');
+        if (!(await revokeCertificate(pool, caller.tenantId, caller.serial, 'revoked by its holder'))) throw conflict('the certificate is not live');
         deps.revocations.add(caller.serial);
         return { status: 204 };
       },
