@@ -61,8 +61,8 @@ describe('npm start', () => {
     expect(await stack.interrupt()).toBe(0);
     expect(processesUsing(dataDir)).toEqual([]);
 
-    const secondStart = await stack.start();
-    expect(secondStart).toBeLessThan(30_000);
+    // Ready again (start() fails unless /readyz answers 200 in time); how fast is the benchmark's business.
+    await stack.start();
     expect(stack.output).toContain('Admin token    shown on the first start only');
     expect(stack.output).toMatch(/Migrations\s+0 applied/);
     const again = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'meridian', password, database: 'meridian' });
@@ -144,7 +144,6 @@ describe('npm start after a hard kill', () => {
 
     const restart = await stack.start(120_000);
     step(`started again in ${restart} ms`);
-    expect(restart).toBeLessThan(120_000);
     expect(stack.output).toMatch(/left running by an earlier start/);
     expect(isAlive(orphans.temporal)).toBe(false);
     expect(isAlive(orphans.postgres)).toBe(false);
