@@ -2,19 +2,20 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
 import { specSource, storeSpecResult, type SpecResult } from '../db/definitions.js';
 import { setOperation } from '../db/operations.js';
-import type { RegistrationConfig } from '../lib/config.js';
+import type { OutboundConfig, RegistrationConfig } from '../lib/config.js';
 import { SpecFetchFailed, fetchSpec } from '../specs/fetch.js';
 import { validateSpec } from '../specs/validate.js';
 
 export interface RegistrationDeps {
   pool: pg.Pool;
   registration: RegistrationConfig;
+  outbound: OutboundConfig;
 }
 
 export type { SpecResult };
 
 /** Activities of API and Event registration. Specs never travel through workflow history: they are fetched, validated and stored here. */
-export function createRegistrationActivities({ pool, registration }: RegistrationDeps) {
+export function createRegistrationActivities({ pool, registration, outbound }: RegistrationDeps) {
   const store = async (definitionId: string, result: SpecResult, data?: string) => {
     await storeSpecResult(pool, definitionId, result, data);
     return result;
@@ -31,7 +32,7 @@ export function createRegistrationActivities({ pool, registration }: Registratio
       let data = definition.spec_data ?? '';
       if (definition.spec_fetch_url) {
         try {
-          data = await fetchSpec(definition.spec_fetch_url, { allowPrivate: registration.allowPrivate, timeoutMs: registration.fetchTimeoutMs });
+          data = await fetchSpec(definition.spec_fetch_url, { allowPrivate: outbound.allowPrivate, timeoutMs: registration.fetchTimeoutMs });
         } catch (error) {
           if (!(error instanceof SpecFetchFailed)) throw error;
           if (error.retryable) throw ApplicationFailure.retryable(error.message, 'SpecFetchFailed');

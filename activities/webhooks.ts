@@ -5,11 +5,13 @@ import { markDeliveryFailed, planDeliveries, recordAttempt, type PlannedDelivery
 import { applicationsSharingRuntime } from '../db/scenarios.js';
 import { disableWebhook, webhookTarget } from '../db/webhooks.js';
 import { open, type Keyring } from '../trust/encryption.js';
-import { refusedLiteralHost } from '../lib/outbound.js';
+import type { OutboundConfig } from '../lib/config.js';
+import { OutboundRefused, outboundRequest } from '../lib/outbound.js';
 
 export interface WebhookDeps {
   pool: pg.Pool;
   keyring: Keyring;
+  outbound: OutboundConfig;
 }
 
 /** The JSON body of the Application Webhook API (docs/api.md); it carries no secret. */
@@ -28,7 +30,7 @@ export type { PlannedDelivery };
 export const ATTEMPT_TIMEOUT_MS = 10_000;
 
 /** Activities of webhook delivery and fan-out. Secrets are decrypted here, per attempt, and never returned. */
-export function createWebhookActivities({ pool, keyring }: WebhookDeps) {
+export function createWebhookActivities({ pool, keyring, outbound }: WebhookDeps) {
   return {
     /** One delivery per enabled CONFIGURATION_CHANGED webhook of the application; the same event twice yields the same deliveries. */
     async planDeliveries(input: { applicationId: string; eventId: string; eventType: string }): Promise<PlannedDelivery[]> {
@@ -36,19 +38,16 @@ export function createWebhookActivities({ pool, keyring }: WebhookDeps) {
     },
 
     /**
-     * POSTs the body to the webhook, signed with its secret when it has one. 2xx delivers; 410
-     * disables the webhook (non-retryable); anything else is thrown to be retried with backoff.
+     * POSTs the body to the webhook through the outbound guard (lib/outbound.ts), signed with its
+     * secret when it has one; redirects are not followed. 2xx delivers; 410 disables the webhook and a
+     * refused target fails the delivery (both non-retryable); anything else is thrown to be retried
+     * with backoff.
      */
     async deliver({ deliveryId, webhookId, body }: PlannedDelivery & { body: NotificationBody }): Promise<number> {
       const webhook = await webhookTarget(pool, webhookId);
       if (!webhook || webhook.disabled) {
         await recordAttempt(pool, deliveryId, { state: 'FAILED', error: 'the webhook was removed or disabled' });
         throw ApplicationFailure.nonRetryable('the webhook was removed or disabled', 'WebhookGone');
-      }
-      const refused = refusedLiteralHost(webhook.url);
-      if (refused) {
-        await recordAttempt(pool, deliveryId, { state: 'FAILED', error: `refused: ${refused}` });
-        throw ApplicationFailure.nonRetryable(`refused: ${refused}`, 'WebhookRefused');
       }
       const raw = JSON.stringify(body);
       const headers: Record<string, string> = { 'content-type': 'application/json', 'meridian-delivery': deliveryId, 'user-agent': 'Meridian-Webhook/1' };
@@ -58,11 +57,16 @@ export function createWebhookActivities({ pool, keyring }: WebhookDeps) {
       }
       let status: number;
       try {
-        const res = await fetch(webhook.url, { method: 'POST', headers, body: raw, redirect: 'manual', signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS) });
-        status = res.status;
-        await res.body?.cancel();
+        const res = await outboundRequest(webhook.url, { allowPrivate: outbound.allowPrivate, method: 'POST', headers, body: raw, timeoutMs: ATTEMPT_TIMEOUT_MS });
+        status = res.statusCode ?? 0;
+        // Only the status counts: the answer's body is not read.
+        res.destroy();
       } catch (error) {
-        const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s` : `${(error as Error).message}`;
+        if (error instanceof OutboundRefused) {
+          await recordAttempt(pool, deliveryId, { state: 'FAILED', error: `refused: ${error.message}` });
+          throw ApplicationFailure.nonRetryable(`refused: ${error.message}`, 'WebhookRefused');
+        }
+        const reason = (error as Error).message;
         await recordAttempt(pool, deliveryId, { error: reason });
         throw ApplicationFailure.retryable(`attempt ${activityInfo().attempt} failed: ${reason}`, 'DeliveryFailed');
       }

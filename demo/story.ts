@@ -92,6 +92,19 @@ export async function playStory(options: StoryOptions): Promise<StepResult[]> {
   let client: MtlsClient | undefined;
   const created: { appId?: string; runtimeId?: string; scenario?: string } = {};
 
+  /**
+   * The sample application's webhook of `type` for the runtime, once it arrived; a delivery that ended
+   * FAILED (e.g. refused: loopback without MERIDIAN_OUTBOUND_ALLOW_PRIVATE=true) ends the wait with its reason.
+   */
+  const webhookArrived = (type: string, runtimeId: string) =>
+    until(`${type} at the sample application`, async () => {
+      const hook = (await sampleLog()).webhooks.find((w) => w.type === type && w.runtime.id === runtimeId);
+      if (hook) return hook;
+      const failed = (await admin('GET', `/v1/applications/${created.appId}/deliveries`)).items.find((d: any) => d.eventType === type && d.state === 'FAILED');
+      if (failed) throw new StepFailed(`the ${type} delivery FAILED: ${failed.lastError}`);
+      return undefined;
+    });
+
   const step = async (n: number, title: string, body: () => Promise<string[]>) => {
     print(`\n[${n}/8] ${title}`);
     const t0 = Date.now();
@@ -124,11 +137,25 @@ export async function playStory(options: StoryOptions): Promise<StepResult[]> {
 
     let orders: any;
     await step(2, 'Register an OpenAPI API and an AsyncAPI event definition', async () => {
-      orders = mtlsOk(
-        await client!.request('POST', '/v1/application/apis', { name: 'orders', targetUrl: `${sample.url}/api`, spec: { type: 'OPENAPI', format: 'JSON', data: OPENAPI } }),
-        'API registration',
+      // A validation slower than the API's wait answers 202 with the spec PENDING: follow it to its end.
+      const validated = async (path: string, answer: any) =>
+        answer.spec?.status !== 'PENDING'
+          ? answer
+          : until(`${answer.name}: spec validated`, async () => {
+              const now = mtlsOk(await client!.request('GET', `${path}/${answer.id}`), `${answer.name}`);
+              return now.spec?.status === 'PENDING' ? undefined : now;
+            });
+      orders = await validated(
+        '/v1/application/apis',
+        mtlsOk(
+          await client!.request('POST', '/v1/application/apis', { name: 'orders', targetUrl: `${sample.url}/api`, spec: { type: 'OPENAPI', format: 'JSON', data: OPENAPI } }),
+          'API registration',
+        ),
       );
-      const event = mtlsOk(await client!.request('POST', '/v1/application/events', { name: 'order-created', spec: { type: 'ASYNCAPI', format: 'JSON', data: ASYNCAPI } }), 'event registration');
+      const event = await validated(
+        '/v1/application/events',
+        mtlsOk(await client!.request('POST', '/v1/application/events', { name: 'order-created', spec: { type: 'ASYNCAPI', format: 'JSON', data: ASYNCAPI } }), 'event registration'),
+      );
       for (const d of [orders, event]) if (d.spec?.status !== 'SUCCEEDED') throw new StepFailed(`${d.name}: spec ${d.spec?.status ?? 'missing'} ${d.spec?.message ?? ''}`);
       return [
         `API orders: spec ${orders.spec.type} ${orders.spec.status} — ${link(`api-registration:${orders.id}`)}`,
@@ -149,9 +176,7 @@ export async function playStory(options: StoryOptions): Promise<StepResult[]> {
     });
 
     await step(4, 'The application receives runtime.connected (signed webhook)', async () => {
-      const hook = await until('runtime.connected at the sample application', async () =>
-        (await sampleLog()).webhooks.find((w) => w.type === 'runtime.connected' && w.runtime.id === runtime.id),
-      );
+      const hook = await webhookArrived('runtime.connected', runtime.id);
       if (hook.runtime.eventUrl !== runtime.eventUrl) throw new StepFailed(`the webhook names eventUrl ${hook.runtime.eventUrl}`);
       return [`runtime.connected for ${runtime.id}, signature verified, eventUrl ${hook.runtime.eventUrl}`, `delivery: ${link(`notify:${app.id}:runtime.connected:${runtime.id}`)}`];
     });
@@ -197,7 +222,7 @@ export async function playStory(options: StoryOptions): Promise<StepResult[]> {
       const done = await untilFinished(options.url, options.adminToken, op.id, { timeoutMs: 60_000, intervalMs: 200 });
       if (done.state !== 'SUCCEEDED') throw new StepFailed(`deprovisioning ${done.state}: ${done.message}`);
       created.runtimeId = undefined;
-      await until('runtime.removed at the sample application', async () => (await sampleLog()).webhooks.find((w) => w.type === 'runtime.removed' && w.runtime.id === runtime.id));
+      await webhookArrived('runtime.removed', runtime.id);
       return [`deprovisioning: ${link(`deprovisioning:${runtime.id}`)}`, `runtime.removed delivered to the application`];
     });
     print(`\nAll 8 steps verified in ${((Date.now() - started) / 1000).toFixed(1)} s.`);

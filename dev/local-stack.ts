@@ -18,7 +18,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Environment for a stack on fresh ephemeral ports with its data under `dataDir`. */
+/**
+ * Environment for a stack on fresh ephemeral ports with its data under `dataDir`. Its outbound calls
+ * may reach loopback (MERIDIAN_OUTBOUND_ALLOW_PRIVATE=true): the demo's sample application and the
+ * benchmarks' APIs listen on 127.0.0.1.
+ */
 export async function stackEnv(dataDir: string): Promise<Record<string, string>> {
   const [http, mtls, temporal, ui, pg] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   return {
@@ -28,6 +32,7 @@ export async function stackEnv(dataDir: string): Promise<Record<string, string>>
     TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
     TEMPORAL_UI_PORT: String(ui),
     MERIDIAN_PG_PORT: String(pg),
+    MERIDIAN_OUTBOUND_ALLOW_PRIVATE: 'true',
     LOG_LEVEL: 'warn',
   };
 }

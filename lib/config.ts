@@ -72,8 +72,14 @@ const schema = z.object({
   MERIDIAN_APPLICATION_TOKEN_TTL: seconds.default(300),
   MERIDIAN_RUNTIME_TOKEN_TTL: seconds.default(3600),
   MERIDIAN_CSR_TOKEN_TTL: seconds.default(300),
-  /** Fetch specs from loopback and private addresses (link-local and metadata stay refused). @default false */
-  MERIDIAN_SPEC_FETCH_ALLOW_PRIVATE: boolean.default(false),
+  /**
+   * Let calls made on a user's behalf (spec fetches, webhook deliveries, runtime gateway calls to a
+   * targetUrl or tokenUrl) reach loopback and private addresses; link-local, metadata and reserved
+   * addresses stay refused. @default false
+   */
+  MERIDIAN_OUTBOUND_ALLOW_PRIVATE: boolean.optional(),
+  /** @deprecated The earlier name of MERIDIAN_OUTBOUND_ALLOW_PRIVATE, read when that is unset. */
+  MERIDIAN_SPEC_FETCH_ALLOW_PRIVATE: boolean.optional(),
   /** Timeout of one spec fetch attempt. @default 10000 */
   MERIDIAN_SPEC_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100, 'must be 100-60000 ms').max(60_000, 'must be 100-60000 ms').default(10_000),
   /** How long a registration request waits for the result before answering 202 with the operation. @default 5000 */
@@ -131,10 +137,15 @@ export interface ConnectorConfig {
 }
 
 export interface RegistrationConfig {
-  allowPrivate: boolean;
   fetchTimeoutMs: number;
   /** How long `POST …/apis` waits for the registration result before answering 202. */
   waitMs: number;
+}
+
+/** What calls made on a user's behalf may reach (lib/outbound.ts). */
+export interface OutboundConfig {
+  /** Loopback and private addresses too (MERIDIAN_OUTBOUND_ALLOW_PRIVATE). */
+  allowPrivate: boolean;
 }
 
 export interface ProvisioningConfig {
@@ -153,6 +164,7 @@ export interface Config {
   ca: { dataDir: string; certFile?: string; keyFile?: string };
   connector: ConnectorConfig;
   registration: RegistrationConfig;
+  outbound: OutboundConfig;
   provisioning: ProvisioningConfig;
   encryptionKey?: string;
   previousEncryptionKeys?: string;
@@ -220,7 +232,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       validityDays: e.MERIDIAN_CERT_VALIDITY_DAYS,
       ttl: { application: e.MERIDIAN_APPLICATION_TOKEN_TTL, runtime: e.MERIDIAN_RUNTIME_TOKEN_TTL, csr: e.MERIDIAN_CSR_TOKEN_TTL },
     },
-    registration: { allowPrivate: e.MERIDIAN_SPEC_FETCH_ALLOW_PRIVATE, fetchTimeoutMs: e.MERIDIAN_SPEC_FETCH_TIMEOUT_MS, waitMs: e.MERIDIAN_REGISTRATION_WAIT_MS },
+    registration: { fetchTimeoutMs: e.MERIDIAN_SPEC_FETCH_TIMEOUT_MS, waitMs: e.MERIDIAN_REGISTRATION_WAIT_MS },
+    outbound: { allowPrivate: e.MERIDIAN_OUTBOUND_ALLOW_PRIVATE ?? e.MERIDIAN_SPEC_FETCH_ALLOW_PRIVATE ?? false },
     provisioning: {
       provisionTimeoutMs: e.MERIDIAN_PROVISION_TIMEOUT_SECONDS * 1000,
       agentTimeoutMs: e.MERIDIAN_AGENT_CONNECT_TIMEOUT_SECONDS * 1000,

@@ -4,6 +4,7 @@ import { RUNTIME_HOST_QUEUE } from '../activities/providers/simulated.js';
 import { startGateway } from './gateway.js';
 import { superviseWorker } from '../lib/supervise.js';
 import { createLogger, type Logger } from '../lib/logger.js';
+import type { OutboundConfig } from '../lib/config.js';
 
 /**
  * The runtime host: one worker and one gateway for every simulated runtime under `root`. The worker
@@ -19,9 +20,15 @@ export async function startRuntimeHost(options: {
   port?: number;
   maxConcurrentActivities?: number;
   logger?: Logger;
+  /** What the gateway's calls to targetUrls and tokenUrls may reach (MERIDIAN_OUTBOUND_ALLOW_PRIVATE). @default private addresses refused */
+  outbound?: OutboundConfig;
 }) {
   const logger = (options.logger ?? createLogger(process.env.LOG_LEVEL ?? 'info')).child({ component: 'runtime-host' });
-  const gateway = await startGateway(options.root, undefined, options.port ?? 0, '127.0.0.1', (err, context) => logger.error({ err, ...context }, 'runtime host gateway'));
+  const gateway = await startGateway(options.root, {
+    port: options.port,
+    outbound: options.outbound ?? { allowPrivate: false },
+    report: (err, context) => logger.error({ err, ...context }, 'runtime host gateway'),
+  });
   const activities = createAgentActivities({ root: options.root, eventUrl: (runtimeId) => `${gateway.url}/runtimes/${runtimeId}/events` });
   const workflowBundle = await agentWorkflowBundle();
   const supervisor = superviseWorker({

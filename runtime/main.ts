@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { agentWorkflowBundle, createAgentActivities } from './activities.js';
-import { readJson, runtimeFiles, writeAtomically, type GatewayFile, type LocalRuntimeConfig } from './files.js';
+import { readJson, runtimeFiles, writeAtomically, type GatewayFile } from './files.js';
+import type { LocalRuntimeSettings } from '../activities/providers/local.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
 import { startGateway } from './gateway.js';
@@ -17,14 +18,19 @@ runMain(async () => {
   const dirArg = process.argv.indexOf('--dir');
   const dir = path.resolve(process.argv[dirArg + 1] ?? '.');
   const root = path.dirname(dir);
-  const config = JSON.parse(fs.readFileSync(runtimeFiles(root, path.basename(dir)).config, 'utf8')) as LocalRuntimeConfig;
+  const config = JSON.parse(fs.readFileSync(runtimeFiles(root, path.basename(dir)).config, 'utf8')) as LocalRuntimeSettings;
   const logger = createLogger(process.env.LOG_LEVEL ?? 'info').child({ runtimeId: config.runtimeId });
   installRuntime(logger);
   const files = runtimeFiles(root, config.runtimeId);
   // The port of an earlier start, so the eventUrl the runtime reported stays true.
   const earlier = readJson<GatewayFile>(files.gateway);
   const previous = earlier ? Number(new URL(earlier.url).port) : 0;
-  const gateway = await startGateway(root, config.runtimeId, previous, '127.0.0.1', (err, context) => logger.error({ err, ...context }, 'gateway'));
+  const gateway = await startGateway(root, {
+    runtimeId: config.runtimeId,
+    port: previous,
+    outbound: config.outbound ?? { allowPrivate: false },
+    report: (err, context) => logger.error({ err, ...context }, 'gateway'),
+  });
   const activities = createAgentActivities({ root, eventUrl: () => `${gateway.url}/events` });
   const workflowBundle = await agentWorkflowBundle();
   // Connected lazily and again until it works: Temporal may be down when the runtime starts.

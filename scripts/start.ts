@@ -125,7 +125,7 @@ runMain(async () => {
   await worker.started;
   if (config.reconciler) startReconciler(temporal, config.taskQueue, logger, stops);
   if (config.runtimeHost) {
-    const host = await startRuntimeHost({ connection, namespace: config.temporal.namespace, root: path.join(config.dataDir, 'simulated'), logger });
+    const host = await startRuntimeHost({ connection, namespace: config.temporal.namespace, root: path.join(config.dataDir, 'simulated'), outbound: config.outbound, logger });
     stops.push(host.stop);
   }
   // Local runtimes belong to this machine's stack: they stop with it and come back with it.
@@ -157,6 +157,9 @@ runMain(async () => {
       `  Data           ${config.dataDir}   (CA: ${config.ca.certFile ?? path.join(config.dataDir, 'ca.crt')})`,
       `  Migrations     ${migrations.applied.length} applied, ${migrations.skipped.length} already present`,
       `  Runtimes       ${resumed} local runtime process(es) resumed, under ${path.join(config.dataDir, 'runtimes')}`,
+      config.outbound.allowPrivate
+        ? '  Outbound       loopback and private addresses allowed (MERIDIAN_OUTBOUND_ALLOW_PRIVATE=true)'
+        : '  Outbound       loopback and private addresses refused (MERIDIAN_OUTBOUND_ALLOW_PRIVATE=true allows them, e.g. for npm run demo)',
       `  Admin token    ${token}`,
       '  Stop with Ctrl-C.',
       '',

@@ -38,6 +38,14 @@ describe('configuration', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
+  it('refuses outbound calls to private addresses unless MERIDIAN_OUTBOUND_ALLOW_PRIVATE (or its earlier name) allows them', () => {
+    expect(loadConfig({}).outbound).toEqual({ allowPrivate: false });
+    expect(loadConfig({ MERIDIAN_OUTBOUND_ALLOW_PRIVATE: 'true' }).outbound).toEqual({ allowPrivate: true });
+    expect(loadConfig({ MERIDIAN_SPEC_FETCH_ALLOW_PRIVATE: 'true' }).outbound).toEqual({ allowPrivate: true });
+    expect(loadConfig({ MERIDIAN_OUTBOUND_ALLOW_PRIVATE: 'false', MERIDIAN_SPEC_FETCH_ALLOW_PRIVATE: 'true' }).outbound).toEqual({ allowPrivate: false });
+    expect(() => loadConfig({ MERIDIAN_OUTBOUND_ALLOW_PRIVATE: 'yes' })).toThrow('MERIDIAN_OUTBOUND_ALLOW_PRIVATE');
+  });
+
   it('accepts an external PostgreSQL URL', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/meridian' }).databaseUrl).toBe('postgres://u:p@db:5432/meridian');
   });

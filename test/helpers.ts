@@ -21,7 +21,7 @@ import { startRuntimeHost } from '../runtime/host.js';
 import { createPool } from '../db/pool.js';
 import { createAdminToken, ensureTenant, type Tenant } from '../db/tenants.js';
 import { loadOrCreateCa, type Ca } from '../trust/ca.js';
-import { loadConfig, type ConnectorConfig, type ProvisioningConfig, type RegistrationConfig } from '../lib/config.js';
+import { loadConfig, type ConnectorConfig, type OutboundConfig, type ProvisioningConfig, type RegistrationConfig } from '../lib/config.js';
 import { createProviders } from '../worker/deps.js';
 import { loadKeyring, type Keyring } from '../trust/encryption.js';
 import { createLogger, type Logger } from '../lib/logger.js';
@@ -84,19 +84,25 @@ export interface TestApiOptions {
   keyring?: Keyring;
   /** Hint runtime agents on configuration changes. @default true */
   configHints?: boolean;
+  /** What the worker's and runtimes' outbound calls may reach. @default {@link testOutbound} (loopback allowed) */
+  outbound?: OutboundConfig;
 }
 
 /** The run's CA. */
 export const testCa = (): Ca => loadOrCreateCa({ dataDir: inject('caDir') });
 /** The run's encryption keyring. */
 export const testKeyring = (): Keyring => loadKeyring(inject('caDir'));
-/** Registration settings for tests: loopback spec servers are allowed, fetches time out fast. */
+/** Registration settings for tests: fetches time out fast. */
 export const testRegistration = (overrides: Partial<RegistrationConfig> = {}): RegistrationConfig => ({
   ...loadConfig({}).registration,
-  allowPrivate: true,
   fetchTimeoutMs: 1_000,
   ...overrides,
 });
+/**
+ * The test stack's outbound setting: MERIDIAN_OUTBOUND_ALLOW_PRIVATE=true, because its spec servers,
+ * webhook receivers and APIs listen on 127.0.0.1. Tests of the refusal pass `{ allowPrivate: false }`.
+ */
+export const testOutbound: OutboundConfig = { allowPrivate: true };
 
 /** Activity dependencies for tests: the run's CA and keyring, local runtimes under a fresh folder. */
 export function testActivityDeps(pool: pg.Pool, temporal: Client, overrides: Partial<ActivityDeps> = {}): ActivityDeps & { runtimesDir: string; simulatedDir: string; hostQueue: string } {
@@ -109,7 +115,8 @@ export function testActivityDeps(pool: pg.Pool, temporal: Client, overrides: Par
     keyring: testKeyring(),
     connector: loadConfig({}).connector,
     registration: testRegistration(),
-    providers: createProviders(dataDir, { address: inject('temporalAddress'), namespace: 'default' }, hostQueue),
+    outbound: overrides.outbound ?? testOutbound,
+    providers: createProviders(dataDir, { address: inject('temporalAddress'), namespace: 'default' }, { hostQueue, outbound: overrides.outbound ?? testOutbound }),
     hostQueue,
     publicUrl: () => 'http://127.0.0.1:9',
     runtimesDir: path.join(dataDir, 'runtimes'),
@@ -139,7 +146,8 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const provisioning = { ...loadConfig({}).provisioning, ...options.provisioning };
   const api = await startApi({ pool, temporal, logger, metrics, ca, keyring, connector, registration, provisioning, taskQueue, configHints: options.configHints }, { host: '127.0.0.1', port: 0, mtlsPort: 0, tlsHostnames: ['localhost', '127.0.0.1'] });
   let stopWorker = async () => undefined as void;
-  const deps = testActivityDeps(pool, temporal, { connector, registration, keyring, publicUrl: () => api.urls.public, ...options.activities });
+  const outbound = options.outbound ?? testOutbound;
+  const deps = testActivityDeps(pool, temporal, { connector, registration, keyring, outbound, publicUrl: () => api.urls.public, ...options.activities });
   if (options.worker) {
     const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
     const worker = await Worker.create({
@@ -149,7 +157,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
       activities: createActivities(deps),
     });
     const running = worker.run();
-    const host = await startRuntimeHost({ connection: nativeConnection, namespace: 'default', root: deps.simulatedDir, taskQueue: deps.hostQueue });
+    const host = await startRuntimeHost({ connection: nativeConnection, namespace: 'default', root: deps.simulatedDir, taskQueue: deps.hostQueue, outbound });
     stopWorker = async () => {
       worker.shutdown();
       await running;

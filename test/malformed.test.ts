@@ -346,7 +346,7 @@ beforeAll(async () => {
   const hostRoot = tempDir('host');
   fs.mkdirSync(runtimeFiles(hostRoot, hostRuntimeId).dir, { recursive: true });
   fs.writeFileSync(runtimeFiles(hostRoot, hostRuntimeId).applied, applied(APP));
-  hostGateway = await startGateway(hostRoot, undefined, 0, '127.0.0.1', (error) => hostErrors.push(error));
+  hostGateway = await startGateway(hostRoot, { outbound: { allowPrivate: false }, report: (error) => hostErrors.push(error) });
 
   // A local runtime process (runtime/main.ts: its gateway and its agent worker), as the local provider starts it.
   const runtimesRoot = tempDir('runtimes');

@@ -4,13 +4,20 @@ import type pg from 'pg';
 import type { ActivityDeps } from '../activities/index.js';
 import { localProvider, type LocalRuntimes } from '../activities/providers/local.js';
 import { simulatedProvider } from '../activities/providers/simulated.js';
-import { publicUrl, type Config } from '../lib/config.js';
+import { publicUrl, type Config, type OutboundConfig } from '../lib/config.js';
 import { sharedDeps } from '../trust/load.js';
 
-/** Runtime providers by name; local runtimes live under `<data>/runtimes`, simulated ones under `<data>/simulated`. */
-export function createProviders(dataDir: string, temporal: { address: string; namespace: string }, hostQueue?: string): ActivityDeps['providers'] & { local: LocalRuntimes } {
-  const local = localProvider({ root: path.join(dataDir, 'runtimes'), temporal: { address: temporal.address, namespace: temporal.namespace } });
-  return { local, simulated: simulatedProvider({ root: path.join(dataDir, 'simulated'), taskQueue: hostQueue }) };
+/**
+ * Runtime providers by name; local runtimes live under `<data>/runtimes`, simulated ones under `<data>/simulated`.
+ * A local runtime's gateway calls APIs under `outbound` (simulated ones under their runtime host's).
+ */
+export function createProviders(
+  dataDir: string,
+  temporal: { address: string; namespace: string },
+  options: { hostQueue?: string; outbound: OutboundConfig },
+): ActivityDeps['providers'] & { local: LocalRuntimes } {
+  const local = localProvider({ root: path.join(dataDir, 'runtimes'), temporal: { address: temporal.address, namespace: temporal.namespace }, outbound: options.outbound });
+  return { local, simulated: simulatedProvider({ root: path.join(dataDir, 'simulated'), taskQueue: options.hostQueue }) };
 }
 
 /** Everything the management-plane worker's activities need. */
@@ -19,7 +26,8 @@ export function activityDeps(config: Config, pool: pg.Pool, temporal: Client): A
     pool,
     temporal,
     ...sharedDeps(config),
-    providers: createProviders(config.dataDir, config.temporal),
+    outbound: config.outbound,
+    providers: createProviders(config.dataDir, config.temporal, { outbound: config.outbound }),
     publicUrl: () => publicUrl(config),
   };
 }

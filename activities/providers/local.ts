@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { OutboundConfig } from '../../lib/config.js';
 import { PROJECT_ROOT, modulePath, nodeArgs } from '../../lib/modules.js';
 import { readJson, runtimeFiles, writeAtomically, type GatewayFile, type LocalRuntimeConfig, type RuntimeFiles } from '../../runtime/files.js';
 import type { RuntimeProvider, RuntimeRef } from './provider.js';
@@ -12,7 +13,15 @@ export interface LocalProviderOptions {
   /** Parent of every local runtime's directory (`<data>/runtimes`). */
   root: string;
   temporal: { address: string; namespace: string };
+  /** What the runtime's gateway may call (MERIDIAN_OUTBOUND_ALLOW_PRIVATE). @default private addresses refused */
+  outbound?: OutboundConfig;
 }
+
+/**
+ * `runtime.json` as this provider writes it: how the process starts, and what its gateway may call
+ * (absent in files written before the setting existed: private addresses refused).
+ */
+export type LocalRuntimeSettings = LocalRuntimeConfig & { outbound?: OutboundConfig };
 
 /** Is `pid` a live process started for `dir`? (A recycled pid of another program is not.) */
 function alive(pid: number | undefined, dir: string): boolean {
@@ -34,7 +43,7 @@ export interface LocalRuntimes extends RuntimeProvider {
 }
 
 /** A real runtime process on this machine per runtime, detached and keyed by runtime id. */
-export function localProvider({ root, temporal }: LocalProviderOptions): LocalRuntimes {
+export function localProvider({ root, temporal, outbound = { allowPrivate: false } }: LocalProviderOptions): LocalRuntimes {
   const pidOf = (files: RuntimeFiles) => readJson<{ pid: number }>(files.process)?.pid;
   const running = (files: RuntimeFiles) => alive(pidOf(files), files.dir);
 
@@ -72,7 +81,7 @@ export function localProvider({ root, temporal }: LocalProviderOptions): LocalRu
       fs.mkdirSync(files.dir, { recursive: true, mode: 0o700 });
       let pid = pidOf(files);
       if (!alive(pid, files.dir)) {
-        writeAtomically(files.config, JSON.stringify({ runtimeId, temporal, taskQueue: `runtime-${runtimeId}` } satisfies LocalRuntimeConfig));
+        writeAtomically(files.config, JSON.stringify({ runtimeId, temporal, taskQueue: `runtime-${runtimeId}`, outbound } satisfies LocalRuntimeSettings));
         const log = fs.openSync(files.log, 'a', 0o600);
         const child = spawn(process.execPath, [...nodeArgs(RUNTIME_MAIN), '--dir', files.dir], { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', log, log] });
         fs.closeSync(log);

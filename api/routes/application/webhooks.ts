@@ -2,6 +2,7 @@
 import type pg from 'pg';
 import { z } from 'zod';
 import { deleteWebhook, insertWebhook, listWebhooks, type WebhookRow } from '../../../db/webhooks.js';
+import { refusedLiteralHost } from '../../../lib/outbound.js';
 import { seal, type Keyring } from '../../../trust/encryption.js';
 import { notFound } from '../../problems.js';
 import { route, type Route } from '../../route.js';
@@ -28,9 +29,12 @@ export const toWebhook = (row: WebhookRow): z.infer<typeof Webhook> => ({
   createdAt: row.created_at.toISOString(),
 });
 
+/** A literal IP that is never called is refused here; host names and private addresses are checked at each delivery (lib/outbound.ts). */
+const WebhookUrl = HttpUrl.refine((value) => !refusedLiteralHost(value), 'must not point at a link-local, metadata or reserved address');
+
 const NewWebhook = z.strictObject({
   type: z.literal('CONFIGURATION_CHANGED', { error: 'must be CONFIGURATION_CHANGED' }),
-  url: HttpUrl,
+  url: WebhookUrl,
   secret: z.string({ error: 'must be a string' }).min(16, 'must be at least 16 characters').max(256, 'must be at most 256 characters').optional(),
 });
 
