@@ -3,7 +3,7 @@ import { WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcServiceError } from '@t
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
 import { InvalidCursor, UnknownScenarios } from '../db/objects.js';
-import { isConnectionError } from '../db/tx.js';
+import { FOREIGN_KEY_VIOLATION, isConnectionError, pgError } from '../db/tx.js';
 import type { Logger } from '../lib/logger.js';
 
 export interface FieldError {
@@ -117,6 +117,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
             : error.type === 'charset.unsupported' || error.type === 'encoding.unsupported'
               ? new HttpProblem(415, 'Unsupported Media Type', 'the request body must be UTF-8 JSON')
               : badRequest('the request body could not be read');
+    } else if (pgError(error)?.code === FOREIGN_KEY_VIOLATION) {
+      problem = goneReferent(req.client?.kind);
     } else if (isUnavailable(error)) {
       log.warn({ err: describe(error) }, 'dependency unavailable; answered 503');
       problem = serviceUnavailable();
@@ -129,6 +131,17 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (problem.status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
     res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
   };
+}
+
+/**
+ * A write that refers to a row deleted meanwhile (a foreign-key violation). For a certificate's caller
+ * that row is its own application or runtime: deleted, and its certificate revoked, though a replica's
+ * revocation list learns of that only up to REVOCATION_REFRESH_MS (api/mtls.ts) later, and a request
+ * authenticated just before the delete commits writes after it.
+ */
+function goneReferent(caller: 'application' | 'runtime' | undefined): HttpProblem {
+  if (caller) return unauthorized(`the client certificate's ${caller} no longer exists`);
+  return conflict('the request refers to something that was deleted meanwhile');
 }
 
 /** One line about an error for a warning: its message and code, no stack. */

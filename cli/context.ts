@@ -11,6 +11,7 @@ import { createPool } from '../db/pool.js';
 import { tenantByName } from '../db/tenants.js';
 import { embeddedUrl } from '../dev/embedded-postgres.js';
 import { loadConfig, type Config } from '../lib/config.js';
+import { readSecret } from './arguments.js';
 import type { Io } from './output.js';
 
 /** An answer of the API: JSON shaped as docs/api.md describes it; the CLI prints it. */
@@ -47,7 +48,8 @@ export class CommandFailed extends Error {
 /** The options of `meridian` itself, valid before or after any command. */
 export interface Globals {
   url: string;
-  adminToken?: string;
+  /** Where the admin token is read from (`-`: standard input); else MERIDIAN_TOKEN. */
+  adminTokenFile?: string;
   json?: boolean;
   dir: string;
   ui: string;
@@ -66,6 +68,9 @@ const ok = (res: { status: number; body: Answer }): Answer => {
 
 /** One context per program: `env` stands in for process.env so tests run the CLI in-process. */
 export class Context {
+  /** The admin token once read (standard input can be read only once). */
+  private adminToken?: string;
+
   constructor(
     readonly io: Io,
     readonly env: NodeJS.ProcessEnv,
@@ -80,10 +85,11 @@ export class Context {
     this.io.out(this.globals(cmd).json ? `${JSON.stringify(value, null, 2)}\n` : human());
   }
 
-  /** The public API and the admin token; UsageError when there is no token. */
+  /** The public API and the admin token (--admin-token-file, else MERIDIAN_TOKEN); UsageError when there is no token. */
   adminAccess(cmd: Command): { url: string; token: string } {
-    const { url, adminToken: token } = this.globals(cmd);
-    if (!token) throw new UsageError('an admin token is required: --admin-token or MERIDIAN_TOKEN', cmd);
+    const { url, adminTokenFile } = this.globals(cmd);
+    const token = (this.adminToken ??= readSecret(adminTokenFile, this.env, 'MERIDIAN_TOKEN', 'admin token'));
+    if (!token) throw new UsageError('an admin token is required: set MERIDIAN_TOKEN or use --admin-token-file <file> (- for standard input)', cmd);
     return { url, token };
   }
 

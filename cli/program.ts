@@ -15,6 +15,7 @@ import { scenarioCommands } from './commands/scenario.js';
 import { tenantCommands } from './commands/tenant.js';
 import { webhookCommands } from './commands/webhook.js';
 import { ApiError, CommandFailed, Context, UsageError } from './context.js';
+import { refuseSecretOption } from './arguments.js';
 import type { Io } from './output.js';
 
 /** The command groups, in the order --help lists them. */
@@ -41,10 +42,11 @@ export function buildProgram(io: Io, env: NodeJS.ProcessEnv = process.env): Comm
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError()
     .option('--url <url>', 'public API of Meridian (env MERIDIAN_URL)', env.MERIDIAN_URL ?? 'http://127.0.0.1:8080')
-    .option('--admin-token <token>', 'admin token (env MERIDIAN_TOKEN)', env.MERIDIAN_TOKEN || undefined)
+    .option('--admin-token-file <file>', 'admin token from a file, - for standard input (else env MERIDIAN_TOKEN)')
     .option('--dir <dir>', "where an application's key and certificate are kept (env MERIDIAN_APP_DIR)", env.MERIDIAN_APP_DIR ?? '.meridian-app')
     .option('--ui <url>', 'Temporal UI, for links to workflows (env MERIDIAN_TEMPORAL_UI)', env.MERIDIAN_TEMPORAL_UI ?? 'http://localhost:8233')
     .option('--json', 'print JSON instead of tables');
+  refuseSecretOption(program, '--admin-token <token>', 'set MERIDIAN_TOKEN or use --admin-token-file <file> (- for standard input)');
   program.addHelpText(
     'after',
     `
@@ -52,8 +54,13 @@ Examples:
   export MERIDIAN_TOKEN=<admin token printed by npm start>
   meridian app create billing --scenario DEFAULT
   meridian runtime create edge-1 --scenario DEFAULT --wait
-  meridian connect --token <pairing token> --dir ./billing-certs
+  meridian app pair billing --json | jq -r .token | meridian connect --token-file - --dir ./billing-certs
   meridian --dir ./billing-certs config --json
+
+Secrets (admin token, pairing token, passwords, client secrets, webhook secrets) are never taken as
+arguments, which ps and shell history show: they come from a file or standard input (--*-file -) or
+from the environment (MERIDIAN_TOKEN, MERIDIAN_CONNECTOR_TOKEN, MERIDIAN_CREDENTIAL_SECRET,
+MERIDIAN_WEBHOOK_SECRET).
 
 Exit codes: 0 done, 1 Meridian refused or an operation failed (its detail is printed), 2 wrong arguments.`,
   );

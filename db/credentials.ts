@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { Sealed } from '../trust/encryption.js';
+import type { Binding, Sealed } from '../trust/encryption.js';
+import { defaultCredentialsBinding } from './definitions.js';
 import { withTransaction, type Db } from './tx.js';
 
 export const SLOT_STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED', 'UNUSED'] as const;
@@ -42,17 +43,20 @@ export async function listSlots(
   return rows;
 }
 
+/** What credentials set for one slot are bound to: the slot (its API and runtime) and its tenant. */
+export const slotBinding = (tenantId: string, apiId: string, runtimeId: string): Binding => ({ table: 'credential_slots', row: `${apiId}/${runtimeId}`, tenant: tenantId });
+
 /**
- * Sets (sealed) or clears (null) the credentials of an open slot of the application, and gives the
- * runtime a new configVersion in the same transaction. Undefined when there is no open slot: the API is
- * not the application's, or the runtime does not share a scenario with it.
+ * Sets (sealed for {@link slotBinding}) or clears (null) the credentials of an open slot of the
+ * application, and gives the runtime a new configVersion in the same transaction. Undefined when there
+ * is no open slot: the API is not the application's, or the runtime does not share a scenario with it.
  */
-export async function setCredentials(pool: pg.Pool, applicationId: string, apiId: string, runtimeId: string, sealed: Sealed | null): Promise<SlotRow | undefined> {
+export async function setCredentials(pool: pg.Pool, owner: { tenantId: string; applicationId: string }, apiId: string, runtimeId: string, sealed: Sealed | null): Promise<SlotRow | undefined> {
   return withTransaction(pool, async (client) => {
     const { rowCount } = await client.query(
-      `UPDATE credential_slots SET status = $4, secret_ciphertext = $5, secret_key_id = $6, announce_txid = NULL, updated_at = now()
-       WHERE api_id = $1 AND runtime_id = $2 AND application_id = $3 AND status <> 'UNUSED'`,
-      [apiId, runtimeId, applicationId, sealed ? 'SUCCEEDED' : 'PENDING', sealed?.ciphertext ?? null, sealed?.keyId ?? null],
+      `UPDATE credential_slots SET status = $5, secret_ciphertext = $6, secret_key_id = $7, announce_txid = NULL, updated_at = now()
+       WHERE api_id = $1 AND runtime_id = $2 AND application_id = $3 AND tenant_id = $4 AND status <> 'UNUSED'`,
+      [apiId, runtimeId, owner.applicationId, owner.tenantId, sealed ? 'SUCCEEDED' : 'PENDING', sealed?.ciphertext ?? null, sealed?.keyId ?? null],
     );
     if (!rowCount) return undefined;
     await client.query('UPDATE runtimes SET config_version = config_version + 1 WHERE id = $1', [runtimeId]);
@@ -61,13 +65,24 @@ export async function setCredentials(pool: pg.Pool, applicationId: string, apiId
   });
 }
 
-/** The sealed credentials set for a runtime, by API id. */
+/**
+ * Where a slot's secret may be bound: the slot itself (credentials set for it), or its API's definition
+ * (default credentials, copied into new slots by the database).
+ */
+export const slotSecretBindings = (tenantId: string, apiId: string, runtimeId: string): Binding[] => [
+  slotBinding(tenantId, apiId, runtimeId),
+  defaultCredentialsBinding(tenantId, apiId),
+];
+
+/** The sealed credentials set for a runtime, by API id, each with the bindings it may open under. */
 export async function credentialsOfRuntime(db: Db, runtimeId: string): Promise<Map<string, Sealed>> {
-  const { rows } = await db.query<{ api_id: string; secret_ciphertext: Buffer; secret_key_id: string }>(
-    `SELECT api_id, secret_ciphertext, secret_key_id FROM credential_slots WHERE runtime_id = $1 AND status = 'SUCCEEDED'`,
+  const { rows } = await db.query<{ tenant_id: string; api_id: string; secret_ciphertext: Buffer; secret_key_id: string }>(
+    `SELECT tenant_id, api_id, secret_ciphertext, secret_key_id FROM credential_slots WHERE runtime_id = $1 AND status = 'SUCCEEDED'`,
     [runtimeId],
   );
-  return new Map(rows.map((r) => [r.api_id, { ciphertext: r.secret_ciphertext, keyId: r.secret_key_id }]));
+  return new Map(
+    rows.map((r) => [r.api_id, { ciphertext: r.secret_ciphertext, keyId: r.secret_key_id, boundTo: slotSecretBindings(r.tenant_id, r.api_id, runtimeId) }]),
+  );
 }
 
 export interface Announcement {

@@ -1,5 +1,5 @@
 import type { SpecFormat, SpecType } from '../specs/validate.js';
-import type { Sealed } from '../trust/encryption.js';
+import type { Binding, Sealed } from '../trust/encryption.js';
 import type { Db } from './tx.js';
 
 export type DefinitionKind = 'API' | 'EVENT';
@@ -30,9 +30,12 @@ export interface DefinitionInput {
   description?: string;
   targetUrl?: string;
   spec?: { type: string; format: string; data?: string; fetchUrl?: string };
-  /** Sealed credentials that fill the API's new credential slots. */
+  /** Sealed credentials (for {@link defaultCredentialsBinding}) that fill the API's new credential slots. */
   defaultCredentials?: Sealed;
 }
+
+/** What an API's default credentials are bound to: its definition and tenant. */
+export const defaultCredentialsBinding = (tenantId: string, definitionId: string): Binding => ({ table: 'definitions', row: definitionId, tenant: tenantId });
 
 const values = (input: DefinitionInput) => [
   input.name,
@@ -47,13 +50,16 @@ const values = (input: DefinitionInput) => [
   input.defaultCredentials?.keyId ?? null,
 ];
 
-/** Stores a new API or event definition of the application (spec PENDING when it has one). */
-export async function insertDefinition(db: Db, owner: { tenantId: string; applicationId: string; kind: DefinitionKind }, input: DefinitionInput): Promise<DefinitionRow> {
+/**
+ * Stores a new API or event definition of the application (spec PENDING when it has one), under `id`
+ * when given (the id its default credentials were sealed for).
+ */
+export async function insertDefinition(db: Db, owner: { tenantId: string; applicationId: string; kind: DefinitionKind }, input: DefinitionInput, id?: string): Promise<DefinitionRow> {
   const { rows } = await db.query<DefinitionRow>(
-    `INSERT INTO definitions (tenant_id, application_id, kind, name, description, target_url, spec_type, spec_format, spec_fetch_url, spec_data, spec_status,
+    `INSERT INTO definitions (id, tenant_id, application_id, kind, name, description, target_url, spec_type, spec_format, spec_fetch_url, spec_data, spec_status,
        default_credentials_ciphertext, default_credentials_key_id)
-     VALUES ($11, $12, $13, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
-    [...values(input), owner.tenantId, owner.applicationId, owner.kind],
+     VALUES (COALESCE($14::uuid, gen_random_uuid()), $11, $12, $13, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
+    [...values(input), owner.tenantId, owner.applicationId, owner.kind, id ?? null],
   );
   return rows[0]!;
 }

@@ -1,9 +1,12 @@
 import type pg from 'pg';
 import { hashToken, newToken } from '../trust/tokens.js';
-import type { Db } from './tx.js';
+import { createLogger, type Logger } from '../lib/logger.js';
+import { withTransaction, type Db } from './tx.js';
 
 export const DEFAULT_TENANT = 'default';
 const BOOTSTRAP_TOKEN_NAME = 'bootstrap';
+/** The name of the token configured by MERIDIAN_ADMIN_TOKEN. */
+const ENVIRONMENT_TOKEN_NAME = 'environment';
 
 export interface Tenant {
   id: string;
@@ -39,16 +42,39 @@ export async function createAdminToken(db: pg.Pool, tenantId: string, name: stri
   return token;
 }
 
-/** The tenant a live (unrevoked) admin token belongs to, recording its use; undefined for any other token. */
-export async function tenantForAdminToken(db: pg.Pool, token: string): Promise<Tenant | undefined> {
-  const { rows } = await db.query<Tenant>(
-    `UPDATE admin_tokens t SET last_used_at = now()
-     FROM tenants n
-     WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND n.id = t.tenant_id
-     RETURNING n.id, n.name`,
+/** A live admin token: its id, its tenant, and whether its use is due to be recorded (see {@link recordAdminTokenUse}). */
+export interface LiveAdminToken {
+  id: string;
+  tenant: Tenant;
+  useDue: boolean;
+}
+
+/** How often an admin token's `last_used_at` is written at most. */
+const USE_RECORDED_EVERY = "interval '1 minute'";
+
+/** The live (unrevoked) admin token with this plaintext; undefined for any other token. A plain read: it writes nothing. */
+export async function findAdminToken(db: Db, token: string): Promise<LiveAdminToken | undefined> {
+  const { rows } = await db.query<{ token_id: string; id: string; name: string; use_due: boolean }>(
+    `SELECT t.id AS token_id, n.id, n.name, (t.last_used_at IS NULL OR t.last_used_at < now() - ${USE_RECORDED_EVERY}) AS use_due
+     FROM admin_tokens t JOIN tenants n ON n.id = t.tenant_id
+     WHERE t.token_hash = $1 AND t.revoked_at IS NULL`,
     [hashToken(token)],
   );
-  return rows[0];
+  const row = rows[0];
+  return row && { id: row.token_id, tenant: { id: row.id, name: row.name }, useDue: row.use_due };
+}
+
+/**
+ * Sets the token's `last_used_at` unless it was set less than a minute ago. A row another request is
+ * writing (or revoking) is skipped, not waited for: requests with one token never queue on its row.
+ */
+export async function recordAdminTokenUse(db: Db, tokenId: string): Promise<void> {
+  await db.query(
+    `UPDATE admin_tokens SET last_used_at = now()
+     WHERE id = (SELECT id FROM admin_tokens WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - ${USE_RECORDED_EVERY})
+                 FOR UPDATE SKIP LOCKED)`,
+    [tokenId],
+  );
 }
 
 /** Revokes the tenant's live admin token of that name; false when it has none. */
@@ -60,25 +86,60 @@ export async function revokeAdminToken(db: Db, tenantId: string, name: string): 
 export type BootstrapToken =
   | { source: 'generated'; token: string }
   | { source: 'environment' }
+  /** MERIDIAN_ADMIN_TOKEN is a token that was revoked: it stays revoked (a warning was logged). */
+  | { source: 'revoked' }
   | { source: 'existing' };
+
+/** Thrown by {@link registerConfiguredAdminToken} when the configured token is another tenant's. */
+export class AdminTokenOfAnotherTenant extends Error {
+  override name = 'AdminTokenOfAnotherTenant';
+}
+
+/**
+ * Registers a configured admin token (MERIDIAN_ADMIN_TOKEN) as the tenant's `environment` token. A new
+ * value is a new token and replaces (revokes) the one configured before; a value that was revoked stays
+ * revoked (`'revoked'`); a value already live is left as it is.
+ */
+export async function registerConfiguredAdminToken(pool: pg.Pool, tenantId: string, token: string): Promise<'registered' | 'live' | 'revoked'> {
+  const hash = hashToken(token);
+  return withTransaction(pool, async (client) => {
+    // One registration per tenant at a time: concurrent starts see each other's token.
+    await client.query('SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
+    const { rows } = await client.query<{ tenant_id: string; revoked: boolean }>(
+      'SELECT tenant_id, revoked_at IS NOT NULL AS revoked FROM admin_tokens WHERE token_hash = $1',
+      [hash],
+    );
+    const known = rows[0];
+    if (known && known.tenant_id !== tenantId) throw new AdminTokenOfAnotherTenant('MERIDIAN_ADMIN_TOKEN: is an admin token of another tenant');
+    if (known) return known.revoked ? 'revoked' : 'live';
+    await client.query(`UPDATE admin_tokens SET revoked_at = now() WHERE tenant_id = $1 AND name = '${ENVIRONMENT_TOKEN_NAME}' AND revoked_at IS NULL`, [tenantId]);
+    await client.query(`INSERT INTO admin_tokens (tenant_id, name, token_hash) VALUES ($1, '${ENVIRONMENT_TOKEN_NAME}', $2)`, [tenantId, hash]);
+    return 'registered';
+  });
+}
 
 /**
  * Makes sure the default tenant has its bootstrap admin token. `fromEnv` (MERIDIAN_ADMIN_TOKEN) is
- * registered as given; otherwise one is generated the first time only, and its plaintext returned once.
+ * registered by {@link registerConfiguredAdminToken} (a revoked one is logged as a warning, never
+ * the token itself); otherwise one is generated the first time only, and its plaintext returned once.
  */
-export async function bootstrapAdminToken(db: pg.Pool, fromEnv?: string): Promise<{ tenant: Tenant; bootstrap: BootstrapToken }> {
+export async function bootstrapAdminToken(
+  db: pg.Pool,
+  fromEnv?: string,
+  logger: Pick<Logger, 'warn'> = createLogger('info'),
+): Promise<{ tenant: Tenant; bootstrap: BootstrapToken }> {
   const tenant = await ensureTenant(db, DEFAULT_TENANT);
   if (fromEnv) {
-    await db.query(
-      `INSERT INTO admin_tokens (tenant_id, name, token_hash) VALUES ($1, 'environment', $2)
-       ON CONFLICT (tenant_id, name) DO UPDATE SET token_hash = EXCLUDED.token_hash, revoked_at = NULL`,
-      [tenant.id, hashToken(fromEnv)],
-    );
-    return { tenant, bootstrap: { source: 'environment' } };
+    if ((await registerConfiguredAdminToken(db, tenant.id, fromEnv)) !== 'revoked') return { tenant, bootstrap: { source: 'environment' } };
+    logger.warn({ tenant: tenant.name }, 'MERIDIAN_ADMIN_TOKEN is a revoked admin token: it stays revoked and authenticates nothing; configure a new token');
+    return { tenant, bootstrap: { source: 'revoked' } };
   }
   const token = newToken();
+  // Generated once: a bootstrap token that was revoked is not replaced by a new one.
   const { rowCount } = await db.query(
-    `INSERT INTO admin_tokens (tenant_id, name, token_hash) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, name) DO NOTHING`,
+    `INSERT INTO admin_tokens (tenant_id, name, token_hash)
+     SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM admin_tokens WHERE tenant_id = $1 AND name = $2)
+     ON CONFLICT DO NOTHING`,
     [tenant.id, BOOTSTRAP_TOKEN_NAME, hashToken(token)],
   );
   return { tenant, bootstrap: rowCount ? { source: 'generated', token } : { source: 'existing' } };

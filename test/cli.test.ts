@@ -1,9 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { runCli } from '../cli/program.js';
+import { MtlsClient, loadCredentials } from '../client/connector.js';
 import { openApi30 } from './fixtures/specs.js';
 import { call, createTenant, startTestApi, tempDir, uniqueName, type TestApi } from './helpers.js';
 
@@ -15,6 +16,22 @@ function meridian(...args: string[]) {
     timeout: 30_000,
   });
   return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
+}
+
+/** {@link meridian} without blocking this process (whose API it calls), with standard input and more environment. */
+function meridianAsync(options: { input?: string; env?: NodeJS.ProcessEnv }, ...args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/meridian.ts', ...args], {
+    env: { ...process.env, MERIDIAN_TOKEN: '', ...options.env },
+    timeout: 30_000,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stdin.end(options.input ?? '');
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.once('close', (status) => resolve({ status, stdout: stdout.trim(), stderr: stderr.trim() })),
+  );
 }
 
 let api: TestApi;
@@ -43,6 +60,7 @@ describe('meridian CLI as a program', () => {
     const nothing = meridian();
     expect(nothing.status).toBe(2);
     expect(nothing.stderr).toContain('Usage: meridian');
+    expect(nothing.stderr).not.toContain('--admin-token <token>');
     expect(meridian('tenant', 'create').stderr).toContain('Usage: meridian tenant create');
     expect(meridian('token', 'create').status).toBe(2);
     expect(meridian('no-such-command').status).toBe(2);
@@ -50,6 +68,19 @@ describe('meridian CLI as a program', () => {
     const missing = meridian('token', 'create', '--tenant', uniqueName('nobody'));
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/no tenant named/);
+  });
+
+  it('takes the admin token from standard input or MERIDIAN_TOKEN, and refuses it as an argument without showing it', async () => {
+    const { token } = await createTenant(api.pool);
+    const fromStdin = await meridianAsync({ input: `${token}\n`, env: { MERIDIAN_URL: api.url } }, '--admin-token-file', '-', 'app', 'list', '--json');
+    expect(fromStdin.status, fromStdin.stderr).toBe(0);
+    expect(JSON.parse(fromStdin.stdout)).toEqual([]);
+    expect((await meridianAsync({ env: { MERIDIAN_URL: api.url, MERIDIAN_TOKEN: token } }, 'app', 'list')).status).toBe(0);
+
+    const refused = await meridianAsync({ env: { MERIDIAN_URL: api.url } }, '--admin-token', token, 'app', 'list');
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('--admin-token is not accepted: a secret on the command line is visible in ps and in shell history; set MERIDIAN_TOKEN or use --admin-token-file');
+    expect(refused.stderr + refused.stdout).not.toContain(token);
   });
 
   it('answers --help on every command with examples, and runs as npx meridian', () => {
@@ -62,6 +93,17 @@ describe('meridian CLI as a program', () => {
     expect(npx.stdout).toContain('Usage: meridian op watch');
   });
 });
+
+/** The credentials a simulated runtime's configuration carries for one API, fetched with its own certificate. */
+async function credentialsOf(runtimeId: string, apiId: string) {
+  const client = new MtlsClient(loadCredentials(path.join(api.simulatedDir, runtimeId, 'credentials')));
+  try {
+    const res = await client.request('GET', '/v1/runtime/configuration');
+    return res.body.applications.flatMap((a: { apis: Array<{ id: string; credentials?: unknown }> }) => a.apis).find((x: { id: string }) => x.id === apiId)?.credentials;
+  } finally {
+    client.close();
+  }
+}
 
 describe('meridian CLI through the real API', () => {
   let env: NodeJS.ProcessEnv;
@@ -122,8 +164,14 @@ describe('meridian CLI through the real API', () => {
       expect(wrong.code, args.join(' ')).toBe(2);
       expect(wrong.stderr, args.join(' ')).toContain('Usage: meridian');
     }
-    const noToken = await runCli(['app', 'list'], { out: () => undefined, err: () => undefined, interactive: false }, { ...env, MERIDIAN_TOKEN: '' });
+    let noTokenErr = '';
+    const noToken = await runCli(['app', 'list'], { out: () => undefined, err: (t) => (noTokenErr += t), interactive: false }, { ...env, MERIDIAN_TOKEN: '' });
     expect(noToken).toBe(2);
+    expect(noTokenErr).toContain('an admin token is required: set MERIDIAN_TOKEN or use --admin-token-file <file>');
+    const tokenFile = path.join(tempDir('cli-token'), 'token');
+    fs.writeFileSync(tokenFile, `${env.MERIDIAN_TOKEN}\n`, { mode: 0o600 });
+    const fromFile = await runCli(['--admin-token-file', tokenFile, 'app', 'list'], { out: () => undefined, err: () => undefined, interactive: false }, { ...env, MERIDIAN_TOKEN: '' });
+    expect(fromFile).toBe(0);
   });
 
   it('creates a runtime following its stages, shows it and its operation with the Temporal UI link, and deletes it', async () => {
@@ -165,11 +213,22 @@ describe('meridian CLI through the real API', () => {
     const name = uniqueName('shop');
     await cli('app', 'create', name);
     const pairing = (await cli('app', 'pair', name, '--json')).json();
-    const connected = await cli('connect', '--token', pairing.token);
+    const asArgument = await cli('connect', '--token', pairing.token);
+    expect(asArgument.code).toBe(2);
+    expect(asArgument.stderr).toContain('--token is not accepted: a secret on the command line is visible in ps and in shell history; use --token-file');
+    expect(asArgument.stderr).not.toContain(pairing.token);
+    expect((await cli('connect')).stderr).toContain('the pairing token is required: --token-file <file> (- for standard input) or MERIDIAN_CONNECTOR_TOKEN');
+    const secrets = tempDir('cli-secrets');
+    const secretFile = (name: string, text: string) => {
+      const file = path.join(secrets, name);
+      fs.writeFileSync(file, text, { mode: 0o600 });
+      return file;
+    };
+    const connected = await cli('connect', '--token-file', secretFile('pairing-token', `${pairing.token}\n`));
     expect(connected.code, connected.stderr).toBe(0);
     expect(connected.stdout).toContain(`connected as ${name}`);
     expect(fs.statSync(path.join(env.MERIDIAN_APP_DIR!, 'client.key')).mode & 0o777).toBe(0o600);
-    expect((await cli('connect', '--token', pairing.token)).code).toBe(1);
+    expect((await cli('connect', '--token-file', secretFile('pairing-token', pairing.token))).code).toBe(1);
 
     const specFile = path.join(tempDir('cli-spec'), 'orders.json');
     fs.writeFileSync(specFile, JSON.stringify(openApi30));
@@ -179,20 +238,45 @@ describe('meridian CLI through the real API', () => {
     expect(orders.spec).toMatchObject({ type: 'OPENAPI', format: 'JSON', status: 'SUCCEEDED' });
     expect((await cli('api', 'list')).stdout).toMatch(/orders\s+OPENAPI\/JSON\s+SUCCEEDED/);
     expect((await cli('event', 'register', 'order-created')).code).toBe(0);
-    expect((await cli('webhook', 'add', 'http://127.0.0.1:9/hook', '--secret', 'a-webhook-secret-123')).stdout).toMatch(/\(signed\)/);
+    const webhookSecretArgument = await cli('webhook', 'add', 'http://127.0.0.1:9/hook', '--secret', 'a-webhook-secret-123');
+    expect(webhookSecretArgument.code).toBe(2);
+    expect(webhookSecretArgument.stderr).toContain('--secret is not accepted');
+    expect(webhookSecretArgument.stderr).not.toContain('a-webhook-secret-123');
+    expect((await cli('webhook', 'add', 'http://127.0.0.1:9/hook', '--secret-file', secretFile('webhook', 'a-webhook-secret-123\n'))).stdout).toMatch(/\(signed\)/);
 
     const runtime = await cli('runtime', 'create', uniqueName('rt'), '--provider', 'simulated', '--scenario', 'DEFAULT', '--wait', '--json');
     const runtimeId = runtime.json().resourceId;
     const pending = (await cli('credentials', 'list', '--status', 'PENDING', '--json')).json();
     expect(pending).toMatchObject([{ apiId: orders.id, runtimeId, status: 'PENDING' }]);
-    const set = await cli('credentials', 'set', orders.id, runtimeId, '--basic', 'edge:pa:ss', '--header', 'X-Tenant=acme', '--query', 'v=2');
+    const password = secretFile('password', 'pa:ss\n');
+    const set = await cli('credentials', 'set', orders.id, runtimeId, '--basic', 'edge', '--secret-file', password, '--header', 'X-Tenant=acme', '--query', 'v=2');
     expect(set.code, set.stderr).toBe(0);
     expect(set.stdout).toContain('SUCCEEDED');
+    expect(await credentialsOf(runtimeId, orders.id)).toEqual({ basic: { username: 'edge', password: 'pa:ss' }, headers: { 'X-Tenant': 'acme' }, queryParams: { v: '2' } });
     expect((await cli('credentials', 'list')).stdout).toMatch(/orders\s+\S+\s+\S+\s+\S+\s+SUCCEEDED/);
-    const twoKinds = await cli('credentials', 'set', orders.id, runtimeId, '--basic', 'a:b', '--bearer', 't');
+    const twoKinds = await cli('credentials', 'set', orders.id, runtimeId, '--basic', 'a', '--bearer', '--secret-file', password);
     expect(twoKinds.code).toBe(1);
     expect(twoKinds.stderr).toContain('give exactly one of basic, oauth and bearer');
-    expect((await cli('credentials', 'set', orders.id, runtimeId, '--basic', 'no-colon')).code).toBe(2);
+    // Secrets as arguments are refused, and not shown.
+    for (const args of [
+      ['--basic', 'edge:pa55word-in-argv'],
+      ['--bearer', 'pa55word-in-argv'],
+      ['--oauth-client-id', 'edge', '--oauth-token-url', 'https://idp.example.com/token', '--oauth-client-secret', 'pa55word-in-argv'],
+    ]) {
+      const refused = await cli('credentials', 'set', orders.id, runtimeId, ...args);
+      expect(refused.code, args.join(' ')).toBe(2);
+      expect(refused.stderr, args.join(' ')).toMatch(/visible in ps and in shell history.*--secret-file <file> \(- for standard input\) or MERIDIAN_CREDENTIAL_SECRET/);
+      expect(refused.stderr).not.toContain('pa55word-in-argv');
+    }
+    expect((await cli('credentials', 'set', orders.id, runtimeId, '--bearer')).stderr).toContain('the token is required: --secret-file');
+    // From the environment: the runtime gets exactly that secret.
+    env.MERIDIAN_CREDENTIAL_SECRET = 'from-the-environment';
+    try {
+      expect((await cli('credentials', 'set', orders.id, runtimeId, '--bearer')).code).toBe(0);
+    } finally {
+      delete env.MERIDIAN_CREDENTIAL_SECRET;
+    }
+    expect(await credentialsOf(runtimeId, orders.id)).toEqual({ bearer: { token: 'from-the-environment' } });
     expect((await cli('credentials', 'clear', orders.id, runtimeId)).code).toBe(0);
 
     const config = await cli('config', '--json');

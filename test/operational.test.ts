@@ -1,5 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, startTestApi, type TestApi } from './helpers.js';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import os from 'node:os';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../dev/local-stack.js';
+import { call, startTestApi, tempDir, uniqueName, type TestApi } from './helpers.js';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -82,5 +86,54 @@ describe('errors are problem+json', () => {
     api.logger.info({ token: 'tok-secret-value', headers: { authorization: 'Bearer abc-secret' }, nested: { password: 'pw-secret' } }, 'probe');
     expect(api.log.text).not.toMatch(/tok-secret-value|abc-secret|pw-secret/);
     expect(api.log.text).toContain('[redacted]');
+  });
+});
+
+/** Whether a TCP connection to host:port is accepted. */
+const accepts = (host: string, port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host, port, timeout: 2_000 });
+    const done = (accepted: boolean) => {
+      socket.destroy();
+      resolve(accepted);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
+
+/** An IPv4 address of this machine that is not loopback, if it has one. */
+const externalAddress = Object.values(os.networkInterfaces())
+  .flat()
+  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+
+describe('the standalone worker', () => {
+  it.skipIf(!externalAddress)('serves its metrics on MERIDIAN_HOST only, not on every interface', { timeout: 180_000 }, async () => {
+    const port = await freePort();
+    const worker = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: inject('databaseUrl'),
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        MERIDIAN_DATA_DIR: tempDir('worker'),
+        MERIDIAN_TASK_QUEUE: uniqueName('metrics-only'),
+        MERIDIAN_RECONCILER: 'false',
+        MERIDIAN_WORKER_METRICS_PORT: String(port),
+        MERIDIAN_HOST: '127.0.0.1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let output = '';
+      worker.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+      worker.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+      await expect.poll(() => output, { timeout: 170_000, interval: 250 }).toContain('worker metrics listening');
+      const metrics = await fetch(`http://127.0.0.1:${port}/`);
+      expect(metrics.status).toBe(200);
+      expect(await accepts(externalAddress!, port)).toBe(false);
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((resolve) => worker.once('exit', resolve));
+    }
   });
 });

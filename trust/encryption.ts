@@ -20,11 +20,30 @@ export interface Keyring {
   mtimeMs?: number;
 }
 
+/**
+ * Where a sealed secret is stored: a row of a table, of a tenant. A secret sealed for one is bound to it
+ * (AES-GCM associated data): copied to another row or tenant, it no longer opens.
+ */
+export interface Binding {
+  table: string;
+  /** The row's key, e.g. its id. */
+  row: string;
+  tenant: string;
+}
+
 export interface Sealed {
-  /** iv (12) ‖ tag (16) ‖ ciphertext */
+  /** {@link BOUND} ‖ iv (12) ‖ tag (16) ‖ ciphertext when sealed for a binding; iv ‖ tag ‖ ciphertext when not. */
   ciphertext: Buffer;
   keyId: string;
+  /**
+   * The bindings it may be opened under, as read from where it is stored (its row's key). A bound secret
+   * opens only under one of them; an unbound one (sealed before bindings existed) opens regardless.
+   */
+  boundTo?: Binding[];
 }
+
+/** Prefix of a ciphertext sealed for a binding (version 2); unbound ciphertexts start with their random IV. */
+export const BOUND = Buffer.from('meridv2:', 'latin1');
 
 /** A key's id: the first 16 hex digits of its SHA-256, so the same key always has the same id. */
 export const keyId = (key: Buffer) => createHash('sha256').update(key).digest('hex').slice(0, 16);
@@ -111,25 +130,56 @@ function writeKeyFile(file: string, lines: string[]): void {
   fs.renameSync(tmp, file);
 }
 
-/** Encrypts `plaintext` (AES-256-GCM) under the keyring's current key. */
-export function seal(keyring: Keyring, plaintext: string): Sealed {
+/** The associated data of a binding: unambiguous (JSON), so no two bindings share it. */
+const associatedData = (binding: Binding) => Buffer.from(JSON.stringify(['meridian-secret', binding.table, binding.row, binding.tenant]), 'utf8');
+
+/** Whether a ciphertext was sealed for a binding. */
+const isBound = (ciphertext: Buffer) => ciphertext.length > BOUND.length && ciphertext.subarray(0, BOUND.length).equals(BOUND);
+
+/**
+ * Encrypts `plaintext` (AES-256-GCM) under the keyring's current key, bound to where it is stored when
+ * `binding` is given (every secret stored in PostgreSQL should be).
+ */
+export function seal(keyring: Keyring, plaintext: string, binding?: Binding): Sealed {
   follow(keyring);
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', keyring.keys.get(keyring.current)!, iv);
+  if (binding) cipher.setAAD(associatedData(binding));
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return { ciphertext: Buffer.concat([iv, cipher.getAuthTag(), body]), keyId: keyring.current };
+  return { ciphertext: Buffer.concat([...(binding ? [BOUND] : []), iv, cipher.getAuthTag(), body]), keyId: keyring.current };
 }
 
-/** Decrypts what {@link seal} sealed under any key of the keyring; throws DecryptionFailed otherwise. */
+/** Decrypts iv ‖ tag ‖ ciphertext with `aad`; undefined when it fails authentication. */
+function decrypt(key: Buffer, data: Buffer, aad?: Buffer): string | undefined {
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, 12));
+    if (aad) decipher.setAAD(aad);
+    decipher.setAuthTag(data.subarray(12, 28));
+    return Buffer.concat([decipher.update(data.subarray(28)), decipher.final()]).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Decrypts what {@link seal} sealed under any key of the keyring: a bound secret only under one of
+ * `sealed.boundTo`, an unbound one as it is. Throws DecryptionFailed otherwise (naming where, never what).
+ */
 export function open(keyring: Keyring, sealed: Sealed): string {
   if (!keyring.keys.has(sealed.keyId)) follow(keyring);
   const key = keyring.keys.get(sealed.keyId);
   if (!key) throw new DecryptionFailed(`no encryption key with id ${sealed.keyId}`);
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', key, sealed.ciphertext.subarray(0, 12));
-    decipher.setAuthTag(sealed.ciphertext.subarray(12, 28));
-    return Buffer.concat([decipher.update(sealed.ciphertext.subarray(28)), decipher.final()]).toString('utf8');
-  } catch {
-    throw new DecryptionFailed('a ciphertext failed authentication');
+  if (!isBound(sealed.ciphertext)) {
+    const plaintext = decrypt(key, sealed.ciphertext);
+    if (plaintext === undefined) throw new DecryptionFailed('a ciphertext failed authentication');
+    return plaintext;
   }
+  const bindings = sealed.boundTo ?? [];
+  const data = sealed.ciphertext.subarray(BOUND.length);
+  for (const binding of bindings) {
+    const plaintext = decrypt(key, data, associatedData(binding));
+    if (plaintext !== undefined) return plaintext;
+  }
+  const where = bindings[0] ? `${bindings[0].table} row ${bindings[0].row} of tenant ${bindings[0].tenant}` : 'a place without a binding';
+  throw new DecryptionFailed(`a secret stored in ${where} failed authentication: it was sealed for another row or tenant, or altered`);
 }

@@ -54,7 +54,10 @@ runMain(async () => {
       );
     });
     metricsServer.on('error', (error) => logger.error({ err: error.message }, 'metrics listener failed'));
-    metricsServer.listen(config.workerMetricsPort);
+    // On the configured interface only (MERIDIAN_HOST, 127.0.0.1 unless set), like the API's public listener.
+    metricsServer.listen(config.workerMetricsPort, config.http.host, () =>
+      logger.info({ host: config.http.host, port: config.workerMetricsPort }, 'worker metrics listening'),
+    );
     stops.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
   }
   logger.info({ taskQueue: config.taskQueue, temporal: config.temporal.address, pid: process.pid }, 'worker running');

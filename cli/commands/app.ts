@@ -56,7 +56,7 @@ export function appCommands(program: Command, ctx: Context): void {
           ['expires', pairing.expiresAt],
           ['connector', pairing.connectorUrl],
           ['operation', pairing.operationId],
-          ['next', `meridian connect --token ${pairing.token} --dir <dir>`],
+          ['next', 'meridian connect --token-file <file with the token, or - for standard input> --dir <dir>'],
         ]),
       );
     }),

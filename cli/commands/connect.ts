@@ -1,28 +1,33 @@
 // `meridian connect` and `meridian config`: pairing as an application, and what it then reads.
 import type { Command } from 'commander';
 import { connect, saveCredentials } from '../../client/connector.js';
-import { examples } from '../arguments.js';
-import { ApiError, type Answer, type Context } from '../context.js';
+import { examples, readSecret, refuseSecretOption } from '../arguments.js';
+import { ApiError, UsageError, type Answer, type Context } from '../context.js';
 import { table } from '../output.js';
 
 /** Adds `connect`. */
 export function connectCommands(program: Command, ctx: Context): void {
+  const command = program
+    .command('connect')
+    .description('pair as an application: key, CSR and certificate, stored in --dir')
+    .option('--token-file <file>', 'the pairing token (meridian app pair) from a file, - for standard input (else env MERIDIAN_CONNECTOR_TOKEN)')
+    .option('--connector-url <url>', 'signing-request URL (default: <url>/connector/v1/signing-request)')
+    .action(async (o: { tokenFile?: string; connectorUrl?: string }, cmd: Command) => {
+      const { dir, url } = ctx.globals(cmd);
+      const token = readSecret(o.tokenFile, ctx.env, 'MERIDIAN_CONNECTOR_TOKEN', 'pairing token');
+      if (!token) throw new UsageError('the pairing token is required: --token-file <file> (- for standard input) or MERIDIAN_CONNECTOR_TOKEN', cmd);
+      const credentials = await connect(o.connectorUrl ?? `${url}/connector/v1/signing-request`, token).catch((error: Error & { status?: number; problem?: ApiError['problem'] }) => {
+        throw error.status ? new ApiError(error.status, error.problem) : error;
+      });
+      saveCredentials(dir, credentials);
+      const me = await ctx.asApplication(cmd, 'GET', '/v1/application');
+      ctx.print(cmd, { id: me.id, name: me.name, dir, mtlsBaseUrl: credentials.mtlsBaseUrl }, () => `connected as ${me.name} (${me.id}); key and certificate in ${dir}\n`);
+    });
+  refuseSecretOption(command, '--token <token>', 'use --token-file <file> (- for standard input) or MERIDIAN_CONNECTOR_TOKEN');
   examples(
-    program
-      .command('connect')
-      .description('pair as an application: key, CSR and certificate, stored in --dir')
-      .requiredOption('--token <token>', 'the pairing token (meridian app pair)')
-      .option('--connector-url <url>', 'signing-request URL (default: <url>/connector/v1/signing-request)')
-      .action(async (o: { token: string; connectorUrl?: string }, cmd: Command) => {
-        const { dir, url } = ctx.globals(cmd);
-        const credentials = await connect(o.connectorUrl ?? `${url}/connector/v1/signing-request`, o.token).catch((error: Error & { status?: number; problem?: ApiError['problem'] }) => {
-          throw error.status ? new ApiError(error.status, error.problem) : error;
-        });
-        saveCredentials(dir, credentials);
-        const me = await ctx.asApplication(cmd, 'GET', '/v1/application');
-        ctx.print(cmd, { id: me.id, name: me.name, dir, mtlsBaseUrl: credentials.mtlsBaseUrl }, () => `connected as ${me.name} (${me.id}); key and certificate in ${dir}\n`);
-      }),
-    'meridian connect --token <token> --dir ./billing-certs',
+    command,
+    'meridian app pair billing --json | jq -r .token | meridian connect --token-file - --dir ./billing-certs',
+    'MERIDIAN_CONNECTOR_TOKEN="$(cat pairing-token)" meridian connect --dir ./billing-certs',
   );
 }
 

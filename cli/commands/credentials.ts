@@ -1,29 +1,37 @@
 // `meridian credentials …`: what runtimes use to call the application's APIs (mTLS).
 import { Option, type Command } from 'commander';
-import { collect, examples, pairs } from '../arguments.js';
+import { collect, examples, pairs, readSecret, refuseSecretOption, refuseStrayArguments } from '../arguments.js';
 import { UsageError, type Answer, type Context } from '../context.js';
 import { table } from '../output.js';
 
 interface CredentialOptions {
   basic?: string;
-  bearer?: string;
+  bearer?: boolean;
   oauthClientId?: string;
-  oauthClientSecret?: string;
   oauthTokenUrl?: string;
+  secretFile?: string;
   header?: string[];
   query?: string[];
 }
 
-/** The body of `PUT …/credentials/<runtimeId>` from the options; UsageError for a --basic without a colon. */
-function credentialsBody(o: CredentialOptions, cmd: Command) {
-  const at = typeof o.basic === 'string' ? o.basic.indexOf(':') : -1;
-  if (o.basic !== undefined && at < 1) throw new UsageError('--basic must be user:password', cmd);
+const SECRET_SOURCES = '--secret-file <file> (- for standard input) or MERIDIAN_CREDENTIAL_SECRET';
+
+/**
+ * The body of `PUT …/credentials/<runtimeId>` from the options, the password, token or client secret
+ * read from --secret-file or MERIDIAN_CREDENTIAL_SECRET. UsageError for a secret on the command line
+ * (`--basic user:password`, `--bearer <token>`) or a kind without its secret.
+ */
+function credentialsBody(ctx: Context, o: CredentialOptions, cmd: Command) {
+  if (o.basic?.includes(':')) throw new UsageError(`--basic takes the user name only: a password on the command line is visible in ps and in shell history; pass it with ${SECRET_SOURCES}`, cmd);
+  refuseStrayArguments(cmd, 2, `--bearer takes no value; pass the token with ${SECRET_SOURCES}`);
+  const oauth = o.oauthClientId !== undefined || o.oauthTokenUrl !== undefined;
+  const needed = o.basic !== undefined ? 'password' : o.bearer ? 'token' : oauth ? 'client secret' : undefined;
+  const secret = needed && readSecret(o.secretFile, ctx.env, 'MERIDIAN_CREDENTIAL_SECRET', needed);
+  if (needed && !secret) throw new UsageError(`the ${needed} is required: ${SECRET_SOURCES}`, cmd);
   return {
-    ...(o.basic !== undefined && { basic: { username: o.basic.slice(0, at), password: o.basic.slice(at + 1) } }),
-    ...(o.bearer !== undefined && { bearer: { token: o.bearer } }),
-    ...((o.oauthClientId ?? o.oauthClientSecret ?? o.oauthTokenUrl) !== undefined && {
-      oauth: { clientId: o.oauthClientId, clientSecret: o.oauthClientSecret, tokenUrl: o.oauthTokenUrl },
-    }),
+    ...(o.basic !== undefined && { basic: { username: o.basic, password: secret } }),
+    ...(o.bearer && { bearer: { token: secret } }),
+    ...(oauth && { oauth: { clientId: o.oauthClientId, clientSecret: secret, tokenUrl: o.oauthTokenUrl } }),
     ...(o.header && { headers: pairs(o.header, '--header') }),
     ...(o.query && { queryParams: pairs(o.query, '--query') }),
   };
@@ -43,23 +51,27 @@ export function credentialsCommands(program: Command, ctx: Context): void {
       }),
     'meridian credentials list --status PENDING',
   );
+  const set = credentials
+    .command('set <apiId> <runtimeId>')
+    .description(`set the credentials a runtime uses for an API: exactly one of --basic, --bearer, --oauth-*; the secret from ${SECRET_SOURCES}`)
+    .option('--basic <user>', 'HTTP Basic, as this user; the password is the secret')
+    .option('--bearer', 'a bearer token: the secret')
+    .option('--oauth-client-id <id>', 'OAuth 2 client credentials: client id; the client secret is the secret')
+    .option('--oauth-token-url <url>', '… token endpoint')
+    .option('--secret-file <file>', 'the password, token or client secret from a file, - for standard input (else env MERIDIAN_CREDENTIAL_SECRET)')
+    .option('--header <name=value>', 'extra header (repeatable)', collect)
+    .option('--query <name=value>', 'extra query parameter (repeatable)', collect)
+    // Stray arguments are refused by credentialsBody, which can say why without showing them.
+    .allowExcessArguments()
+    .action(async (apiId: string, runtimeId: string, o: CredentialOptions, cmd: Command) => {
+      const slot = await ctx.asApplication(cmd, 'PUT', `/v1/application/apis/${apiId}/credentials/${runtimeId}`, credentialsBody(ctx, o, cmd));
+      ctx.print(cmd, slot, () => `${slot.apiName ?? slot.apiId} → ${slot.runtimeName ?? slot.runtimeId}: ${slot.status}\n`);
+    });
+  refuseSecretOption(set, '--oauth-client-secret <secret>', `pass it with ${SECRET_SOURCES}`);
   examples(
-    credentials
-      .command('set <apiId> <runtimeId>')
-      .description('set the credentials a runtime uses for an API: exactly one of --basic, --bearer, --oauth-*')
-      .option('--basic <user:password>', 'HTTP Basic')
-      .option('--bearer <token>', 'bearer token')
-      .option('--oauth-client-id <id>', 'OAuth 2 client credentials: client id')
-      .option('--oauth-client-secret <secret>', '… client secret')
-      .option('--oauth-token-url <url>', '… token endpoint')
-      .option('--header <name=value>', 'extra header (repeatable)', collect)
-      .option('--query <name=value>', 'extra query parameter (repeatable)', collect)
-      .action(async (apiId: string, runtimeId: string, o: CredentialOptions, cmd: Command) => {
-        const slot = await ctx.asApplication(cmd, 'PUT', `/v1/application/apis/${apiId}/credentials/${runtimeId}`, credentialsBody(o, cmd));
-        ctx.print(cmd, slot, () => `${slot.apiName ?? slot.apiId} → ${slot.runtimeName ?? slot.runtimeId}: ${slot.status}\n`);
-      }),
-    'meridian credentials set <apiId> <runtimeId> --basic svc-edge:s3cret --header X-Tenant=acme',
-    'meridian credentials set <apiId> <runtimeId> --oauth-client-id edge --oauth-client-secret s3cret --oauth-token-url https://idp.example.com/token',
+    set,
+    'meridian credentials set <apiId> <runtimeId> --basic svc-edge --secret-file ./edge-password --header X-Tenant=acme',
+    'vault read -field=secret kv/edge | meridian credentials set <apiId> <runtimeId> --oauth-client-id edge --oauth-token-url https://idp.example.com/token --secret-file -',
   );
   examples(
     credentials.command('clear <apiId> <runtimeId>').description('clear them (the slot is PENDING again)').action(async (apiId: string, runtimeId: string, _o, cmd: Command) => {

@@ -1,7 +1,7 @@
 // Credential slots of the calling application's APIs: one per (API, runtime) pair of a shared scenario.
 import type pg from 'pg';
 import { z } from 'zod';
-import { SLOT_STATUSES, listSlots, setCredentials, type SlotRow } from '../../../db/credentials.js';
+import { SLOT_STATUSES, listSlots, setCredentials, slotBinding, type SlotRow } from '../../../db/credentials.js';
 import { getDefinition } from '../../../db/definitions.js';
 import { seal, type Keyring } from '../../../trust/encryption.js';
 import { badRequest, notFound } from '../../problems.js';
@@ -95,7 +95,9 @@ export function credentialRoutes({ pool, keyring }: CredentialRouteDeps): Route[
       body: CredentialsBody,
       responses: { 200: { description: 'The slot, now SUCCEEDED', schema: CredentialSlot } },
       handle: async ({ req, params, body }) => {
-        const row = await setCredentials(pool, req.client!.id, params.apiId, params.runtimeId, seal(keyring, JSON.stringify(body)));
+        const { tenantId, id: applicationId } = req.client!;
+        const sealed = seal(keyring, JSON.stringify(body), slotBinding(tenantId, params.apiId, params.runtimeId));
+        const row = await setCredentials(pool, { tenantId, applicationId }, params.apiId, params.runtimeId, sealed);
         if (!row) throw await unknownSlot(req.client!.id, params.apiId);
         return { status: 200, body: toSlot(row) };
       },
@@ -110,7 +112,7 @@ export function credentialRoutes({ pool, keyring }: CredentialRouteDeps): Route[
       params: slotParams,
       responses: { 204: { description: 'Cleared' } },
       handle: async ({ req, params }) => {
-        const row = await setCredentials(pool, req.client!.id, params.apiId, params.runtimeId, null);
+        const row = await setCredentials(pool, { tenantId: req.client!.tenantId, applicationId: req.client!.id }, params.apiId, params.runtimeId, null);
         if (!row) throw await unknownSlot(req.client!.id, params.apiId);
         return { status: 204 };
       },

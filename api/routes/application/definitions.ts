@@ -1,11 +1,12 @@
 // API and event definitions of the calling application (mTLS), with their specs validated by a workflow.
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import type { Request } from 'express';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { Credentials } from '../../../db/credentials.js';
-import { deleteDefinition, getDefinition, insertDefinition, listDefinitions, replaceDefinition, type DefinitionInput, type DefinitionKind, type DefinitionRow } from '../../../db/definitions.js';
+import { defaultCredentialsBinding, deleteDefinition, getDefinition, insertDefinition, listDefinitions, replaceDefinition, type DefinitionInput, type DefinitionKind, type DefinitionRow } from '../../../db/definitions.js';
 import { insertOperation, supersedeRegistrations } from '../../../db/operations.js';
 import { UNIQUE_VIOLATION, pgError, withTransaction } from '../../../db/tx.js';
 import type { RegistrationConfig } from '../../../lib/config.js';
@@ -130,9 +131,12 @@ const ownerOf = (req: Request, kind: DefinitionKind): Owner => ({ tenantId: req.
 async function register(deps: DefinitionRouteDeps, who: Owner, body: DefinitionBody, id?: string): Promise<Reply> {
   const { pool, temporal } = deps;
   const { noun } = DEFINITION_KINDS[who.kind];
-  const input: DefinitionInput = { ...body, defaultCredentials: body.defaultCredentials && seal(deps.keyring, JSON.stringify(body.defaultCredentials)) };
+  // A new definition's id is chosen here: its default credentials are sealed for it.
+  const definitionId = id ?? randomUUID();
+  const defaultCredentials = body.defaultCredentials && seal(deps.keyring, JSON.stringify(body.defaultCredentials), defaultCredentialsBinding(who.tenantId, definitionId));
+  const input: DefinitionInput = { ...body, defaultCredentials };
   const stored = await withTransaction(pool, async (client) => {
-    const row = id ? await replaceDefinition(client, who, id, input) : await insertDefinition(client, who, input);
+    const row = id ? await replaceDefinition(client, who, id, input) : await insertDefinition(client, who, input, definitionId);
     if (!row) throw notFound(`no such ${noun}`);
     // A replacement supersedes a validation in flight (its workflow is replaced below).
     if (id) await supersedeRegistrations(client, row.id);
