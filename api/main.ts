@@ -16,7 +16,7 @@ runMain(async () => {
   const logger = createLogger(config.logLevel);
   const pool = createPool(config.databaseUrl, logger);
   await migrate(pool);
-  if (config.adminToken) await bootstrapAdminToken(pool, config.adminToken);
+  if (config.adminToken) await bootstrapAdminToken(pool, config.adminToken, logger);
   const temporal = await connectClient(config.temporal);
   const metrics = createMetrics();
   const server = await startApi(

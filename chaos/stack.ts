@@ -213,7 +213,7 @@ export class Stack implements Target {
       MERIDIAN_MTLS_URL: this.mtlsUrl,
       MERIDIAN_ADMIN_TOKEN: this.adminToken,
       MERIDIAN_WORKER_METRICS_PORT: '0',
-      MERIDIAN_SPEC_FETCH_ALLOW_PRIVATE: 'true',
+      MERIDIAN_OUTBOUND_ALLOW_PRIVATE: 'true',
       LOG_LEVEL: 'info',
     };
   }

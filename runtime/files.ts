@@ -2,6 +2,7 @@
 // how a local runtime starts) and by the runtime itself (credentials, applied configuration, gateway).
 import fs from 'node:fs';
 import path from 'node:path';
+import type { OutboundConfig } from '../lib/config.js';
 
 /** What the provider injects into a runtime: where to connect, and the one-time token (read once, then deleted). */
 export interface Injection {
@@ -16,6 +17,8 @@ export interface LocalRuntimeConfig {
   runtimeId: string;
   temporal: { address: string; namespace: string };
   taskQueue: string;
+  /** Whether its gateway may call private addresses (MERIDIAN_OUTBOUND_ALLOW_PRIVATE); refused when absent. */
+  outbound?: OutboundConfig;
 }
 
 /** Where a local runtime's gateway listens, and which process serves it (`gateway.json`). */

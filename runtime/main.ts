@@ -6,8 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { agentWorkflowBundle, createAgentActivities } from './activities.js';
-import { readJson, runtimeFiles, writeAtomically, type GatewayFile } from './files.js';
-import type { LocalRuntimeSettings } from '../activities/providers/local.js';
+import { readJson, runtimeFiles, writeAtomically, type GatewayFile, type LocalRuntimeConfig } from './files.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
 import { startGateway } from './gateway.js';
@@ -18,7 +17,7 @@ runMain(async () => {
   const dirArg = process.argv.indexOf('--dir');
   const dir = path.resolve(process.argv[dirArg + 1] ?? '.');
   const root = path.dirname(dir);
-  const config = JSON.parse(fs.readFileSync(runtimeFiles(root, path.basename(dir)).config, 'utf8')) as LocalRuntimeSettings;
+  const config = JSON.parse(fs.readFileSync(runtimeFiles(root, path.basename(dir)).config, 'utf8')) as LocalRuntimeConfig;
   const logger = createLogger(process.env.LOG_LEVEL ?? 'info').child({ runtimeId: config.runtimeId });
   installRuntime(logger);
   const files = runtimeFiles(root, config.runtimeId);

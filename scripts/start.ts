@@ -104,7 +104,7 @@ runMain(async () => {
   const pool = createPool(databaseUrl, logger);
   stops.push(() => pool.end());
   const migrations = await migrate(pool);
-  const { bootstrap } = await bootstrapAdminToken(pool, config.adminToken);
+  const { bootstrap } = await bootstrapAdminToken(pool, config.adminToken, logger);
 
   const metrics = createMetrics();
   installRuntime(logger);
@@ -144,7 +144,9 @@ runMain(async () => {
       ? `${bootstrap.token}\n                   (shown once; it is stored only as a hash)`
       : bootstrap.source === 'environment'
         ? 'from MERIDIAN_ADMIN_TOKEN'
-        : 'shown on the first start only';
+        : bootstrap.source === 'revoked'
+          ? 'MERIDIAN_ADMIN_TOKEN is revoked: set a new value, or use another token of the tenant'
+          : 'shown on the first start only';
   process.stdout.write(
     [
       '',

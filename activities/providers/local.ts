@@ -21,7 +21,6 @@ export interface LocalProviderOptions {
  * `runtime.json` as this provider writes it: how the process starts, and what its gateway may call
  * (absent in files written before the setting existed: private addresses refused).
  */
-export type LocalRuntimeSettings = LocalRuntimeConfig & { outbound?: OutboundConfig };
 
 /** Is `pid` a live process started for `dir`? (A recycled pid of another program is not.) */
 function alive(pid: number | undefined, dir: string): boolean {
@@ -81,7 +80,7 @@ export function localProvider({ root, temporal, outbound = { allowPrivate: false
       fs.mkdirSync(files.dir, { recursive: true, mode: 0o700 });
       let pid = pidOf(files);
       if (!alive(pid, files.dir)) {
-        writeAtomically(files.config, JSON.stringify({ runtimeId, temporal, taskQueue: `runtime-${runtimeId}`, outbound } satisfies LocalRuntimeSettings));
+        writeAtomically(files.config, JSON.stringify({ runtimeId, temporal, taskQueue: `runtime-${runtimeId}`, outbound } satisfies LocalRuntimeConfig));
         const log = fs.openSync(files.log, 'a', 0o600);
         const child = spawn(process.execPath, [...nodeArgs(RUNTIME_MAIN), '--dir', files.dir], { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', log, log] });
         fs.closeSync(log);
