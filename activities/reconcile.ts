@@ -1,15 +1,17 @@
 // The reconciler's activity (workflows/reconciler.ts): every IN_PROGRESS operation gets an owner. The
 // operation row, written in the same transaction as the change it tracks, is the durable intent; this
-// activity makes sure a workflow carries it out, or fails it with the reason.
+// activity makes sure a workflow carries it out, or fails it with the reason. Each round also removes
+// credential slots that stayed UNUSED longer than their retention.
 import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionStatusName } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import type pg from 'pg';
+import { removeUnusedSlots } from '../db/credentials.js';
 import { failInProgressOperation, unfinishedOperations, type UnfinishedOperation } from '../db/operations.js';
 import { setRuntimeCondition, type Provider } from '../db/runtimes.js';
 import { invalidateTokens } from '../db/tokens.js';
 import { withTransaction } from '../db/tx.js';
-import type { ConnectorConfig, ProvisioningConfig } from '../lib/config.js';
+import type { ConnectorConfig, CredentialSlotsConfig, ProvisioningConfig } from '../lib/config.js';
 import {
   deprovisioningStart,
   memoOperation,
@@ -26,7 +28,11 @@ export interface ReconcileDeps {
   temporal: Client;
   connector: ConnectorConfig;
   provisioning?: ProvisioningConfig;
+  credentialSlots: CredentialSlotsConfig;
 }
+
+/** UNUSED credential slots removed per round at most; a backlog goes in the following rounds. */
+export const UNUSED_SLOTS_PER_ROUND = 1000;
 
 /** What one round did: operations looked at, workflows started again, operations failed, errors. */
 export interface ReconcileRound {
@@ -174,6 +180,11 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         }
       }
       return round;
+    },
+
+    /** Removes credential slots UNUSED for longer than MERIDIAN_UNUSED_SLOT_RETENTION_DAYS (of `tenantIds` when given); returns how many. */
+    async removeUnusedCredentialSlots(input: { tenantIds?: string[] }): Promise<number> {
+      return removeUnusedSlots(pool, { retentionDays: deps.credentialSlots.unusedRetentionDays, tenantIds: input.tenantIds, limit: UNUSED_SLOTS_PER_ROUND });
     },
   };
 }

@@ -4,7 +4,7 @@ import { specSource, storeSpecResult, type SpecResult } from '../db/definitions.
 import { setOperation } from '../db/operations.js';
 import type { OutboundConfig, RegistrationConfig } from '../lib/config.js';
 import { SpecFetchFailed, fetchSpec } from '../specs/fetch.js';
-import { validateSpec } from '../specs/validate.js';
+import { createSpecValidator } from '../specs/validation-threads.js';
 
 export interface RegistrationDeps {
   pool: pg.Pool;
@@ -14,8 +14,12 @@ export interface RegistrationDeps {
 
 export type { SpecResult };
 
-/** Activities of API and Event registration. Specs never travel through workflow history: they are fetched, validated and stored here. */
+/**
+ * Activities of API and Event registration. Specs never travel through workflow history: they are
+ * fetched, validated (in worker threads, within MERIDIAN_SPEC_VALIDATION_TIMEOUT_SECONDS) and stored here.
+ */
 export function createRegistrationActivities({ pool, registration, outbound }: RegistrationDeps) {
+  const validator = createSpecValidator({ timeoutMs: registration.validationTimeoutMs });
   const store = async (definitionId: string, result: SpecResult, data?: string) => {
     await storeSpecResult(pool, definitionId, result, data);
     return result;
@@ -24,7 +28,8 @@ export function createRegistrationActivities({ pool, registration, outbound }: R
   return {
     /**
      * Fetches the spec when it is given by URL (network errors and 5xx are thrown as retryable),
-     * validates it and stores it with its status. A spec that cannot be used is a FAILED result.
+     * validates it and stores it with its status. A spec that cannot be used, or whose validation takes
+     * too long or too much memory, is a FAILED result.
      */
     async registerSpec({ definitionId }: { definitionId: string }): Promise<SpecResult> {
       const definition = await specSource(pool, definitionId);
@@ -39,7 +44,7 @@ export function createRegistrationActivities({ pool, registration, outbound }: R
           return store(definitionId, { status: 'FAILED', message: error.message });
         }
       }
-      const verdict = await validateSpec(definition.spec_type, definition.spec_format, data);
+      const verdict = await validator.validate(definition.spec_type, definition.spec_format, data);
       return store(definitionId, verdict.ok ? { status: 'SUCCEEDED', message: verdict.summary } : { status: 'FAILED', message: verdict.message }, data);
     },
 

@@ -2,7 +2,7 @@ import type { Request, Response, Router } from 'express';
 import { type z } from 'zod';
 import type { Tenant } from '../db/tenants.js';
 import type { Logger } from '../lib/logger.js';
-import { badRequest, fieldErrors } from './problems.js';
+import { HttpProblem, badRequest, fieldErrors } from './problems.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -53,6 +53,11 @@ export interface Route<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.
   query?: Q;
   body?: B;
   responses: Record<number, ResponseSpec>;
+  /**
+   * 4xx answers to requests this route's schemas accept, by status, and why: what a schema cannot say
+   * (a state the request conflicts with). Schemas registered in `refusals` (api/schemas.ts) add theirs.
+   */
+  refusals?: Record<number, string>;
   handle(input: { params: z.output<P>; query: z.output<Q>; body: z.output<B>; req: Request; res: Response }): Promise<Reply | undefined> | Reply | undefined;
 }
 
@@ -98,9 +103,16 @@ function unstorable(body: unknown): { path: string; message: string } | undefine
 
 export const expressPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
 
-/** Mounts routes on an Express router, validating params, query and body before the handler runs. */
+/**
+ * Mounts routes on an Express router, validating params, query and body before the handler runs. A
+ * path answers a method it does not declare with 405 and `Allow` (HEAD with GET), and OPTIONS with 204
+ * and `Allow`.
+ */
 export function mount(router: Router, routes: Route[], authenticators: Record<Auth, Authenticator>): void {
+  const methods = new Map<string, string[]>();
   for (const r of routes) {
+    const declared = methods.get(r.path) ?? [];
+    methods.set(r.path, [...declared, r.method.toUpperCase()]);
     router[r.method](expressPath(r.path), async (req: Request, res: Response) => {
       res.locals.route = r.path;
       if (r.auth) await authenticators[r.auth](req);
@@ -116,4 +128,25 @@ export function mount(router: Router, routes: Route[], authenticators: Record<Au
       else res.status(reply.status).json(reply.body);
     });
   }
+  // After every route: a method a path declares never reaches these.
+  for (const [path, declared] of methods) {
+    const allow = allowed(declared);
+    router.all(expressPath(path), (req: Request, res: Response) => {
+      res.locals.route = path;
+      res.set('Allow', allow);
+      if (req.method === 'OPTIONS') {
+        res.status(204).end();
+        return;
+      }
+      throw new HttpProblem(405, 'Method Not Allowed', `${req.method} is not allowed here; allowed: ${allow}`);
+    });
+  }
+}
+
+/** The `Allow` value of a path: its declared methods, HEAD wherever GET is, and OPTIONS. */
+function allowed(declared: string[]): string {
+  const methods = new Set(declared);
+  if (methods.has('GET')) methods.add('HEAD');
+  methods.add('OPTIONS');
+  return [...methods].join(', ');
 }

@@ -115,3 +115,23 @@ export async function markAnnounced(db: Db, announcement: Announcement): Promise
     announcement.txid,
   ]);
 }
+
+/**
+ * Removes UNUSED slots untouched for `retentionDays` (at most `limit`, of `tenantIds` when given) and
+ * returns how many. Such a slot serves no pair: its API and runtime no longer share a scenario, or one of
+ * them is gone. Its application was told (or its runtime is gone, and the announcement with it). A pair
+ * that shares a scenario again gets a new slot.
+ */
+export async function removeUnusedSlots(db: Db, options: { retentionDays: number; tenantIds?: string[]; limit: number }): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM credential_slots WHERE (api_id, runtime_id) IN (
+       SELECT api_id, runtime_id FROM credential_slots s
+        WHERE s.status = 'UNUSED' AND s.updated_at < now() - make_interval(days => $1)
+          AND ($2::uuid[] IS NULL OR s.tenant_id = ANY($2::uuid[]))
+          AND (s.announce_txid IS NULL OR NOT EXISTS (SELECT 1 FROM runtimes r WHERE r.id = s.runtime_id))
+        LIMIT $3 FOR UPDATE SKIP LOCKED)
+     AND status = 'UNUSED'`,
+    [options.retentionDays, options.tenantIds ?? null, options.limit],
+  );
+  return rowCount ?? 0;
+}

@@ -64,6 +64,17 @@ export async function insertDefinition(db: Db, owner: { tenantId: string; applic
   return rows[0]!;
 }
 
+/**
+ * Locks the application's row until the transaction ends, so concurrent additions count one after the
+ * other, then counts its API and event definitions (in a statement of its own: it sees what the
+ * previous holder of the lock committed).
+ */
+export async function lockAndCountDefinitions(db: Db, applicationId: string): Promise<number> {
+  await db.query('SELECT 1 FROM applications WHERE id = $1 FOR NO KEY UPDATE', [applicationId]);
+  const { rows } = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM definitions WHERE application_id = $1', [applicationId]);
+  return rows[0]!.count;
+}
+
 /** Replaces a definition of the application; undefined when it is not the application's. */
 export async function replaceDefinition(db: Db, owner: { applicationId: string; kind: DefinitionKind }, id: string, input: DefinitionInput): Promise<DefinitionRow | undefined> {
   const { rows } = await db.query<DefinitionRow>(

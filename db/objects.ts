@@ -112,16 +112,36 @@ export async function replaceLabels(db: Db, kind: ObjectKind, id: string, labels
   );
 }
 
-/** Sets one label; false when the row is not the tenant's. */
-export async function setLabel(pool: pg.Pool, kind: ObjectKind, tenantId: string, id: string, key: string, value: unknown): Promise<boolean> {
+/**
+ * Sets one label: 'set', 'missing' when the row is not the tenant's, or 'full' when it is a new key and
+ * the row has `maxLabels` labels already.
+ */
+export async function setLabel(
+  pool: pg.Pool,
+  kind: ObjectKind,
+  tenantId: string,
+  id: string,
+  key: string,
+  value: unknown,
+  maxLabels: number,
+): Promise<'set' | 'missing' | 'full'> {
   const k = OBJECT_TABLES[kind];
-  const { rowCount } = await pool.query(
-    `INSERT INTO ${k.labels} (${k.fk}, key, value)
-     SELECT id, $3, $4::jsonb FROM ${k.table} WHERE tenant_id = $1 AND id = $2
-     ON CONFLICT (${k.fk}, key) DO UPDATE SET value = EXCLUDED.value`,
-    [tenantId, id, key, JSON.stringify(value)],
-  );
-  return rowCount === 1;
+  return withTransaction(pool, async (client) => {
+    // The row lock orders concurrent sets of one object, so the count cannot be raced past the limit.
+    const { rowCount } = await client.query(`SELECT 1 FROM ${k.table} WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id]);
+    if (!rowCount) return 'missing';
+    const { rows } = await client.query<{ labels: string; present: boolean }>(
+      `SELECT count(*) AS labels, bool_or(key = $2) AS present FROM ${k.labels} WHERE ${k.fk} = $1`,
+      [id, key],
+    );
+    if (!rows[0]?.present && Number(rows[0]?.labels ?? 0) >= maxLabels) return 'full';
+    await client.query(
+      `INSERT INTO ${k.labels} (${k.fk}, key, value) VALUES ($1, $2, $3::jsonb)
+       ON CONFLICT (${k.fk}, key) DO UPDATE SET value = EXCLUDED.value`,
+      [id, key, JSON.stringify(value)],
+    );
+    return 'set';
+  });
 }
 
 /** Removes one label; false when the row is not the tenant's or had no such label. */

@@ -35,6 +35,17 @@ export interface NewWebhook {
   secret?: Sealed;
 }
 
+/**
+ * Locks the application's row until the transaction ends, so concurrent additions count one after the
+ * other, then counts its webhooks (in a statement of its own: it sees what the previous holder of the
+ * lock committed).
+ */
+export async function lockAndCountWebhooks(db: Db, applicationId: string): Promise<number> {
+  await db.query('SELECT 1 FROM applications WHERE id = $1 FOR NO KEY UPDATE', [applicationId]);
+  const { rows } = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM webhooks WHERE application_id = $1', [applicationId]);
+  return rows[0]!.count;
+}
+
 /** Adds a webhook to an application. */
 export async function insertWebhook(db: Db, webhook: NewWebhook): Promise<WebhookRow> {
   const { rows } = await db.query<WebhookRow>(

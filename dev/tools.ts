@@ -77,3 +77,25 @@ export function ensureTemporalTools(): TemporalTools {
   }
   return { cli: locate(CLI), testServer: locate(TEST_SERVER) };
 }
+
+/** The pinned schemathesis (property-based API testing from an OpenAPI document), for test/contract.test.ts. */
+export const SCHEMATHESIS_VERSION = '4.32.5';
+/** schemathesis lives in a virtual environment of its own, so its dependencies never touch the Temporal wheels'. */
+export const SCHEMATHESIS_DIR = path.join(TOOLS_DIR, 'schemathesis');
+
+/**
+ * The `st` command of the pinned schemathesis, installing it with pip into `.tools/schemathesis/` when
+ * it is missing or another version. Throws when Python cannot install it.
+ */
+export function ensureSchemathesis(): string {
+  const st = path.join(SCHEMATHESIS_DIR, 'bin', 'st');
+  const marker = path.join(SCHEMATHESIS_DIR, `.schemathesis-${SCHEMATHESIS_VERSION}`);
+  if (isExecutable(st) && fs.existsSync(marker)) return st;
+  const python = process.env.PYTHON ?? 'python3';
+  const pip = path.join(SCHEMATHESIS_DIR, 'bin', 'pip');
+  console.error(`meridian: installing schemathesis==${SCHEMATHESIS_VERSION} into .tools/schemathesis/ ...`);
+  if (!isExecutable(pip)) execFileSync(python, ['-m', 'venv', SCHEMATHESIS_DIR], { stdio: 'inherit' });
+  execFileSync(pip, ['install', '--quiet', '--disable-pip-version-check', `schemathesis==${SCHEMATHESIS_VERSION}`], { stdio: 'inherit' });
+  fs.writeFileSync(marker, '');
+  return st;
+}

@@ -84,6 +84,17 @@ const schema = z.object({
   MERIDIAN_SPEC_FETCH_TIMEOUT_MS: z.coerce.number().int().min(100, 'must be 100-60000 ms').max(60_000, 'must be 100-60000 ms').default(10_000),
   /** How long a registration request waits for the result before answering 202 with the operation. @default 5000 */
   MERIDIAN_REGISTRATION_WAIT_MS: z.coerce.number().int().min(0, 'must be 0-30000 ms').max(30_000, 'must be 0-30000 ms').default(5_000),
+  /**
+   * How long validating one spec may take; then its thread is terminated and the definition is FAILED.
+   * At most 30: the registration activity (fetch and validation) has one minute. @default 10
+   */
+  MERIDIAN_SPEC_VALIDATION_TIMEOUT_SECONDS: z.coerce.number().int().min(1, 'must be 1-30 seconds').max(30, 'must be 1-30 seconds').default(10),
+  /** API and event definitions one application may have, together; one more is refused with 409. @default 200 */
+  MERIDIAN_MAX_DEFINITIONS_PER_APPLICATION: z.coerce.number().int().min(1, 'must be 1-10000').max(10_000, 'must be 1-10000').default(200),
+  /** Webhooks one application may have; one more is refused with 409. @default 20 */
+  MERIDIAN_MAX_WEBHOOKS_PER_APPLICATION: z.coerce.number().int().min(1, 'must be 1-1000').max(1000, 'must be 1-1000').default(20),
+  /** Days an UNUSED credential slot is kept (so the application sees what went away) before the reconciler removes it. @default 30 */
+  MERIDIAN_UNUSED_SLOT_RETENTION_DAYS: z.coerce.number().int().min(1, 'must be 1-3650 days').max(3650, 'must be 1-3650 days').default(30),
   /** AES-256-GCM key (base64 of 32 bytes) for secrets at rest; generated into the data directory when unset. */
   MERIDIAN_ENCRYPTION_KEY: z
     .string()
@@ -136,10 +147,23 @@ export interface ConnectorConfig {
   ttl: { application: number; runtime: number; csr: number };
 }
 
+/** What a paired application registers: API and event definitions (their specs fetched and validated) and webhooks. */
 export interface RegistrationConfig {
   fetchTimeoutMs: number;
   /** How long `POST …/apis` waits for the registration result before answering 202. */
   waitMs: number;
+  /** How long validating one spec may take (MERIDIAN_SPEC_VALIDATION_TIMEOUT_SECONDS). */
+  validationTimeoutMs: number;
+  /** APIs and events of one application, together (MERIDIAN_MAX_DEFINITIONS_PER_APPLICATION). */
+  maxDefinitionsPerApplication: number;
+  /** Webhooks of one application (MERIDIAN_MAX_WEBHOOKS_PER_APPLICATION). */
+  maxWebhooksPerApplication: number;
+}
+
+/** How long credential slots that no longer serve a pair are kept. */
+export interface CredentialSlotsConfig {
+  /** Days an UNUSED slot is kept before the reconciler removes it (MERIDIAN_UNUSED_SLOT_RETENTION_DAYS). */
+  unusedRetentionDays: number;
 }
 
 /** What calls made on a user's behalf may reach (lib/outbound.ts). */
@@ -164,6 +188,7 @@ export interface Config {
   ca: { dataDir: string; certFile?: string; keyFile?: string };
   connector: ConnectorConfig;
   registration: RegistrationConfig;
+  credentialSlots: CredentialSlotsConfig;
   outbound: OutboundConfig;
   provisioning: ProvisioningConfig;
   encryptionKey?: string;
@@ -232,7 +257,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       validityDays: e.MERIDIAN_CERT_VALIDITY_DAYS,
       ttl: { application: e.MERIDIAN_APPLICATION_TOKEN_TTL, runtime: e.MERIDIAN_RUNTIME_TOKEN_TTL, csr: e.MERIDIAN_CSR_TOKEN_TTL },
     },
-    registration: { fetchTimeoutMs: e.MERIDIAN_SPEC_FETCH_TIMEOUT_MS, waitMs: e.MERIDIAN_REGISTRATION_WAIT_MS },
+    registration: {
+      fetchTimeoutMs: e.MERIDIAN_SPEC_FETCH_TIMEOUT_MS,
+      waitMs: e.MERIDIAN_REGISTRATION_WAIT_MS,
+      validationTimeoutMs: e.MERIDIAN_SPEC_VALIDATION_TIMEOUT_SECONDS * 1000,
+      maxDefinitionsPerApplication: e.MERIDIAN_MAX_DEFINITIONS_PER_APPLICATION,
+      maxWebhooksPerApplication: e.MERIDIAN_MAX_WEBHOOKS_PER_APPLICATION,
+    },
+    credentialSlots: { unusedRetentionDays: e.MERIDIAN_UNUSED_SLOT_RETENTION_DAYS },
     outbound: { allowPrivate: e.MERIDIAN_OUTBOUND_ALLOW_PRIVATE ?? e.MERIDIAN_SPEC_FETCH_ALLOW_PRIVATE ?? false },
     provisioning: {
       provisionTimeoutMs: e.MERIDIAN_PROVISION_TIMEOUT_SECONDS * 1000,

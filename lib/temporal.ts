@@ -7,7 +7,7 @@ import type { Config } from './config.js';
 export const SEARCH_ATTRIBUTES = SEARCH_ATTRIBUTE_KEYS.map((key) => key.name);
 
 /** Connection options for the configured Temporal frontend, with mTLS when configured. */
-export async function connectionOptions(config: Config['temporal']) {
+export async function connectionOptions(config: Pick<Config['temporal'], 'address' | 'tls'>) {
   const { tls } = config;
   if (!tls) return { address: config.address };
   const [crt, key, ca] = await Promise.all([

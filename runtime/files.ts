@@ -2,7 +2,7 @@
 // how a local runtime starts) and by the runtime itself (credentials, applied configuration, gateway).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { OutboundConfig } from '../lib/config.js';
+import type { Config, OutboundConfig } from '../lib/config.js';
 
 /** What the provider injects into a runtime: where to connect, and the one-time token (read once, then deleted). */
 export interface Injection {
@@ -15,7 +15,8 @@ export interface Injection {
 /** How a local runtime process starts (`runtime.json`, written by the local provider). */
 export interface LocalRuntimeConfig {
   runtimeId: string;
-  temporal: { address: string; namespace: string };
+  /** Where its agent worker connects, with the worker's mTLS files when Temporal requires them. */
+  temporal: Pick<Config['temporal'], 'address' | 'namespace' | 'tls'>;
   taskQueue: string;
   /** Whether its gateway may call private addresses (MERIDIAN_OUTBOUND_ALLOW_PRIVATE); refused when absent. */
   outbound?: OutboundConfig;

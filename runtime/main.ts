@@ -12,6 +12,7 @@ import { onShutdown, runMain } from '../lib/main.js';
 import { startGateway } from './gateway.js';
 import { superviseWorker } from '../lib/supervise.js';
 import { installRuntime } from '../lib/sdk-logging.js';
+import { connectionOptions } from '../lib/temporal.js';
 
 runMain(async () => {
   const dirArg = process.argv.indexOf('--dir');
@@ -38,7 +39,7 @@ runMain(async () => {
     name: `runtime-${config.runtimeId}`,
     logger,
     create: async () => {
-      connection ??= await NativeConnection.connect({ address: config.temporal.address });
+      connection ??= await NativeConnection.connect(await connectionOptions(config.temporal));
       return Worker.create({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, workflowBundle, activities });
     },
   });

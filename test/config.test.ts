@@ -46,12 +46,27 @@ describe('configuration', () => {
     expect(() => loadConfig({ MERIDIAN_OUTBOUND_ALLOW_PRIVATE: 'yes' })).toThrow('MERIDIAN_OUTBOUND_ALLOW_PRIVATE');
   });
 
+  it('bounds what one application registers, spec validation time and UNUSED slot retention, each by a setting', () => {
+    const defaults = loadConfig({});
+    expect(defaults.registration).toMatchObject({ maxDefinitionsPerApplication: 200, maxWebhooksPerApplication: 20, validationTimeoutMs: 10_000 });
+    expect(defaults.credentialSlots).toEqual({ unusedRetentionDays: 30 });
+    const set = loadConfig({
+      MERIDIAN_MAX_DEFINITIONS_PER_APPLICATION: '50',
+      MERIDIAN_MAX_WEBHOOKS_PER_APPLICATION: '5',
+      MERIDIAN_SPEC_VALIDATION_TIMEOUT_SECONDS: '3',
+      MERIDIAN_UNUSED_SLOT_RETENTION_DAYS: '7',
+    });
+    expect(set.registration).toMatchObject({ maxDefinitionsPerApplication: 50, maxWebhooksPerApplication: 5, validationTimeoutMs: 3_000 });
+    expect(set.credentialSlots).toEqual({ unusedRetentionDays: 7 });
+    expect(() => loadConfig({ MERIDIAN_MAX_WEBHOOKS_PER_APPLICATION: '0' })).toThrow('MERIDIAN_MAX_WEBHOOKS_PER_APPLICATION: must be 1-1000');
+    expect(() => loadConfig({ MERIDIAN_SPEC_VALIDATION_TIMEOUT_SECONDS: '60' })).toThrow('MERIDIAN_SPEC_VALIDATION_TIMEOUT_SECONDS: must be 1-30 seconds');
+  });
+
   it('accepts an external PostgreSQL URL', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/meridian' }).databaseUrl).toBe('postgres://u:p@db:5432/meridian');
   });
 
   it('stops `npm start` at once with a one-line error and a non-zero exit code', () => {
-    const started = Date.now();
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
       env: { ...process.env, DATABASE_URL: 'not-a-url' },
       encoding: 'utf8',
@@ -59,6 +74,7 @@ describe('configuration', () => {
     });
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toBe('meridian: configuration error: DATABASE_URL: must be a postgres:// or postgresql:// URL with a host');
-    expect(Date.now() - started).toBeLessThan(15_000);
+    // At once: before it started anything (no line of a starting stack).
+    expect(result.stdout).not.toMatch(/starting|Temporal|PostgreSQL/i);
   });
 });

@@ -80,7 +80,7 @@ const cases: Case[] = [
   ['unknown query parameter', 'GET', () => '/v1/applications?sort=name', {}, 400, 'query.sort'],
   ['bad label filter', 'GET', () => '/v1/applications?label=a%20b=1', {}, 400, 'query.label'],
   ['scenarios body not an array', 'PUT', () => `/v1/applications/${appId}/scenarios`, { body: { names: ['DEFAULT'] } }, 400],
-  ['empty scenarios for an application', 'PUT', () => `/v1/applications/${appId}/scenarios`, { body: [] }, 400, 'scenarios'],
+  ['empty scenarios for an application', 'PUT', () => `/v1/applications/${appId}/scenarios`, { body: [] }, 400, 'body'],
   ['unknown scenarios for a runtime', 'PUT', () => `/v1/runtimes/${runtimeId}/scenarios`, { body: ['Ghost'] }, 400, 'scenarios'],
   ['invalid label key in the path', 'PUT', () => `/v1/runtimes/${runtimeId}/labels/bad-key`, { body: 1 }, 400, 'path.key'],
   ['label without a body', 'PUT', () => `/v1/runtimes/${runtimeId}/labels/k`, {}, 400],

@@ -111,6 +111,18 @@ describe('applications', () => {
     expect((await t.req('DELETE', `/v1/applications/${app.id}`)).status).toBe(404);
   });
 
+  it('keeps at most 64 labels: more in a body is a 400, a 65th key set alone a 409', async () => {
+    const t = await tenantClient();
+    const labels = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, i]));
+    expect((await t.req('POST', '/v1/applications', { name: uniqueName('app'), labels: { ...labels, k64: 1 } })).status).toBe(400);
+    const app = await t.createApp({ labels });
+    expect((await t.req('PUT', `/v1/applications/${app.id}/labels/k0`, 'changed')).status).toBe(200);
+    const full = await t.req('PUT', `/v1/applications/${app.id}/labels/k64`, 1);
+    expect(full.status).toBe(409);
+    expect(full.body.detail).toMatch(/64 labels/);
+    expect((await t.req('PUT', `/v1/applications/${app.id}/labels/long`, 'x'.repeat(1025))).status).toBe(400);
+  });
+
   it('sets and removes single labels, storing SQL metacharacters and unicode verbatim', async () => {
     const t = await tenantClient();
     const app = await t.createApp();
@@ -144,7 +156,8 @@ describe('scenarios', () => {
 
     const empty = await t.req('PUT', `/v1/applications/${app.id}/scenarios`, []);
     expect(empty.status).toBe(400);
-    expect(empty.body.errors[0].path).toBe('scenarios');
+    // The schema says it (minItems: 1): the body is the list, so the error names the body.
+    expect(empty.body.errors[0]).toEqual({ path: 'body', message: 'must not be empty' });
 
     expect((await t.req('DELETE', '/v1/scenarios/DEFAULT')).status).toBe(409);
     const used = await t.req('DELETE', `/v1/scenarios/${encodeURIComponent(s)}`);

@@ -115,6 +115,7 @@ export function testActivityDeps(pool: pg.Pool, temporal: Client, overrides: Par
     keyring: testKeyring(),
     connector: loadConfig({}).connector,
     registration: testRegistration(),
+    credentialSlots: loadConfig({}).credentialSlots,
     outbound: overrides.outbound ?? testOutbound,
     providers: createProviders(dataDir, { address: inject('temporalAddress'), namespace: 'default' }, { hostQueue, outbound: overrides.outbound ?? testOutbound }),
     hostQueue,

@@ -41,6 +41,32 @@ describe('operational endpoints', () => {
     expect(res.body.paths['/readyz'].get.responses['503']).toBeDefined();
   });
 
+  it('states the limits it enforces and marks refusals of requests the schemas allow', async () => {
+    const { paths } = (await call(`${api.url}/openapi.json`)).body;
+    const setLabel = paths['/v1/applications/{id}/labels/{key}'].put;
+    expect(setLabel.responses['409']['x-meridian-refusal']).toEqual([expect.stringContaining('64 labels')]);
+    const create = paths['/v1/applications'].post;
+    expect(create.requestBody.content['application/json'].schema.properties.labels.maxProperties).toBe(64);
+    expect(create.responses['400']['x-meridian-refusal']).toEqual([expect.stringContaining('scenario name that does not exist')]);
+    expect(paths['/v1/applications/{id}/scenarios'].put.requestBody.content['application/json'].schema.minItems).toBe(1);
+    expect(paths['/v1/runtimes/{id}/scenarios'].put.requestBody.content['application/json'].schema.minItems).toBeUndefined();
+    expect(paths['/v1/applications'].get.responses['400']['x-meridian-refusal']).toEqual([expect.stringContaining('cursor')]);
+    expect(paths['/v1/applications'].get.responses.default).toBeUndefined();
+  });
+
+  it('answers a method a path does not declare with 405 and Allow, OPTIONS with 204 and Allow', async () => {
+    const refused = await call(`${api.url}/v1/scenarios`, { method: 'PATCH' });
+    expect(refused.status).toBe(405);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(refused.headers.get('allow')).toBe('POST, GET, HEAD, OPTIONS');
+    const options = await call(`${api.url}/v1/applications/${crypto.randomUUID()}`, { method: 'OPTIONS' });
+    expect(options.status).toBe(204);
+    expect(options.headers.get('allow')).toBe('GET, PATCH, DELETE, HEAD, OPTIONS');
+    expect((await call(`${api.url}/healthz`, { method: 'HEAD' })).status).toBe(200);
+    expect((await call(`${api.url}/v1/scenarios/x`, { method: 'HEAD' })).status).toBe(405);
+    expect((await call(`${api.url}/v1/nothing-here`, { method: 'PATCH' })).status).toBe(404);
+  });
+
   it('echoes a request id and logs every request as JSON with it', async () => {
     const res = await call(`${api.url}/healthz`, { headers: { 'x-request-id': 'req-12345' } });
     expect(res.headers.get('x-request-id')).toBe('req-12345');

@@ -6,6 +6,7 @@ import { localProvider, type LocalRuntimes } from '../activities/providers/local
 import { simulatedProvider } from '../activities/providers/simulated.js';
 import { publicUrl, type Config, type OutboundConfig } from '../lib/config.js';
 import { sharedDeps } from '../trust/load.js';
+import type { LocalRuntimeConfig } from '../runtime/files.js';
 
 /**
  * Runtime providers by name; local runtimes live under `<data>/runtimes`, simulated ones under `<data>/simulated`.
@@ -13,10 +14,10 @@ import { sharedDeps } from '../trust/load.js';
  */
 export function createProviders(
   dataDir: string,
-  temporal: { address: string; namespace: string },
+  temporal: LocalRuntimeConfig['temporal'],
   options: { hostQueue?: string; outbound: OutboundConfig },
 ): ActivityDeps['providers'] & { local: LocalRuntimes } {
-  const local = localProvider({ root: path.join(dataDir, 'runtimes'), temporal: { address: temporal.address, namespace: temporal.namespace }, outbound: options.outbound });
+  const local = localProvider({ root: path.join(dataDir, 'runtimes'), temporal: { address: temporal.address, namespace: temporal.namespace, tls: temporal.tls }, outbound: options.outbound });
   return { local, simulated: simulatedProvider({ root: path.join(dataDir, 'simulated'), taskQueue: options.hostQueue }) };
 }
 
@@ -27,6 +28,7 @@ export function activityDeps(config: Config, pool: pg.Pool, temporal: Client): A
     temporal,
     ...sharedDeps(config),
     outbound: config.outbound,
+    credentialSlots: config.credentialSlots,
     providers: createProviders(config.dataDir, config.temporal, { outbound: config.outbound }),
     publicUrl: () => publicUrl(config),
   };

@@ -1,7 +1,9 @@
 // Application Webhook API (docs/architecture.md, flow 4): one event to every CONFIGURATION_CHANGED
 // webhook of one application, with a stable delivery id, retried with exponential backoff for 24 hours.
-import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
-import type { NotificationBody, WebhookActivities } from '../activities/webhooks.js';
+// At most DELIVERY_CONCURRENCY deliveries run at a time: every webhook first gets a few quick attempts,
+// so a dead receiver does not hold up the others; the ones still failing are then retried for 24 hours.
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type { NotificationBody, PlannedDelivery, WebhookActivities } from '../activities/webhooks.js';
 import { DeliveryStage, MeridianStage } from './ids.js';
 
 export { DeliveryStage } from './ids.js';
@@ -18,28 +20,78 @@ export interface NotifyInput {
 
 export type DeliveryOutcome = { deliveryId: string; state: typeof DeliveryStage.DELIVERED | typeof DeliveryStage.FAILED };
 
+/** Deliveries of one notification in flight at once. */
+export const DELIVERY_CONCURRENCY = 5;
+
+/** Failures no retry can fix: the webhook is gone (410, removed, disabled) or its target is refused. */
+const FINAL_FAILURES = ['WebhookGone', 'WebhookRefused'];
+
 const { planDeliveries, markDeliveryFailed } = proxyActivities<WebhookActivities>({ startToCloseTimeout: '30 seconds' });
 const { deliver } = proxyActivities<WebhookActivities>({
   startToCloseTimeout: '15 seconds',
   scheduleToCloseTimeout: '24 hours',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 minutes', nonRetryableErrorTypes: ['WebhookGone', 'WebhookRefused'] },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 minutes', nonRetryableErrorTypes: FINAL_FAILURES },
 });
+/** The quick attempts every delivery gets before any is retried for long: 3, one second apart then two. */
+const { deliver: deliverQuickly } = proxyActivities<WebhookActivities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: FINAL_FAILURES },
+});
+
+/** `work` for every item, at most `limit` at a time, results in the items' order. Deterministic: lanes take items in order. */
+async function inLanes<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+const isFinalFailure = (error: unknown) => error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && FINAL_FAILURES.includes(error.cause.type ?? '');
 
 /** Delivers one event to every webhook of one application; a delivery that gives up is recorded FAILED. */
 export async function notifyApplication(input: NotifyInput): Promise<DeliveryOutcome[]> {
   const deliveries = await planDeliveries({ applicationId: input.applicationId, eventId: input.eventId, eventType: input.event.type });
-  const outcomes = await Promise.all(
-    deliveries.map(async ({ deliveryId, webhookId }): Promise<DeliveryOutcome> => {
-      const body: NotificationBody = { id: deliveryId, applicationId: input.applicationId, ...input.event };
-      try {
-        await deliver({ deliveryId, webhookId, body });
-        return { deliveryId, state: DeliveryStage.DELIVERED };
-      } catch {
-        await markDeliveryFailed({ deliveryId, reason: 'gave up after 24 hours of retries' });
-        return { deliveryId, state: DeliveryStage.FAILED };
-      }
-    }),
+  const bodyOf = (deliveryId: string): NotificationBody => ({ id: deliveryId, applicationId: input.applicationId, ...input.event });
+  const giveUp = async (deliveryId: string): Promise<DeliveryOutcome> => {
+    await markDeliveryFailed({ deliveryId, reason: 'gave up after 24 hours of retries' });
+    return { deliveryId, state: DeliveryStage.FAILED };
+  };
+  /** The 24 hours of retries with backoff; the delivery is DELIVERED or given up. */
+  const deliverPersistently = async ({ deliveryId, webhookId }: PlannedDelivery): Promise<DeliveryOutcome> => {
+    try {
+      await deliver({ deliveryId, webhookId, body: bodyOf(deliveryId) });
+      return { deliveryId, state: DeliveryStage.DELIVERED };
+    } catch {
+      return giveUp(deliveryId);
+    }
+  };
+  // Histories from before the bound delivered to every webhook at once, and still do.
+  if (!patched('bounded-delivery-concurrency')) return finish(await Promise.all(deliveries.map(deliverPersistently)));
+
+  const quick = await inLanes(deliveries, DELIVERY_CONCURRENCY, async ({ deliveryId, webhookId }): Promise<DeliveryOutcome | 'retry'> => {
+    try {
+      await deliverQuickly({ deliveryId, webhookId, body: bodyOf(deliveryId) });
+      return { deliveryId, state: DeliveryStage.DELIVERED };
+    } catch (error) {
+      return isFinalFailure(error) ? giveUp(deliveryId) : 'retry';
+    }
+  });
+  const retried = await inLanes(
+    deliveries.filter((_, i) => quick[i] === 'retry'),
+    DELIVERY_CONCURRENCY,
+    deliverPersistently,
   );
+  return finish(quick.map((outcome) => (outcome === 'retry' ? retried.shift()! : outcome)));
+}
+
+/** Records the notification's overall stage and returns its outcomes. */
+function finish(outcomes: DeliveryOutcome[]): DeliveryOutcome[] {
   const delivered = outcomes.every((o) => o.state === DeliveryStage.DELIVERED);
   upsertSearchAttributes([{ key: MeridianStage, value: delivered ? DeliveryStage.DELIVERED : DeliveryStage.FAILED }]);
   return outcomes;

@@ -2,8 +2,9 @@
 // asks for the IN_PROGRESS operations older than a grace period and gives each an owner: a workflow
 // that was never started (or is gone) is started again from what PostgreSQL holds; one that closed
 // without finishing its operation fails the operation with the reason. One reconciler per namespace
-// (workflow id `reconciler`); it continues as new after a bounded number of rounds.
-import { allHandlersFinished, condition, continueAsNew, defineQuery, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+// (workflow id `reconciler`); it continues as new after a bounded number of rounds. Each round also
+// removes credential slots that stayed UNUSED longer than MERIDIAN_UNUSED_SLOT_RETENTION_DAYS.
+import { allHandlersFinished, condition, continueAsNew, defineQuery, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { ReconcileActivities, ReconcileRound } from '../activities/reconcile.js';
 import { failureMessage } from './failures.js';
 
@@ -27,6 +28,8 @@ export interface ReconcilerTotals {
   redriven: number;
   failed: number;
   errors: number;
+  /** UNUSED credential slots removed after their retention (absent in totals from before the removal). */
+  unusedSlotsRemoved?: number;
 }
 
 export interface ReconcilerStatus {
@@ -43,6 +46,7 @@ const { reconcileOperations } = proxyActivities<ReconcileActivities>({
   // A round that fails (PostgreSQL down, say) is not retried: the next round comes soon anyway.
   retry: { maximumAttempts: 1 },
 });
+const { removeUnusedCredentialSlots } = proxyActivities<ReconcileActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 1 } });
 
 export async function reconciler(input: ReconcilerInput = {}): Promise<never> {
   const intervalMs = (input.intervalSeconds ?? 15) * 1000;
@@ -62,6 +66,15 @@ export async function reconciler(input: ReconcilerInput = {}): Promise<never> {
     } catch (error) {
       status.lastError = failureMessage(error);
       status.totals.errors++;
+    }
+    // Rounds of histories from before the removal replay without it.
+    if (patched('remove-unused-credential-slots')) {
+      try {
+        status.totals.unusedSlotsRemoved = (status.totals.unusedSlotsRemoved ?? 0) + (await removeUnusedCredentialSlots({ tenantIds: input.tenantIds }));
+      } catch (error) {
+        status.lastError = failureMessage(error);
+        status.totals.errors++;
+      }
     }
     status.totals.rounds++;
     await sleep(intervalMs);

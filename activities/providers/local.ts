@@ -12,7 +12,7 @@ const START_TIMEOUT_MS = 120_000;
 export interface LocalProviderOptions {
   /** Parent of every local runtime's directory (`<data>/runtimes`). */
   root: string;
-  temporal: { address: string; namespace: string };
+  temporal: LocalRuntimeConfig['temporal'];
   /** What the runtime's gateway may call (MERIDIAN_OUTBOUND_ALLOW_PRIVATE). @default private addresses refused */
   outbound?: OutboundConfig;
 }

@@ -34,7 +34,7 @@ import type { RevocationList } from '../mtls.js';
 import { HttpProblem, badRequest, conflict, notFound, unauthorized } from '../problems.js';
 import { route, type Route } from '../route.js';
 import { startRecorded } from '../starts.js';
-import { IdParams } from '../schemas.js';
+import { IdParams, refusals } from '../schemas.js';
 
 export interface ConnectorRouteDeps {
   pool: pg.Pool;
@@ -53,7 +53,13 @@ const connectorToken = (header: string | undefined) => {
   return header;
 };
 
-const CsrBody = z.strictObject({ csr: z.string({ error: 'must be a string' }).min(1, 'must not be empty') });
+const CsrBody = z.strictObject({
+  csr: z
+    .string({ error: 'must be a string' })
+    .min(1, 'must not be empty')
+    .meta({ description: 'PEM PKCS#10 request for the exact subject given, RSA 2048' })
+    .register(refusals, { status: 400, description: 'A CSR that does not parse, or whose subject or key is not the one required' }),
+});
 
 const Bundle = z.object({ clientCertificate: z.string(), caCertificate: z.string(), certificateChain: z.string() });
 const toBundle = (b: CertificateBundle) => ({ clientCertificate: b.clientCertificate, caCertificate: b.caCertificate, certificateChain: b.certificateChain });

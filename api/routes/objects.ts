@@ -8,7 +8,7 @@ import { CHECK_VIOLATION, UNIQUE_VIOLATION, pgError } from '../../db/tx.js';
 import { tenantOf } from '../auth.js';
 import { badRequest, conflict, notFound } from '../problems.js';
 import { noContent, route, type Route } from '../route.js';
-import { Id, IdParams, LabelKey, LabelValue, Labels, PageQuery, ScenarioList, ScenarioName, Timestamp, pageOf } from '../schemas.js';
+import { ApplicationScenarioList, Id, IdParams, LabelKey, LabelValue, Labels, MAX_LABELS, PageQuery, ScenarioList, ScenarioName, Timestamp, pageOf } from '../schemas.js';
 
 /** Fields of both applications and runtimes. */
 export const objectFields = {
@@ -66,9 +66,15 @@ export function asProblem(error: unknown, kind: ObjectKind, name?: string): neve
 /** Called after a change of memberships commits, with the tenant (to announce new credential slots). */
 export type MembershipChanged = (tenantId: string) => Promise<void>;
 
+/** One `label` filter: a label key, then optionally `=` and a value. */
+const LabelFilterText = z
+  .string()
+  .regex(/^[a-zA-Z0-9_]{1,256}(=[\s\S]*)?$/, 'must be key or key=value, the key 1-256 letters, digits or underscores')
+  .meta({ description: 'key=value (value as JSON when it parses, else as a string) or key for presence' });
+
 /** `label=key=value` (value as JSON when it parses, else as a string) or `label=key` for presence. */
 const LabelFilter = z
-  .union([z.string(), z.array(z.string())])
+  .union([LabelFilterText, z.array(LabelFilterText)])
   .transform((value, ctx) =>
     (Array.isArray(value) ? value : [value]).map((text) => {
       const [key = '', ...rest] = text.split('=');
@@ -123,7 +129,7 @@ export function objectRoutes(pool: pg.Pool, { kind, path, schema, toObject }: Ob
       tag,
       auth: 'admin',
       params: IdParams,
-      body: ScenarioList,
+      body: kind === 'application' ? ApplicationScenarioList : ScenarioList,
       responses: { 200: { description: `The ${noun} with its new scenarios`, schema } },
       handle: async ({ req, params, body }) => {
         const row = found(kind, await updateScenarios(pool, kind, tenantOf(req), params.id, body).catch((e: unknown) => asProblem(e, kind)));
@@ -141,8 +147,11 @@ export function objectRoutes(pool: pg.Pool, { kind, path, schema, toObject }: Ob
       params: z.strictObject({ id: Id, key: LabelKey }),
       body: LabelValue,
       responses: { 200: { description: `The ${noun} with the label set`, schema } },
+      refusals: { 409: `A new key when the ${noun} has ${MAX_LABELS} labels already` },
       handle: async ({ req, params, body }) => {
-        found(kind, (await setLabel(pool, kind, tenantOf(req), params.id, params.key, body)) || undefined);
+        const outcome = await setLabel(pool, kind, tenantOf(req), params.id, params.key, body, MAX_LABELS);
+        if (outcome === 'missing') throw notFound(`no such ${noun}`);
+        if (outcome === 'full') throw conflict(`the ${noun} has ${MAX_LABELS} labels already; remove one first`);
         return { status: 200, body: toObject(found(kind, await getRow(pool, kind, tenantOf(req), params.id))) };
       },
     }),

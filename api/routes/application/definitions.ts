@@ -6,9 +6,20 @@ import type { Request } from 'express';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { Credentials } from '../../../db/credentials.js';
-import { defaultCredentialsBinding, deleteDefinition, getDefinition, insertDefinition, listDefinitions, replaceDefinition, type DefinitionInput, type DefinitionKind, type DefinitionRow } from '../../../db/definitions.js';
+import {
+  defaultCredentialsBinding,
+  deleteDefinition,
+  getDefinition,
+  insertDefinition,
+  listDefinitions,
+  lockAndCountDefinitions,
+  replaceDefinition,
+  type DefinitionInput,
+  type DefinitionKind,
+  type DefinitionRow,
+} from '../../../db/definitions.js';
 import { insertOperation, supersedeRegistrations } from '../../../db/operations.js';
-import { UNIQUE_VIOLATION, pgError, withTransaction } from '../../../db/tx.js';
+import { UNIQUE_VIOLATION, pgError, withTransaction, type Db } from '../../../db/tx.js';
 import type { RegistrationConfig } from '../../../lib/config.js';
 import type { Logger } from '../../../lib/logger.js';
 import { refusedLiteralHost } from '../../../lib/outbound.js';
@@ -127,6 +138,14 @@ type DefinitionBody = Omit<DefinitionInput, 'defaultCredentials'> & { defaultCre
 /** The calling application's definitions of one kind. */
 const ownerOf = (req: Request, kind: DefinitionKind): Owner => ({ tenantId: req.client!.tenantId, applicationId: req.client!.id, kind });
 
+/** Refuses a new definition of an application that has as many as MERIDIAN_MAX_DEFINITIONS_PER_APPLICATION; holds the application's lock until commit. */
+async function refuseBeyondDefinitionLimit(client: Db, who: Owner, limit: number): Promise<void> {
+  const count = await lockAndCountDefinitions(client, who.applicationId);
+  if (count >= limit) {
+    throw conflict(`this application has ${count} API and event definitions, the limit (MERIDIAN_MAX_DEFINITIONS_PER_APPLICATION = ${limit}); delete one before registering another`);
+  }
+}
+
 /** Stores the definition and, with a spec, starts its registration and waits for it a little. */
 async function register(deps: DefinitionRouteDeps, who: Owner, body: DefinitionBody, id?: string): Promise<Reply> {
   const { pool, temporal } = deps;
@@ -136,6 +155,7 @@ async function register(deps: DefinitionRouteDeps, who: Owner, body: DefinitionB
   const defaultCredentials = body.defaultCredentials && seal(deps.keyring, JSON.stringify(body.defaultCredentials), defaultCredentialsBinding(who.tenantId, definitionId));
   const input: DefinitionInput = { ...body, defaultCredentials };
   const stored = await withTransaction(pool, async (client) => {
+    if (!id) await refuseBeyondDefinitionLimit(client, who, deps.registration.maxDefinitionsPerApplication);
     const row = id ? await replaceDefinition(client, who, id, input) : await insertDefinition(client, who, input, definitionId);
     if (!row) throw notFound(`no such ${noun}`);
     // A replacement supersedes a validation in flight (its workflow is replaced below).
@@ -196,6 +216,7 @@ function routesOf(deps: DefinitionRouteDeps, kind: DefinitionKind): Route[] {
       auth: 'application',
       body,
       responses,
+      refusals: { 409: `the application has an ${noun} of that name, or as many API and event definitions as allowed (MERIDIAN_MAX_DEFINITIONS_PER_APPLICATION, default 200)` },
       handle: ({ req, body: input }) => register(deps, ownerOf(req, kind), input),
     }),
     route({

@@ -1,10 +1,12 @@
 // Webhooks of the calling application (mTLS): where Meridian delivers its configuration.changed events.
 import type pg from 'pg';
 import { z } from 'zod';
-import { deleteWebhook, insertWebhook, listWebhooks, type WebhookRow } from '../../../db/webhooks.js';
+import { withTransaction } from '../../../db/tx.js';
+import { deleteWebhook, insertWebhook, listWebhooks, lockAndCountWebhooks, type WebhookRow } from '../../../db/webhooks.js';
+import type { RegistrationConfig } from '../../../lib/config.js';
 import { refusedLiteralHost } from '../../../lib/outbound.js';
 import { seal, type Keyring } from '../../../trust/encryption.js';
-import { notFound } from '../../problems.js';
+import { conflict, notFound } from '../../problems.js';
 import { route, type Route } from '../../route.js';
 import { HttpUrl, IdParams, Timestamp } from '../../schemas.js';
 
@@ -41,10 +43,13 @@ const NewWebhook = z.strictObject({
 export interface WebhookRouteDeps {
   pool: pg.Pool;
   keyring: Keyring;
+  /** Its maxWebhooksPerApplication bounds each application's webhooks. */
+  registration: RegistrationConfig;
 }
 
 /** Add, list, get and remove the caller's webhooks (mTLS, application certificates). */
-export function webhookRoutes({ pool, keyring }: WebhookRouteDeps): Route[] {
+export function webhookRoutes({ pool, keyring, registration }: WebhookRouteDeps): Route[] {
+  const limit = registration.maxWebhooksPerApplication;
   return [
     route({
       method: 'post',
@@ -55,9 +60,17 @@ export function webhookRoutes({ pool, keyring }: WebhookRouteDeps): Route[] {
       auth: 'application',
       body: NewWebhook,
       responses: { 201: { description: 'Added', schema: Webhook } },
+      refusals: { 409: 'the application has as many webhooks as allowed (MERIDIAN_MAX_WEBHOOKS_PER_APPLICATION, default 20)' },
       handle: async ({ req, body }) => {
         const secret = body.secret === undefined ? undefined : seal(keyring, body.secret);
-        const row = await insertWebhook(pool, { tenantId: req.client!.tenantId, applicationId: req.client!.id, type: body.type, url: body.url, secret });
+        const row = await withTransaction(pool, async (client) => {
+          // The application's lock, held until commit, makes concurrent additions count one after the other.
+          const count = await lockAndCountWebhooks(client, req.client!.id);
+          if (count >= limit) {
+            throw conflict(`this application has ${count} webhooks, the limit (MERIDIAN_MAX_WEBHOOKS_PER_APPLICATION = ${limit}); remove one before adding another`);
+          }
+          return insertWebhook(client, { tenantId: req.client!.tenantId, applicationId: req.client!.id, type: body.type, url: body.url, secret });
+        });
         return { status: 201, body: toWebhook(row) };
       },
     }),
