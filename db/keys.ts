@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { BOUND, open, seal, type Binding, type Keyring } from '../trust/encryption.js';
 import { slotSecretBindings } from './credentials.js';
 import { defaultCredentialsBinding } from './definitions.js';
+import { webhookSecretBinding } from './webhooks.js';
 import { withTransaction } from './tx.js';
 
 /**
@@ -9,8 +10,12 @@ import { withTransaction } from './tx.js';
  * are bound to their row, the row's key columns and the bindings they make (the first is the row's own).
  */
 const SEALED: Array<{ table: string; ciphertext: string; keyId: string; rowKey?: { columns: string; bindings: (row: Record<string, string>) => Binding[] } }> = [
-  // Webhook secrets are not bound yet (sealed by api/routes/application/webhooks.ts without a binding).
-  { table: 'webhooks', ciphertext: 'secret_ciphertext', keyId: 'secret_key_id' },
+  {
+    table: 'webhooks',
+    ciphertext: 'secret_ciphertext',
+    keyId: 'secret_key_id',
+    rowKey: { columns: 'tenant_id, id', bindings: (r) => [webhookSecretBinding(r.tenant_id!, r.id!)] },
+  },
   {
     table: 'credential_slots',
     ciphertext: 'secret_ciphertext',

@@ -1,4 +1,4 @@
-import type { Sealed } from '../trust/encryption.js';
+import type { Binding, Sealed } from '../trust/encryption.js';
 import type { Db } from './tx.js';
 
 export type WebhookType = 'CONFIGURATION_CHANGED';
@@ -26,12 +26,17 @@ export async function listWebhooks(db: Db, applicationId: string, id?: string): 
   return rows;
 }
 
+/** Where a webhook's secret is stored: it opens only in this row of this tenant (AES-GCM associated data). */
+export const webhookSecretBinding = (tenantId: string, webhookId: string): Binding => ({ table: 'webhooks', row: webhookId, tenant: tenantId });
+
 export interface NewWebhook {
+  /** Chosen before the insert, so that the secret can be sealed for its row. */
+  id: string;
   tenantId: string;
   applicationId: string;
   type: WebhookType;
   url: string;
-  /** The signing secret, sealed. */
+  /** The signing secret, sealed for {@link webhookSecretBinding}. */
   secret?: Sealed;
 }
 
@@ -49,8 +54,8 @@ export async function lockAndCountWebhooks(db: Db, applicationId: string): Promi
 /** Adds a webhook to an application. */
 export async function insertWebhook(db: Db, webhook: NewWebhook): Promise<WebhookRow> {
   const { rows } = await db.query<WebhookRow>(
-    `INSERT INTO webhooks (tenant_id, application_id, type, url, secret_ciphertext, secret_key_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
-    [webhook.tenantId, webhook.applicationId, webhook.type, webhook.url, webhook.secret?.ciphertext ?? null, webhook.secret?.keyId ?? null],
+    `INSERT INTO webhooks (id, tenant_id, application_id, type, url, secret_ciphertext, secret_key_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+    [webhook.id, webhook.tenantId, webhook.applicationId, webhook.type, webhook.url, webhook.secret?.ciphertext ?? null, webhook.secret?.keyId ?? null],
   );
   return rows[0]!;
 }
@@ -63,15 +68,16 @@ export async function deleteWebhook(db: Db, applicationId: string, id: string): 
 
 /** Where a delivery goes: the webhook's URL, its sealed secret if it has one, and whether it is disabled; undefined when it is gone. */
 export async function webhookTarget(db: Db, id: string): Promise<{ url: string; secret?: Sealed; disabled: boolean } | undefined> {
-  const { rows } = await db.query<{ url: string; secret_ciphertext: Buffer | null; secret_key_id: string | null; disabled_at: Date | null }>(
-    'SELECT url, secret_ciphertext, secret_key_id, disabled_at FROM webhooks WHERE id = $1',
+  const { rows } = await db.query<{ tenant_id: string; url: string; secret_ciphertext: Buffer | null; secret_key_id: string | null; disabled_at: Date | null }>(
+    'SELECT tenant_id, url, secret_ciphertext, secret_key_id, disabled_at FROM webhooks WHERE id = $1',
     [id],
   );
   const row = rows[0];
   if (!row) return undefined;
   return {
     url: row.url,
-    ...(row.secret_ciphertext && row.secret_key_id && { secret: { ciphertext: row.secret_ciphertext, keyId: row.secret_key_id } }),
+    ...(row.secret_ciphertext &&
+      row.secret_key_id && { secret: { ciphertext: row.secret_ciphertext, keyId: row.secret_key_id, boundTo: [webhookSecretBinding(row.tenant_id, id)] } }),
     disabled: row.disabled_at !== null,
   };
 }

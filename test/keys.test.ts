@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MtlsClient, loadCredentials } from '../client/connector.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
+import { webhookSecretBinding } from '../db/webhooks.js';
 import { keyFile, loadKeyring, open, seal } from '../trust/encryption.js';
 import { call, emptyDatabase, pairedApplication, startTestApi, tempDir, uniqueName, type TestApi } from './helpers.js';
 
@@ -85,8 +86,11 @@ describe('encryption key rotation', () => {
     expect([...loadKeyring(dataDir).keys.keys()]).toEqual([newKey]);
     await set(first.id, { basic: { username: 'old', password: 'old-password' } });
     expect(await configuration()).toEqual(expected);
-    const webhook = await api.pool.query('SELECT secret_ciphertext, secret_key_id FROM webhooks');
-    expect(open(loadKeyring(dataDir), { ciphertext: webhook.rows[0].secret_ciphertext, keyId: webhook.rows[0].secret_key_id })).toBe('webhook-secret-0123456789');
+    const webhook = await api.pool.query('SELECT id, tenant_id, secret_ciphertext, secret_key_id FROM webhooks');
+    const [hook] = webhook.rows;
+    expect(open(loadKeyring(dataDir), { ciphertext: hook.secret_ciphertext, keyId: hook.secret_key_id, boundTo: [webhookSecretBinding(hook.tenant_id, hook.id)] })).toBe(
+      'webhook-secret-0123456789',
+    );
 
     // A process that has not seen a rotation yet seals under the key before it: prune keeps that key and names it.
     const stale = { ...loadKeyring(dataDir), file: undefined };

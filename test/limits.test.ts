@@ -1,5 +1,6 @@
 // Bounded inputs (issue #14): definitions and webhooks per application, deliveries of one notification
 // in flight, spec validation time, and how long UNUSED credential slots are kept.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApplication } from '../db/applications.js';
 import { deleteDefinition, insertDefinition } from '../db/definitions.js';
@@ -114,7 +115,7 @@ describe('notification fan-out', () => {
       return 200;
     });
     // Twelve webhooks, written directly: more than this API's limit allows through the API.
-    for (let i = 0; i < 12; i++) await insertWebhook(api.pool, { tenantId: tenant.id, applicationId: app.id, type: 'CONFIGURATION_CHANGED', url: `${slow.url}/hook${i}` });
+    for (let i = 0; i < 12; i++) await insertWebhook(api.pool, { id: randomUUID(), tenantId: tenant.id, applicationId: app.id, type: 'CONFIGURATION_CHANGED', url: `${slow.url}/hook${i}` });
     const input: NotifyInput = {
       tenantId: tenant.id,
       applicationId: app.id,

@@ -9,6 +9,7 @@ import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { createRuntime } from '../db/runtimes.js';
 import { ensureTenant } from '../db/tenants.js';
+import { insertWebhook, webhookSecretBinding, webhookTarget } from '../db/webhooks.js';
 import { BOUND, DecryptionFailed, addKey, loadKeyring, open, seal, type Binding, type Keyring } from '../trust/encryption.js';
 import { call, emptyDatabase, pairedApplication, startTestApi, tempDir, uniqueName, type TestApi } from './helpers.js';
 
@@ -116,6 +117,31 @@ describe('credentials stored in PostgreSQL', () => {
     }
     await clearSecret(a.apiId, a.r2);
     await clearSecret(b.apiId, b.r1);
+  });
+
+  it('does not open a webhook secret copied to another webhook, and opens one sealed before bindings existed', async () => {
+    const a = await slots();
+    const webhook = async (secret?: string) => {
+      const id = randomUUID();
+      const sealed = secret === undefined ? undefined : seal(keyring, secret, webhookSecretBinding(a.tenant.id, id));
+      await insertWebhook(pool, { id, tenantId: a.tenant.id, applicationId: a.owner.applicationId, type: 'CONFIGURATION_CHANGED', url: 'http://127.0.0.1:9/hook', secret: sealed });
+      return id;
+    };
+    const signing = await webhook(PASSWORD);
+    expect(open(keyring, (await webhookTarget(pool, signing))!.secret!)).toBe(PASSWORD);
+
+    const other = await webhook('another secret');
+    await pool.query('UPDATE webhooks t SET secret_ciphertext = f.secret_ciphertext, secret_key_id = f.secret_key_id FROM webhooks f WHERE f.id = $1 AND t.id = $2', [signing, other]);
+    const copied = await webhookTarget(pool, other);
+    expect(() => open(keyring, copied!.secret!)).toThrow(DecryptionFailed);
+    expect(() => open(keyring, copied!.secret!)).toThrow(new RegExp(`webhooks row ${other}`));
+
+    // A secret sealed before bindings existed still opens.
+    const legacy = await webhook();
+    const unbound = seal(keyring, 'legacy secret');
+    await pool.query('UPDATE webhooks SET secret_ciphertext = $1, secret_key_id = $2 WHERE id = $3', [unbound.ciphertext, unbound.keyId, legacy]);
+    expect(open(keyring, (await webhookTarget(pool, legacy))!.secret!)).toBe('legacy secret');
+    await pool.query('DELETE FROM webhooks WHERE id = ANY($1)', [[other, legacy]]);
   });
 
   it('opens an API’s default credentials in every new slot of that API, and in no other API’s slot', async () => {

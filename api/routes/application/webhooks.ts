@@ -1,8 +1,9 @@
 // Webhooks of the calling application (mTLS): where Meridian delivers its configuration.changed events.
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { z } from 'zod';
 import { withTransaction } from '../../../db/tx.js';
-import { deleteWebhook, insertWebhook, listWebhooks, lockAndCountWebhooks, type WebhookRow } from '../../../db/webhooks.js';
+import { deleteWebhook, insertWebhook, listWebhooks, lockAndCountWebhooks, webhookSecretBinding, type WebhookRow } from '../../../db/webhooks.js';
 import type { RegistrationConfig } from '../../../lib/config.js';
 import { refusedLiteralHost } from '../../../lib/outbound.js';
 import { seal, type Keyring } from '../../../trust/encryption.js';
@@ -62,14 +63,15 @@ export function webhookRoutes({ pool, keyring, registration }: WebhookRouteDeps)
       responses: { 201: { description: 'Added', schema: Webhook } },
       refusals: { 409: 'the application has as many webhooks as allowed (MERIDIAN_MAX_WEBHOOKS_PER_APPLICATION, default 20)' },
       handle: async ({ req, body }) => {
-        const secret = body.secret === undefined ? undefined : seal(keyring, body.secret);
+        const id = randomUUID();
+        const secret = body.secret === undefined ? undefined : seal(keyring, body.secret, webhookSecretBinding(req.client!.tenantId, id));
         const row = await withTransaction(pool, async (client) => {
           // The application's lock, held until commit, makes concurrent additions count one after the other.
           const count = await lockAndCountWebhooks(client, req.client!.id);
           if (count >= limit) {
             throw conflict(`this application has ${count} webhooks, the limit (MERIDIAN_MAX_WEBHOOKS_PER_APPLICATION = ${limit}); remove one before adding another`);
           }
-          return insertWebhook(client, { tenantId: req.client!.tenantId, applicationId: req.client!.id, type: body.type, url: body.url, secret });
+          return insertWebhook(client, { id, tenantId: req.client!.tenantId, applicationId: req.client!.id, type: body.type, url: body.url, secret });
         });
         return { status: 201, body: toWebhook(row) };
       },
