@@ -45,9 +45,10 @@ export interface IssueCertificateInput {
   /**
    * Names the request the API recorded (`certificate_requests`) before it asked for the certificate;
    * without a live record for this exact request nothing is signed. One certificate per key: a re-run
-   * of the same request answers with the certificate issued first.
+   * of the same request answers with the certificate issued first. Checked at run time too: whoever
+   * can reach the task queue may send anything.
    */
-  issuanceKey?: string;
+  issuanceKey: string;
 }
 
 export type { CertificateBundle };

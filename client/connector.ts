@@ -150,7 +150,7 @@ export class MtlsClient {
     });
   }
 
-  /** A new key and certificate for the same subject; the current one stays valid until it expires. */
+  /** A new key and certificate for the same subject; Meridian revokes the current one 10 minutes later. */
   async renew(): Promise<Credentials> {
     const privateKey = await newKey();
     const subject = new X509Certificate(this.credentials.certificate).subject.split('\n').join(', ');

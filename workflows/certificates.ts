@@ -12,6 +12,6 @@ const { issueCertificate } = proxyActivities<ConnectorActivities>({
  * The request's `issuanceKey` names the authorisation the API recorded: the activity signs nothing
  * without one, and a re-run (a retried activity, a restarted workflow) answers the same certificate.
  */
-export async function certificateIssuance(input: IssueCertificateInput & { issuanceKey: string }): Promise<CertificateBundle> {
+export async function certificateIssuance(input: IssueCertificateInput): Promise<CertificateBundle> {
   return issueCertificate(input);
 }

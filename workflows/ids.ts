@@ -13,7 +13,7 @@ export const workflowId = {
   notify: (applicationId: string, eventId: string) => `notify:${applicationId}:${eventId}`,
   /** One fan-out per runtime event (`runtime.connected:<runtimeId>`, `runtime.removed:<runtimeId>`). */
   fanOut: (eventId: string) => `fan-out:${eventId}`,
-  /** One issuance per request (renewals, runtime certificates): `requestId` is random, or the request's issuance key. */
+  /** One issuance per request (renewals, runtime certificates): `requestId` is the request's issuance key. */
   certificate: (objectId: string, requestId: string) => `certificate:${objectId}:${requestId}`,
   /** The one reconciler of the namespace (`reconciler`); a scoped one (tests) is `reconciler:<scope>`. */
   reconciler: (scope?: string) => (scope ? `reconciler:${scope}` : 'reconciler'),

@@ -50,8 +50,8 @@ export interface CsrSubmission {
   csr: string;
   /** The application's pairing operation in progress: a run of another operation refuses it, `Superseded`. */
   operationId?: string;
-  /** Names the request: its certificate is issued once, however often the request is retried or re-run. */
-  issuanceKey?: string;
+  /** Names the request the API recorded: its certificate is issued once, however often the request is retried or re-run. */
+  issuanceKey: string;
 }
 
 /** The CSR token was redeemed: sign this CSR and answer with the certificate chain. */
@@ -93,7 +93,7 @@ export async function pairing(input: PairingInput): Promise<PairingResult> {
           objectKind: 'application',
           objectId: input.applicationId,
           csr,
-          issuanceKey: issuanceKey ?? `pairing:${input.operationId}`,
+          issuanceKey,
         });
         bundle = issued;
         return issued;

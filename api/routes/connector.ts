@@ -132,7 +132,7 @@ async function authorise(pool: pg.Pool, request: CertificateRequest): Promise<vo
 async function submitToPairing(
   deps: ConnectorRouteDeps,
   db: Db,
-  { tenantId, objectId: applicationId, csr, issuanceKey }: IssueCertificateInput & { issuanceKey: string },
+  { tenantId, objectId: applicationId, csr, issuanceKey }: IssueCertificateInput,
 ): Promise<CertificateBundle> {
   const operation = await pairingInProgress(db, applicationId);
   // The update id is the issuance key: a retry while the first attempt is still running joins it.
@@ -144,7 +144,7 @@ async function submitToPairing(
     return await submit();
   } catch (error) {
     const lost = error instanceof WorkflowNotFoundError;
-    const superseded = error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === 'Superseded';
+    const superseded = error instanceof WorkflowUpdateFailedError && applicationFailureOf(error)?.type === 'Superseded';
     if (!operation || !(lost || superseded)) return workflowProblem(error);
     const start = pairingStart({ taskQueue: deps.taskQueue, tenantId, applicationId, operationId: operation.id, connector: deps.connector });
     // A lost start: only if nobody started it meanwhile. A superseded run: replaced (the flow's own policy).
