@@ -10,9 +10,9 @@ import { MtlsClient, connect } from '../../client/connector.js';
 import { playStory } from '../../demo/story.js';
 import { ensureTemporalTools } from '../../dev/tools.js';
 import { temporalAdminEnv } from '../../dev/cluster.js';
-import { TestCluster } from './cluster.js';
+import { ClusterStack } from '../../dev/cluster-stack.js';
 
-const cluster = new TestCluster();
+const cluster = new ClusterStack();
 let publicProxy: RoundRobin;
 
 beforeAll(async () => {

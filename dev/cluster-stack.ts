@@ -1,4 +1,5 @@
-// `npm run cluster` as a child of the test, in its own directory and on its own ports.
+// `npm run cluster` as a child process, in its own temporary directory and on its own ports: for
+// `npm run test:cluster` and the benchmarks against the cluster (`npm run bench -- --cluster`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -6,10 +7,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { clusterLayout, clusterPorts, type ClusterState, type Ports } from '../../dev/cluster.js';
-import { embeddedUrl } from '../../dev/embedded-postgres.js';
+import { clusterLayout, clusterPorts, type ClusterState, type Ports } from './cluster.js';
+import { embeddedUrl } from './embedded-postgres.js';
 
-const SCRIPT = path.resolve(import.meta.dirname, '../../scripts/cluster.ts');
+const SCRIPT = path.resolve(import.meta.dirname, '../scripts/cluster.ts');
 
 const portFree = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -30,7 +31,7 @@ async function freeBase(): Promise<number> {
 /** The caller's environment without its Meridian, Temporal and database settings. */
 const callerEnv = () => Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(MERIDIAN_|TEMPORAL_|DATABASE_URL$)/.test(name)));
 
-export class TestCluster {
+export class ClusterStack {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-cluster-'));
   readonly adminToken = randomBytes(32).toString('base64url');
   ports!: Ports;
