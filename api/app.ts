@@ -8,6 +8,7 @@ import type { Keyring } from '../trust/encryption.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import { announcePendingSlots } from '../services/announcements.js';
+import type { ConfigWaiters } from '../services/config-waiters.js';
 import { adminAuthenticator } from './auth.js';
 import { clientAuthenticator, type RevocationList } from './mtls.js';
 import { openApiDocument } from './openapi.js';
@@ -36,13 +37,21 @@ export interface ApiDeps {
   /** Task queue of the management-plane worker, where the API starts workflows. */
   taskQueue: string;
   trustProxy?: boolean;
-  /** Send runtime agents a hint on every configuration change. @default true */
+  /** Listen for configuration changes: wake held configuration requests (`Prefer: wait`) and hint agents. @default true */
   configHints?: boolean;
+  /**
+   * With configHints, also signal `configChanged` to each changed runtime's agent workflow (one workflow
+   * task per runtime and change); agents that long-poll their configuration need none.
+   * @default true
+   */
+  configSignals?: boolean;
 }
 
 export interface AppContext extends ApiDeps {
   revocations: RevocationList;
   urls: () => { public: string; mtls: string };
+  /** Configuration requests held for `Prefer: wait`. */
+  waiters: ConfigWaiters;
 }
 
 export const VERSION = '0.1.0';

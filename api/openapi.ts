@@ -28,13 +28,16 @@ const jsonSchema = (schema: z.ZodType, io: 'input' | 'output', found?: Found) =>
   return rest;
 };
 
+/** A header's name as HTTP documents spell it: `if-none-match` → `If-None-Match`. */
+const headerName = (name: string) => name.replace(/(^|-)[a-z]/g, (start) => start.toUpperCase());
+
 function parameters(route: Route, found: Found) {
   const list: unknown[] = [];
-  for (const [where, schema] of [['path', route.params], ['query', route.query]] as const) {
+  for (const [where, schema] of [['path', route.params], ['query', route.query], ['header', route.headers]] as const) {
     if (!(schema instanceof z.ZodObject)) continue;
     for (const [name, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
       const { description, ...fieldSchema } = jsonSchema(field, 'input', found);
-      list.push({ name, in: where, required: where === 'path' || !field.safeParse(undefined).success, ...(description !== undefined && { description }), schema: fieldSchema });
+      list.push({ name: where === 'header' ? headerName(name) : name, in: where, required: where === 'path' || !field.safeParse(undefined).success, ...(description !== undefined && { description }), schema: fieldSchema });
     }
   }
   return list;
@@ -82,6 +85,7 @@ export function openApiDocument(routes: Route[], version: string) {
       responses[status] = {
         description: spec.description,
         ...(spec.schema && { content: { [spec.contentType ?? 'application/json']: { schema: jsonSchema(spec.schema, 'output') } } }),
+        ...(spec.headers && { headers: Object.fromEntries(Object.entries(spec.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }])) }),
       };
     }
     const standard = standardProblems(route);

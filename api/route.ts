@@ -34,13 +34,15 @@ export interface ResponseSpec {
   schema?: z.ZodType;
   /** @default application/json */
   contentType?: string;
+  /** Headers of the answer, by name, each with what it says. */
+  headers?: Record<string, string>;
 }
 
 /**
  * One endpoint: its contract (schemas, responses) and its handler. The same schemas validate requests
  * and generate `/openapi.json`, so the document cannot drift from what the server accepts.
  */
-export interface Route<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType> {
+export interface Route<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType, H extends z.ZodType = z.ZodType> {
   method: Method;
   /** OpenAPI-style path, e.g. `/v1/applications/{id}`. */
   path: string;
@@ -52,18 +54,20 @@ export interface Route<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.
   params?: P;
   query?: Q;
   body?: B;
+  /** Request headers the route reads, by lowercase name as Node delivers them (an object schema, not strict). */
+  headers?: H;
   responses: Record<number, ResponseSpec>;
   /**
    * 4xx answers to requests this route's schemas accept, by status, and why: what a schema cannot say
    * (a state the request conflicts with). Schemas registered in `refusals` (api/schemas.ts) add theirs.
    */
   refusals?: Record<number, string>;
-  handle(input: { params: z.output<P>; query: z.output<Q>; body: z.output<B>; req: Request; res: Response }): Promise<Reply | undefined> | Reply | undefined;
+  handle(input: { params: z.output<P>; query: z.output<Q>; body: z.output<B>; headers: z.output<H>; req: Request; res: Response }): Promise<Reply | undefined> | Reply | undefined;
 }
 
 /** Identity helper that keeps a route's handler typed by its schemas. */
-export function route<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType>(
-  spec: Route<P, Q, B>,
+export function route<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType, H extends z.ZodType = z.ZodType>(
+  spec: Route<P, Q, B, H>,
 ): Route {
   return spec as unknown as Route;
 }
@@ -121,7 +125,8 @@ export function mount(router: Router, routes: Route[], authenticators: Record<Au
       const params = parse(r.params, req.params, 'path');
       const query = parse(r.query, req.query, 'query');
       const body = r.body ? parse(r.body, req.body, 'body') : undefined;
-      const reply = await r.handle({ params, query, body, req, res });
+      const headers = parse(r.headers, req.headers, 'header');
+      const reply = await r.handle({ params, query, body, headers, req, res });
       if (!reply) return;
       if (reply.headers) res.set(reply.headers);
       if (reply.body === undefined) res.status(reply.status).end();

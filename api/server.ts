@@ -5,6 +5,7 @@ import type { Express } from 'express';
 import type { Logger } from '../lib/logger.js';
 import { createApp, type ApiDeps } from './app.js';
 import { ConfigHints } from '../services/config-hints.js';
+import { ConfigWaiters } from '../services/config-waiters.js';
 import { RevocationList, serverCredentials } from './mtls.js';
 
 export interface RunningServer {
@@ -36,7 +37,12 @@ async function bind(server: Server, scheme: 'http' | 'https', host: string, port
     url: `${scheme}://${urlHost === '0.0.0.0' ? '127.0.0.1' : urlHost}:${address.port}`,
     stop: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // Connections close once idle: at once, or as soon as their request in flight is answered; all after 5 s.
+        const idle = setInterval(() => server.closeIdleConnections(), 50).unref();
+        server.close(() => {
+          clearInterval(idle);
+          resolve();
+        });
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       }),
@@ -60,6 +66,8 @@ export interface RunningApi {
   http: RunningServer;
   mtls: RunningServer;
   urls: { public: string; mtls: string };
+  /** Configuration requests this API holds now (`Prefer: wait`). */
+  waiters: ConfigWaiters;
   stop(): Promise<void>;
 }
 
@@ -70,7 +78,8 @@ export interface RunningApi {
 export async function startApi(deps: ApiDeps, listeners: ApiListeners): Promise<RunningApi> {
   const revocations = await RevocationList.load(deps.pool, deps.logger);
   let urls = { public: '', mtls: '' };
-  const app = createApp({ ...deps, revocations, urls: () => urls });
+  const waiters = new ConfigWaiters();
+  const app = createApp({ ...deps, revocations, urls: () => urls, waiters });
   const started: RunningServer[] = [];
   let hints: ConfigHints | undefined;
   try {
@@ -80,7 +89,7 @@ export async function startApi(deps: ApiDeps, listeners: ApiListeners): Promise<
       app,
     );
     started.push(await bind(tlsServer, 'https', listeners.host, listeners.mtlsPort, deps.logger));
-    hints = deps.configHints === false ? undefined : await ConfigHints.start(deps.pool, deps.temporal, deps.logger);
+    hints = deps.configHints === false ? undefined : await ConfigHints.start(deps.pool, deps.temporal, deps.logger, { waiters, signalAgents: deps.configSignals ?? true });
   } catch (error) {
     // Half started (a port taken, PostgreSQL gone): release what was bound before failing.
     revocations.stop();
@@ -96,8 +105,11 @@ export async function startApi(deps: ApiDeps, listeners: ApiListeners): Promise<
     http,
     mtls,
     urls,
+    waiters,
     async stop() {
       revocations.stop();
+      // Held configuration requests answer now (304 unless changed), so the listeners do not wait for them.
+      waiters.close();
       await Promise.all([http.stop(), mtls.stop(), hints?.stop()]);
     },
   };

@@ -124,12 +124,13 @@ export class MtlsClient {
     this.agent = new https.Agent({ key: credentials.key, cert: credentials.certificate, ca: credentials.caCertificate, keepAlive: true });
   }
 
-  request(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<MtlsResponse> {
+  /** One call; `signal` aborts it (e.g. a long poll whose activity was cancelled). */
+  request(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<MtlsResponse> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = https.request(
         new URL(urlPath, this.credentials.mtlsBaseUrl),
-        { method, agent: this.agent, headers: { ...headers, ...(payload && { 'content-type': 'application/json' }) } },
+        { method, agent: this.agent, signal, headers: { ...headers, ...(payload && { 'content-type': 'application/json' }) } },
         (res) => {
           let text = '';
           res.setEncoding('utf8');

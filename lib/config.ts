@@ -107,6 +107,12 @@ const schema = z.object({
     .optional(),
   /** Whether a configuration change sends the affected runtime agents a hint to fetch at once (else they wait for their poll). @default true */
   MERIDIAN_CONFIG_HINTS: boolean.default(true),
+  /**
+   * How new runtime agents keep their configuration current: `watch` (a long-running activity that
+   * long-polls the API; Temporal is involved only on a change, a renewal or once an hour) or `poll`
+   * (a workflow timer and a workflow task per poll, with configChanged signals as hints). @default watch
+   */
+  MERIDIAN_AGENT_DESIGN: z.enum(['watch', 'poll']).default('watch'),
   /** Stage timeouts of runtime provisioning: the provider's work, then the agent's first CONNECTED report. @default 600 / 900 */
   MERIDIAN_PROVISION_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(600),
   MERIDIAN_AGENT_CONNECT_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(900),
@@ -175,6 +181,8 @@ export interface OutboundConfig {
 export interface ProvisioningConfig {
   provisionTimeoutMs: number;
   agentTimeoutMs: number;
+  /** How the agents of new runtimes keep their configuration current (MERIDIAN_AGENT_DESIGN). */
+  agentDesign: 'watch' | 'poll';
   /** How long deprovisioning (and a provisioning's compensation) retries the provider before giving up. */
   deprovisionTimeoutMs: number;
 }
@@ -269,6 +277,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     provisioning: {
       provisionTimeoutMs: e.MERIDIAN_PROVISION_TIMEOUT_SECONDS * 1000,
       agentTimeoutMs: e.MERIDIAN_AGENT_CONNECT_TIMEOUT_SECONDS * 1000,
+      agentDesign: e.MERIDIAN_AGENT_DESIGN,
       deprovisionTimeoutMs: e.MERIDIAN_DEPROVISION_TIMEOUT_SECONDS * 1000,
     },
     encryptionKey: e.MERIDIAN_ENCRYPTION_KEY,

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { MtlsClient, loadCredentials, newKey, requestCertificate, requestSigning, saveCredentials, type SigningRequest } from '../client/connector.js';
+import { MtlsClient, loadCredentials, newKey, requestCertificate, requestSigning, saveCredentials, type MtlsResponse, type SigningRequest } from '../client/connector.js';
 import { modulePath } from '../lib/modules.js';
 import { runtimeFiles, writeAtomically, type Injection } from './files.js';
 
@@ -20,6 +20,22 @@ export function agentWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return agentBundle;
 }
 
+/**
+ * Worker options every agent worker (runtime host, local runtime) shares: a watch heartbeats at most every
+ * 4 minutes (80 % of its 5-minute heartbeat timeout, workflows/agent.ts), and every watched runtime holds an
+ * activity slot for as long as its watch runs.
+ */
+export const AGENT_WORKER_OPTIONS = {
+  maxHeartbeatThrottleInterval: '4 minutes',
+  maxConcurrentActivityTaskExecutions: 20_000,
+} as const;
+
+/** What a benchmark or a test hears of the agents' work: each configuration answer, each applied version. */
+export interface AgentObserver {
+  fetched?(runtimeId: string, status: number): void;
+  applied?(runtimeId: string, configVersion: number): void;
+}
+
 export interface CertificateLife {
   notBefore: string;
   notAfter: string;
@@ -27,6 +43,10 @@ export interface CertificateLife {
 
 export interface SyncResult {
   changed: boolean;
+  /** When the answer arrived (a watch: the last of its answers). */
+  fetchedAt?: string;
+  /** A watch that ended on a failed fetch: what failed (the workflow backs off, visibly in `status`). */
+  error?: string;
   configVersion?: number;
   etag?: string;
   /** SHA-256 of what was applied, so history shows that something changed without showing it. */
@@ -43,8 +63,27 @@ const lifeOf = (pem: string): CertificateLife => {
  * The runtime agent's activities. They run next to the runtime (its own process for `local`, the
  * runtime host for `simulated`), hold its key and certificate, and return only versions and digests.
  */
-export function createAgentActivities({ root, eventUrl }: { root: string; eventUrl: (runtimeId: string) => string }) {
+export function createAgentActivities({ root, eventUrl, observer }: { root: string; eventUrl: (runtimeId: string) => string; observer?: AgentObserver }) {
+  const fetched = (runtimeId: string, res: MtlsResponse) => {
+    observer?.fetched?.(runtimeId, res.status);
+    return res;
+  };
   const client = (runtimeId: string) => new MtlsClient(loadCredentials(runtimeFiles(root, runtimeId).credentials));
+
+  /** A configuration answer other than 304: applied (written) unless that version already is, and summed up. */
+  const applied = (runtimeId: string, res: MtlsResponse): SyncResult => {
+    if (res.status === 401) throw ApplicationFailure.nonRetryable('the runtime certificate was refused', 'CertificateRefused');
+    if (res.status !== 200) throw new Error(`configuration: HTTP ${res.status}`);
+    const text = JSON.stringify(res.body);
+    const file = runtimeFiles(root, runtimeId).applied;
+    const digest = createHash('sha256').update(text).digest('hex');
+    const current = fs.existsSync(file) ? createHash('sha256').update(fs.readFileSync(file)).digest('hex') : undefined;
+    if (current !== digest) {
+      writeAtomically(file, text);
+      observer?.applied?.(runtimeId, res.body.configVersion);
+    }
+    return { changed: true, configVersion: res.body.configVersion, etag: String(res.headers.etag ?? ''), digest, applications: res.body.applications.length };
+  };
 
   return {
     /**
@@ -92,19 +131,46 @@ export function createAgentActivities({ root, eventUrl }: { root: string; eventU
     async syncConfiguration({ runtimeId, etag }: { runtimeId: string; etag?: string }): Promise<SyncResult> {
       const mtls = client(runtimeId);
       try {
-        const res = await mtls.request('GET', '/v1/runtime/configuration', undefined, etag ? { 'if-none-match': etag } : {});
+        const res = fetched(runtimeId, await mtls.request('GET', '/v1/runtime/configuration', undefined, etag ? { 'if-none-match': etag } : {}));
         if (res.status === 304) return { changed: false, etag };
-        if (res.status === 401) throw ApplicationFailure.nonRetryable('the runtime certificate was refused', 'CertificateRefused');
-        if (res.status !== 200) throw new Error(`configuration: HTTP ${res.status}`);
-        const text = JSON.stringify(res.body);
-        writeAtomically(runtimeFiles(root, runtimeId).applied, text);
-        return {
-          changed: true,
-          configVersion: res.body.configVersion,
-          etag: String(res.headers.etag ?? ''),
-          digest: createHash('sha256').update(text).digest('hex'),
-          applications: res.body.applications.length,
-        };
+        return applied(runtimeId, res);
+      } finally {
+        mtls.close();
+      }
+    },
+
+    /**
+     * The `watch` design's wait (workflows/agent.ts): long-polls the configuration (`Prefer: wait`, one
+     * poll interval at a time) until it changed (applied, then returned), the renewal is due, `runMs`
+     * passed, or a fetch failed (returned as `error`, so the workflow's backoff shows in `status`). The
+     * ETag goes into every heartbeat, so a re-run after a crash goes on from the last answer; a version
+     * already applied is not written again. An API that does not hold the request (no
+     * `Preference-Applied`) is polled every interval instead.
+     */
+    async watchConfiguration(input: { runtimeId: string; etag?: string; pollIntervalMs: number; renewAt?: number; runMs: number }): Promise<SyncResult> {
+      const context = Context.current();
+      const until = Math.min(Date.now() + input.runMs, input.renewAt ?? Infinity);
+      const etag = (context.info.heartbeatDetails as { etag?: string } | undefined)?.etag ?? input.etag;
+      let fetchedAt: string | undefined;
+      const mtls = client(input.runtimeId);
+      try {
+        for (;;) {
+          const left = until - Date.now();
+          if (left <= 0 || context.cancellationSignal.aborted) return { changed: false, etag, fetchedAt };
+          const wait = Math.max(1, Math.ceil(Math.min(input.pollIntervalMs, left) / 1000));
+          const asked = Date.now();
+          const res = fetched(
+            input.runtimeId,
+            await mtls.request('GET', '/v1/runtime/configuration', undefined, { ...(etag && { 'if-none-match': etag }), prefer: `wait=${wait}` }, context.cancellationSignal),
+          );
+          fetchedAt = new Date().toISOString();
+          context.heartbeat({ etag });
+          if (res.status !== 304) return { ...applied(input.runtimeId, res), fetchedAt };
+          if (!res.headers['preference-applied']) await context.sleep(Math.max(0, wait * 1000 - (Date.now() - asked))).catch(() => undefined);
+        }
+      } catch (error) {
+        if (error instanceof ApplicationFailure || context.cancellationSignal.aborted) throw error;
+        return { changed: false, etag, fetchedAt, error: (error as Error).message };
       } finally {
         mtls.close();
       }

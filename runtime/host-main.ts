@@ -23,6 +23,6 @@ runMain(async () => {
   });
   // Temporal may not be up yet (or be down for a while): wait for it rather than exit.
   const connection = (started.connection = await whenReachable(`Temporal at ${config.temporal.address}`, () => NativeConnection.connect(options), logger));
-  started.host = await startRuntimeHost({ connection, namespace: config.temporal.namespace, root: path.join(config.dataDir, 'simulated'), port: config.runtimeHostPort, outbound: config.outbound, logger });
+  started.host = await startRuntimeHost({ connection, namespace: config.temporal.namespace, root: path.join(config.dataDir, 'simulated'), port: config.runtimeHostPort, outbound: config.outbound, agentDesign: config.provisioning.agentDesign, logger });
   logger.info({ gateway: started.host.gateway }, 'runtime host running');
 });

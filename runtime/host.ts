@@ -1,5 +1,5 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import { agentWorkflowBundle, createAgentActivities } from './activities.js';
+import { AGENT_WORKER_OPTIONS, agentWorkflowBundle, createAgentActivities, type AgentObserver } from './activities.js';
 import { RUNTIME_HOST_QUEUE } from '../activities/providers/simulated.js';
 import { startGateway } from './gateway.js';
 import { superviseWorker } from '../lib/supervise.js';
@@ -18,7 +18,10 @@ export async function startRuntimeHost(options: {
   taskQueue?: string;
   /** Port of the gateway on 127.0.0.1. @default 0 (a free one) */
   port?: number;
-  maxConcurrentActivities?: number;
+  /** Hears every configuration answer and applied version (benchmarks, tests). */
+  observer?: AgentObserver;
+  /** The design of the agents it hosts (MERIDIAN_AGENT_DESIGN): it sizes the workflow cache. @default watch */
+  agentDesign?: 'watch' | 'poll';
   logger?: Logger;
   /** What the gateway's calls to targetUrls and tokenUrls may reach (MERIDIAN_OUTBOUND_ALLOW_PRIVATE). @default private addresses refused */
   outbound?: OutboundConfig;
@@ -29,7 +32,7 @@ export async function startRuntimeHost(options: {
     outbound: options.outbound ?? { allowPrivate: false },
     report: (err, context) => logger.error({ err, ...context }, 'runtime host gateway'),
   });
-  const activities = createAgentActivities({ root: options.root, eventUrl: (runtimeId) => `${gateway.url}/runtimes/${runtimeId}/events` });
+  const activities = createAgentActivities({ root: options.root, eventUrl: (runtimeId) => `${gateway.url}/runtimes/${runtimeId}/events`, observer: options.observer });
   const workflowBundle = await agentWorkflowBundle();
   const supervisor = superviseWorker({
     name: 'runtime-host',
@@ -42,8 +45,10 @@ export async function startRuntimeHost(options: {
         workflowBundle,
         // Looked up per call, so a benchmark can instrument them.
         activities: Object.fromEntries(Object.keys(activities).map((name) => [name, (input: never) => (activities as Record<string, (i: never) => unknown>)[name]!(input)])),
-        maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 200,
-        maxCachedWorkflows: 10_000,
+        ...AGENT_WORKER_OPTIONS,
+        // A watching agent wakes about once an hour and replays a short history then; polling ones wake
+        // every poll interval and need every runtime cached.
+        maxCachedWorkflows: options.agentDesign === 'poll' ? 10_000 : 1_000,
       }),
   });
   await supervisor.started;

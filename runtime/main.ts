@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { agentWorkflowBundle, createAgentActivities } from './activities.js';
+import { AGENT_WORKER_OPTIONS, agentWorkflowBundle, createAgentActivities } from './activities.js';
 import { readJson, runtimeFiles, writeAtomically, type GatewayFile, type LocalRuntimeConfig } from './files.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
@@ -40,7 +40,7 @@ runMain(async () => {
     logger,
     create: async () => {
       connection ??= await NativeConnection.connect(await connectionOptions(config.temporal));
-      return Worker.create({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, workflowBundle, activities });
+      return Worker.create({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, workflowBundle, activities, ...AGENT_WORKER_OPTIONS });
     },
   });
   onShutdown(() => worker.stop());

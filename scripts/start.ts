@@ -125,7 +125,7 @@ runMain(async () => {
   await worker.started;
   if (config.reconciler) startReconciler(temporal, config.taskQueue, logger, stops);
   if (config.runtimeHost) {
-    const host = await startRuntimeHost({ connection, namespace: config.temporal.namespace, root: path.join(config.dataDir, 'simulated'), outbound: config.outbound, logger });
+    const host = await startRuntimeHost({ connection, namespace: config.temporal.namespace, root: path.join(config.dataDir, 'simulated'), outbound: config.outbound, agentDesign: config.provisioning.agentDesign, logger });
     stops.push(host.stop);
   }
   // Local runtimes belong to this machine's stack: they stop with it and come back with it.

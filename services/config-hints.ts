@@ -1,18 +1,31 @@
-// Background job of the API process: runtime configuration changes → agent hints.
+// Background job of the API process: runtime configuration changes → held configuration requests and agent hints.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { listenForConfigChanges, type ConfigChannelListener } from '../db/config-channel.js';
 import type { Logger } from '../lib/logger.js';
 import { configChanged } from '../workflows/agent.js';
 import { workflowId } from '../workflows/ids.js';
+import type { ConfigWaiters } from './config-waiters.js';
 
 const RECONNECT_MS = 1_000;
 const BATCH = 50;
 
+export interface ConfigHintsOptions {
+  /**
+   * Send each changed runtime's agent workflow a `configChanged` signal, one workflow task per runtime and
+   * change. Agents that long-poll their configuration need none.
+   * @default true
+   */
+  signalAgents?: boolean;
+  /** Configuration requests held by this process: woken at each change of their runtime, and all after a reconnect. */
+  waiters?: ConfigWaiters;
+}
+
 /**
- * Configuration hints (docs/architecture.md, flow 6): listens for new runtime configVersions and sends each
- * runtime's agent a `configChanged` signal, so it fetches at once. A lost hint (listener reconnecting,
- * agent gone) costs at most one poll interval: polling stays the safety net.
+ * Configuration hints (docs/architecture.md, flow 6): listens for new runtime configVersions, wakes the
+ * configuration requests held for each such runtime and sends its agent a `configChanged` signal, so it
+ * fetches at once. A lost hint (listener reconnecting, agent gone) costs at most one poll interval or
+ * wait: polling stays the safety net.
  */
 export class ConfigHints {
   private listener?: ConfigChannelListener;
@@ -26,15 +39,19 @@ export class ConfigHints {
     private readonly pool: pg.Pool,
     private readonly temporal: Client,
     private readonly logger: Logger,
+    private readonly options: ConfigHintsOptions,
   ) {}
 
-  static async start(pool: pg.Pool, temporal: Client, logger: Logger): Promise<ConfigHints> {
-    const hints = new ConfigHints(pool, temporal, logger);
+  static async start(pool: pg.Pool, temporal: Client, logger: Logger, options: ConfigHintsOptions = {}): Promise<ConfigHints> {
+    const hints = new ConfigHints(pool, temporal, logger, options);
     await hints.listen();
     return hints;
   }
 
-  /** Listens on a new connection. Only the newest connection's loss reconnects; one reconnect is pending at most. */
+  /**
+   * Listens on a new connection. Only the newest connection's loss reconnects; one reconnect is pending at
+   * most. Changes during the gap went unheard, so a reconnect wakes every held request to read again.
+   */
   private async listen(): Promise<void> {
     const generation = ++this.generation;
     const listener = await listenForConfigChanges(
@@ -51,6 +68,7 @@ export class ConfigHints {
       return;
     }
     this.listener = listener;
+    if (generation > 1) this.options.waiters?.wakeAll();
   }
 
   private reconnect(): void {
@@ -66,6 +84,8 @@ export class ConfigHints {
   }
 
   private hint(runtimeId: string): void {
+    this.options.waiters?.wake(runtimeId);
+    if (this.options.signalAgents === false) return;
     this.pending.add(runtimeId);
     this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
   }

@@ -64,6 +64,7 @@ export function provisioningStart(p: RuntimeFlow): FlowStart<typeof provisioning
           operationId: p.operationId,
           provisionTimeoutMs: p.provisioning.provisionTimeoutMs,
           agentTimeoutMs: p.provisioning.agentTimeoutMs,
+          agentDesign: p.provisioning.agentDesign,
         },
       ],
       memo: { operationId: p.operationId } satisfies OperationMemo,

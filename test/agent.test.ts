@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => env?.teardown());
 
 function scriptedMeridian(certificateLifeMs: number) {
-  const log = { syncs: [] as number[], applied: new Map<number, number>(), renewals: [] as number[] };
+  const log = { syncs: [] as number[], watches: [] as number[], applied: new Map<number, number>(), renewals: [] as number[] };
   let serverVersion = 1;
   const life = (from: number) => ({ notBefore: new Date(from).toISOString(), notAfter: new Date(from + certificateLifeMs).toISOString() });
   const now = () => env.currentTimeMs();
@@ -27,6 +27,15 @@ function scriptedMeridian(certificateLifeMs: number) {
     reportConnected: async () => ({ eventUrl: 'http://127.0.0.1:9/events' }),
     syncConfiguration: async ({ etag }) => {
       log.syncs.push(await now());
+      if (etag === `"${serverVersion}"`) return { changed: false, etag };
+      log.applied.set(serverVersion, (log.applied.get(serverVersion) ?? 0) + 1);
+      return { changed: true, configVersion: serverVersion, etag: `"${serverVersion}"`, digest: `d${serverVersion}`, applications: 1 };
+    },
+    // The long poll, answered at once: the test server skips no time while an activity runs, so this
+    // watch never blocks; the workflow then waits out the poll interval itself (its guard against a
+    // watch that returns early), which is what time skipping moves forward.
+    watchConfiguration: async ({ etag }) => {
+      log.watches.push(await now());
       if (etag === `"${serverVersion}"`) return { changed: false, etag };
       log.applied.set(serverVersion, (log.applied.get(serverVersion) ?? 0) + 1);
       return { changed: true, configVersion: serverVersion, etag: `"${serverVersion}"`, digest: `d${serverVersion}`, applications: 1 };
@@ -113,5 +122,66 @@ describe('runtime agent loop (time-skipping)', () => {
     expect(status.consecutiveErrors).toBeGreaterThan(2);
     expect(status.lastError).toMatch(/Meridian unreachable/);
     expect(failures).toBeLessThan(10); // 30 s, 60 s, 120 s, 240 s … not every 30 s
+  });
+});
+
+describe('runtime agent, watch design (time-skipping)', () => {
+  it('applies each version once, renews at 70 % of the certificate life and keeps its state across continue-as-new', async () => {
+    const meridian = scriptedMeridian(10 * MINUTE);
+    const started = await env.currentTimeMs();
+    const { handle, stop } = await runAgent(meridian.activities, { design: 'watch', pollsPerRun: 2 });
+    await env.sleep('2 minutes');
+    meridian.setVersion(2);
+    await env.sleep('3 minutes');
+    meridian.setVersion(3);
+    await env.sleep('11 minutes');
+    const status = await handle.query(agentStatus);
+    await stop();
+
+    expect([...meridian.log.applied.entries()]).toEqual([
+      [1, 1],
+      [2, 1],
+      [3, 1],
+    ]);
+    expect(meridian.log.syncs).toHaveLength(0);
+    // At most one watch per poll interval even when every watch returns at once.
+    expect(meridian.log.watches.length).toBeLessThanOrEqual(16 * 2 + 3);
+    expect(status).toMatchObject({ design: 'watch', connected: true, lastAppliedVersion: 3, applies: 3, consecutiveErrors: 0, renewals: 2 });
+    expect(status.runs).toBeGreaterThan(2); // continued as new every 2 watches, state intact
+    const renewedAfter = meridian.log.renewals.map((at) => at - started);
+    expect(renewedAfter[0]).toBeGreaterThanOrEqual(7 * MINUTE);
+    expect(renewedAfter[0]).toBeLessThan(7.6 * MINUTE);
+  });
+
+  it('counts a version once when a watch is run again after it applied it (a worker restart mid-watch)', async () => {
+    const meridian = scriptedMeridian(90 * 24 * 60 * MINUTE);
+    let attempts = 0;
+    const crashing: AgentActivities = {
+      ...meridian.activities,
+      // The first watch applies version 1 and dies before it reports; its re-run answers the same version.
+      watchConfiguration: async (input) => {
+        const result = await meridian.activities.watchConfiguration(input);
+        if (++attempts === 1) throw new Error('worker died after applying');
+        return result;
+      },
+    };
+    const { handle, stop } = await runAgent(crashing, { design: 'watch' });
+    await env.sleep('2 minutes');
+    const status = await handle.query(agentStatus);
+    await stop();
+    expect(status).toMatchObject({ lastAppliedVersion: 1, applies: 1, consecutiveErrors: 0 });
+  });
+
+  it('backs off after a failed watch and shows the failure in status', async () => {
+    const meridian = scriptedMeridian(90 * 24 * 60 * MINUTE);
+    let watches = 0;
+    const failing: AgentActivities = { ...meridian.activities, watchConfiguration: async () => ({ changed: false, error: `Meridian unreachable (${++watches})` }) };
+    const { handle, stop } = await runAgent(failing, { design: 'watch' });
+    await env.sleep('10 minutes');
+    const status = await handle.query(agentStatus);
+    await stop();
+    expect(status.consecutiveErrors).toBeGreaterThan(2);
+    expect(status.lastError).toMatch(/Meridian unreachable/);
+    expect(watches).toBeLessThan(10); // 30 s, 60 s, 120 s, 240 s … between watches
   });
 });

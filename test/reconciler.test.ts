@@ -22,7 +22,7 @@ const TASK_QUEUE = 'reconciler';
 const pool = createPool(inject('databaseUrl'));
 const connector = loadConfig({}).connector;
 /** Timeouts of the worker's configuration, recognisable in a re-driven provisioning's input. */
-const provisioning = { provisionTimeoutMs: 123_000, agentTimeoutMs: 456_000, deprovisionTimeoutMs: 78_000 };
+const provisioning = { provisionTimeoutMs: 123_000, agentTimeoutMs: 456_000, deprovisionTimeoutMs: 78_000, agentDesign: 'watch' as const };
 
 
 let env: TestWorkflowEnvironment;
@@ -123,6 +123,7 @@ describe('the reconciler (time-skipping)', () => {
       operationId: provisioningOp.id,
       provisionTimeoutMs: 123_000,
       agentTimeoutMs: 456_000,
+      agentDesign: 'watch',
     });
     // The deprovisioning ran to its end: the runtime is gone.
     await expect.poll(async () => (await operation(deprovisioningOp.id)).state, { timeout: 30_000 }).toBe('SUCCEEDED');

@@ -16,5 +16,7 @@ export function sharedDeps(config: Config) {
     provisioning: config.provisioning,
     taskQueue: config.taskQueue,
     configHints: config.configHints,
+    // Watching agents hear changes through their long poll; only polling ones need a signal each.
+    configSignals: config.provisioning.agentDesign === 'poll',
   };
 }

@@ -1,6 +1,13 @@
 // The runtime agent (docs/architecture.md, flow 6): connect with the injected token → report CONNECTED → loop
-// { fetch configuration (ETag) → apply if changed → renew the certificate at 70 % of its life } →
+// { wait for a new configuration (ETag) → apply it → renew the certificate at 70 % of its life } →
 // continue-as-new. Runs on the runtime's own task queue; no secret ever enters its history.
+//
+// Two designs (AgentState.design, MERIDIAN_AGENT_DESIGN for new runtimes):
+// - `watch`: one long-running activity long-polls the API (`Prefer: wait`) and returns only when the
+//   configuration changed, the renewal is due, a fetch failed or an hour passed. A steady runtime costs
+//   Temporal about one workflow task an hour and a heartbeat every few minutes.
+// - `poll`: a local activity per poll and a durable timer between polls (one workflow task per poll),
+//   with `configChanged` signals as hints. Agents started before `watch` existed keep it.
 import {
   allHandlersFinished,
   condition,
@@ -10,9 +17,10 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AgentActivities, CertificateLife } from '../runtime/activities.js';
+import type { AgentActivities, CertificateLife, SyncResult } from '../runtime/activities.js';
 import { failureMessage } from './failures.js';
 
 /** The agent's MeridianStage: it runs for as long as its runtime exists. */
@@ -21,8 +29,17 @@ export const AgentStage = {
 } as const;
 export type AgentStage = (typeof AgentStage)[keyof typeof AgentStage];
 
+/** How an agent waits for configuration changes; see the file comment. */
+export const AgentDesign = {
+  WATCH: 'watch',
+  POLL: 'poll',
+} as const;
+export type AgentDesign = (typeof AgentDesign)[keyof typeof AgentDesign];
+
 export interface AgentState {
   runtimeId: string;
+  /** @default poll (agents started before the watch design existed) */
+  design?: AgentDesign;
   pollIntervalMs: number;
   connected: boolean;
   eventUrl?: string;
@@ -37,7 +54,7 @@ export interface AgentState {
   renewals: number;
   /** A configChanged hint that arrived while the previous run was closing. */
   hinted?: boolean;
-  /** Bound on polls per run, next to Temporal's own continue-as-new suggestion. @default 1000 */
+  /** Bound on polls (watches) per run, next to Temporal's own continue-as-new suggestion. @default 1000 (100) */
   pollsPerRun?: number;
   runs?: number;
 }
@@ -58,15 +75,45 @@ const acts = proxyActivities<AgentActivities>({
  */
 const { syncConfiguration } = proxyLocalActivities<AgentActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 1 } });
 
+/** How long one watch runs at most before it returns to the workflow (which then starts the next). */
+export const WATCH_RUN_MS = 60 * 60_000;
+/**
+ * A watch heartbeats after every answer; the worker sends at most one heartbeat per 80 % of this (see
+ * `maxHeartbeatThrottleInterval` of the agent workers), so a watch costs Temporal a heartbeat every 4
+ * minutes, and one on a runtime host that died is retried elsewhere after at most 5 minutes.
+ */
+export const WATCH_HEARTBEAT_TIMEOUT = '5 minutes';
+const { watchConfiguration } = proxyActivities<AgentActivities>({
+  startToCloseTimeout: WATCH_RUN_MS + 10 * 60_000,
+  heartbeatTimeout: WATCH_HEARTBEAT_TIMEOUT,
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['CertificateRefused'] },
+});
+
 const MAX_BACKOFF_MS = 10 * 60_000;
 /** Renew once this share of the certificate's lifetime has passed. */
 export const RENEW_AT = 0.7;
 
-const renewalDue = (cert: CertificateLife | undefined) => {
-  if (!cert) return false;
+/** When the certificate is due for renewal (epoch ms); undefined before the first one. */
+const renewalAt = (cert: CertificateLife | undefined) => {
+  if (!cert) return undefined;
   const from = Date.parse(cert.notBefore);
-  return Date.now() >= from + RENEW_AT * (Date.parse(cert.notAfter) - from);
+  return from + RENEW_AT * (Date.parse(cert.notAfter) - from);
 };
+const renewalDue = (cert: CertificateLife | undefined) => Date.now() >= (renewalAt(cert) ?? Infinity);
+const backoffMs = (state: AgentState) => Math.min(state.pollIntervalMs * 2 ** state.consecutiveErrors, MAX_BACKOFF_MS);
+
+/** Records a fetched configuration; a version applied before (a watch re-run after a crash) counts once. */
+function recordFetch(state: AgentState, result: SyncResult): void {
+  state.lastFetchAt = result.fetchedAt ?? new Date().toISOString();
+  state.consecutiveErrors = 0;
+  state.lastError = undefined;
+  if (!result.changed) return;
+  state.etag = result.etag;
+  if (result.configVersion !== undefined && result.configVersion === state.lastAppliedVersion && result.digest === state.lastDigest) return;
+  state.lastAppliedVersion = result.configVersion;
+  state.lastDigest = result.digest;
+  state.applies++;
+}
 
 export async function runtimeAgent(initial: AgentState): Promise<never> {
   const state: AgentState = { ...initial, runs: (initial.runs ?? 0) + 1 };
@@ -82,30 +129,59 @@ export async function runtimeAgent(initial: AgentState): Promise<never> {
     state.connected = true;
   }
 
+  if (state.design === AgentDesign.WATCH) {
+    await watchLoop(state);
+  } else {
+    hinted = await pollLoop(state, () => hinted, () => (hinted = false));
+  }
+  await condition(allHandlersFinished);
+  return continueAsNew<typeof runtimeAgent>({ ...state, hinted });
+}
+
+/** `watch`: one activity at a time waits for the next configuration (see the file comment). */
+async function watchLoop(state: AgentState): Promise<void> {
+  for (let watches = 0; watches < (state.pollsPerRun ?? 100) && !workflowInfo().continueAsNewSuggested; watches++) {
+    if (renewalDue(state.certificate)) {
+      state.certificate = await acts.renewCertificate({ runtimeId: state.runtimeId });
+      state.renewals++;
+    }
+    const began = Date.now();
+    const result = await watchConfiguration({
+      runtimeId: state.runtimeId,
+      etag: state.etag,
+      pollIntervalMs: state.pollIntervalMs,
+      renewAt: renewalAt(state.certificate),
+      runMs: WATCH_RUN_MS,
+    });
+    if (result.error === undefined) {
+      recordFetch(state, result);
+      // A watch that ended early with nothing new (cancelled, or an API that answers at once) is not
+      // followed at once by the next: never more than one fetch per poll interval from this loop.
+      const early = state.pollIntervalMs - (Date.now() - began);
+      if (!result.changed && early > 0 && !renewalDue(state.certificate)) await sleep(early);
+      continue;
+    }
+    state.consecutiveErrors++;
+    state.lastError = result.error;
+    await sleep(backoffMs(state));
+  }
+}
+
+/** `poll`: a fetch per poll interval, sooner on a hint. Returns whether a hint is still pending. */
+async function pollLoop(state: AgentState, hinted: () => boolean, clearHint: () => void): Promise<boolean> {
   for (let polls = 0; polls < (state.pollsPerRun ?? 1000) && !workflowInfo().continueAsNewSuggested; polls++) {
     if (renewalDue(state.certificate)) {
       state.certificate = await acts.renewCertificate({ runtimeId: state.runtimeId });
       state.renewals++;
     }
-    hinted = false;
+    clearHint();
     try {
-      const result = await syncConfiguration({ runtimeId: state.runtimeId, etag: state.etag });
-      state.lastFetchAt = new Date().toISOString();
-      state.consecutiveErrors = 0;
-      state.lastError = undefined;
-      if (result.changed) {
-        state.etag = result.etag;
-        state.lastAppliedVersion = result.configVersion;
-        state.lastDigest = result.digest;
-        state.applies++;
-      }
+      recordFetch(state, await syncConfiguration({ runtimeId: state.runtimeId, etag: state.etag }));
     } catch (error) {
       state.consecutiveErrors++;
       state.lastError = failureMessage(error);
     }
-    const wait = state.consecutiveErrors ? Math.min(state.pollIntervalMs * 2 ** state.consecutiveErrors, MAX_BACKOFF_MS) : state.pollIntervalMs;
-    await condition(() => hinted, wait);
+    await condition(hinted, state.consecutiveErrors ? backoffMs(state) : state.pollIntervalMs);
   }
-  await condition(allHandlersFinished);
-  return continueAsNew<typeof runtimeAgent>({ ...state, hinted });
+  return hinted();
 }

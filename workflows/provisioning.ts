@@ -13,7 +13,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { ProvisioningActivities, RuntimeInput } from '../activities/provisioning.js';
-import { AgentStage, runtimeAgent } from './agent.js';
+import { AgentDesign, AgentStage, runtimeAgent } from './agent.js';
 import { fanOutAsChild, runtimeEvent } from './fan-out.js';
 import { failureMessage } from './failures.js';
 import { MeridianStage, runtimeAttributes, workflowId } from './ids.js';
@@ -37,6 +37,8 @@ export interface ProvisioningInput extends RuntimeInput {
   provisionTimeoutMs: number;
   /** @default 15 minutes */
   agentTimeoutMs: number;
+  /** How the agent keeps the configuration current; absent in provisionings started before it existed. @default watch */
+  agentDesign?: AgentDesign;
 }
 
 export interface ProvisioningStatus {
@@ -82,7 +84,17 @@ export async function provisioning(input: ProvisioningInput): Promise<Provisioni
     await startChild(runtimeAgent, {
       workflowId: workflowId.agent(input.runtimeId),
       taskQueue,
-      args: [{ runtimeId: input.runtimeId, pollIntervalMs: facts.pollIntervalSeconds * 1000, connected: false, consecutiveErrors: 0, applies: 0, renewals: 0 }],
+      args: [
+        {
+          runtimeId: input.runtimeId,
+          design: input.agentDesign ?? AgentDesign.WATCH,
+          pollIntervalMs: facts.pollIntervalSeconds * 1000,
+          connected: false,
+          consecutiveErrors: 0,
+          applies: 0,
+          renewals: 0,
+        },
+      ],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `Runtime agent: connect, report CONNECTED, keep the configuration current (every ${facts.pollIntervalSeconds} s)`,
       typedSearchAttributes: runtimeAttributes(input.tenantId, input.runtimeId, AgentStage.RUNNING),

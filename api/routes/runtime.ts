@@ -1,11 +1,13 @@
 // The runtime's own endpoints (mTLS, runtime certificates): itself, its configuration, its status reports.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Response } from 'express';
 import type pg from 'pg';
 import { z } from 'zod';
 import { runtimeConfiguration, type ConfiguredApplication } from '../../db/configuration.js';
 import { credentialsOfRuntime } from '../../db/credentials.js';
 import { getRow } from '../../db/objects.js';
 import { reportConnected } from '../../db/runtimes.js';
+import type { ConfigWaiters } from '../../services/config-waiters.js';
 import { open, type Keyring } from '../../trust/encryption.js';
 import { workflowId } from '../../workflows/ids.js';
 import { agentConnected } from '../../workflows/provisioning.js';
@@ -30,10 +32,53 @@ const RuntimeConfiguration = z.object({
   ),
 });
 
+/** The longest a configuration request is held for `Prefer: wait`; a longer wait is held this long. */
+export const MAX_WAIT_SECONDS = 60;
+
+/**
+ * The seconds of the first `wait` preference (RFC 7240) in a Prefer header, at most {@link MAX_WAIT_SECONDS};
+ * 0 without one, or when its value is not a whole number of seconds (an invalid preference is ignored).
+ */
+export function preferredWait(prefer: string | undefined): number {
+  for (const preference of prefer?.split(',') ?? []) {
+    const [name, ...value] = preference.split(';')[0]!.split('=');
+    if (name!.trim().toLowerCase() !== 'wait') continue;
+    const seconds = value.join('=').trim().replace(/^"(.*)"$/, '$1');
+    return /^\d+$/.test(seconds) ? Math.min(Number(seconds), MAX_WAIT_SECONDS) : 0;
+  }
+  return 0;
+}
+
+const ConfigurationRequestHeaders = z.object({
+  'if-none-match': z.string().optional().describe('The ETag of the configuration the caller has: answered 304 while it is still current'),
+  prefer: z
+    .string()
+    .optional()
+    .transform(preferredWait)
+    .describe(
+      `RFC 7240 \`wait=<seconds>\`: with an If-None-Match that is still current, the answer waits until the configuration changes (200) ` +
+        `or the wait ends (304), at most ${MAX_WAIT_SECONDS} s; other preferences and invalid values are ignored`,
+    ),
+});
+
+const CONFIGURATION_HEADERS = {
+  ETag: 'The configVersion, quoted',
+  'Preference-Applied': '`wait=<seconds>` when the answer waited for a change (`Prefer: wait`)',
+};
+
+/** Aborts when the client hangs up (or the answer has been sent). */
+function hangUp(res: Response): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => controller.abort());
+  return controller.signal;
+}
+
 export interface OwnRuntimeRouteDeps {
   pool: pg.Pool;
   temporal: Client;
   keyring: Keyring;
+  /** Configuration requests held for `Prefer: wait`, woken by the configuration hint listener. */
+  waiters: ConfigWaiters;
 }
 
 /** The applications a runtime sees, each of its APIs with the credentials set for this runtime, and only those, decrypted for it alone. */
@@ -49,7 +94,7 @@ async function configurationOf(deps: OwnRuntimeRouteDeps, tenantId: string, runt
 
 /** `GET /v1/runtime`, its configuration and `PUT /v1/runtime/status` (mTLS, runtime certificates). */
 export function ownRuntimeRoutes(deps: OwnRuntimeRouteDeps): Route[] {
-  const { pool, temporal } = deps;
+  const { pool, temporal, waiters } = deps;
   return [
     route({
       method: 'get',
@@ -65,15 +110,37 @@ export function ownRuntimeRoutes(deps: OwnRuntimeRouteDeps): Route[] {
       method: 'get',
       path: '/v1/runtime/configuration',
       operationId: 'get-runtime-configuration',
-      summary: 'Applications sharing a scenario with the caller, their APIs and events; ETag is the configVersion (If-None-Match → 304)',
+      summary:
+        'Applications sharing a scenario with the caller, their APIs and events; ETag is the configVersion (If-None-Match → 304; ' +
+        'with Prefer: wait=<seconds>, answered once it changes or the wait ends)',
       tag: 'runtime',
       auth: 'runtime',
-      responses: { 200: { description: 'The configuration', schema: RuntimeConfiguration }, 304: { description: 'Unchanged since the ETag' } },
-      handle: async ({ req }) => {
+      headers: ConfigurationRequestHeaders,
+      responses: {
+        200: { description: 'The configuration', schema: RuntimeConfiguration, headers: CONFIGURATION_HEADERS },
+        304: { description: 'Unchanged since the ETag (and during the wait, with Prefer: wait)', headers: CONFIGURATION_HEADERS },
+      },
+      handle: async ({ headers, req, res }) => {
         const { tenantId, id } = req.client!;
-        const { version, etag, unchanged } = await configurationTag(pool, 'runtime', req);
-        if (unchanged) return { status: 304, headers: { etag } };
-        return { status: 200, headers: { etag }, body: { runtimeId: id, configVersion: version, applications: await configurationOf(deps, tenantId, id) } };
+        const wait = headers.prefer;
+        // Registered before the version is read: a change committed in between still ends the wait.
+        const watch = wait > 0 && headers['if-none-match'] !== undefined ? waiters.watch(id) : undefined;
+        try {
+          let tag = await configurationTag(pool, 'runtime', req);
+          let applied = {};
+          if (tag.unchanged && watch) {
+            const gone = hangUp(res);
+            await watch.wait(wait * 1000, gone);
+            if (gone.aborted) return undefined;
+            tag = await configurationTag(pool, 'runtime', req);
+            applied = { 'preference-applied': `wait=${wait}` };
+          }
+          const { version, etag, unchanged } = tag;
+          if (unchanged) return { status: 304, headers: { etag, ...applied } };
+          return { status: 200, headers: { etag, ...applied }, body: { runtimeId: id, configVersion: version, applications: await configurationOf(deps, tenantId, id) } };
+        } finally {
+          watch?.cancel();
+        }
       },
     }),
     route({
