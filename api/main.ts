@@ -14,7 +14,7 @@ runMain(async () => {
   const config = loadConfig();
   if (!config.databaseUrl) throw new Error('DATABASE_URL: must be set for the standalone API');
   const logger = createLogger(config.logLevel);
-  const pool = createPool(config.databaseUrl, logger);
+  const pool = createPool(config.databaseUrl, logger, config.databasePoolSize);
   await migrate(pool);
   if (config.adminToken) await bootstrapAdminToken(pool, config.adminToken, logger);
   const temporal = await connectClient(config.temporal);

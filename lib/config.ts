@@ -124,6 +124,8 @@ const schema = z.object({
   MERIDIAN_RUNTIME_HOST: boolean.default(true),
   /** Port of the standalone runtime host's gateway (events, `/healthz`), on 127.0.0.1; 0 picks a free one. @default 0 */
   MERIDIAN_RUNTIME_HOST_PORT: port.default(0),
+  /** PostgreSQL connections of one API or worker process (`npm start`: of its API and worker together). @default 20 */
+  MERIDIAN_DB_POOL_SIZE: z.coerce.number().int().min(2, 'must be 2-100').max(100, 'must be 2-100').default(20),
   /** Task queue of the management-plane worker. @default meridian */
   MERIDIAN_TASK_QUEUE: z.string().min(1).default('meridian'),
   /** Port where a standalone worker serves Prometheus metrics; 0 disables. @default 9464 */
@@ -190,6 +192,8 @@ export interface ProvisioningConfig {
 export interface Config {
   dataDir: string;
   databaseUrl?: string;
+  /** PostgreSQL connections of this process (MERIDIAN_DB_POOL_SIZE). */
+  databasePoolSize: number;
   embeddedPostgresPort: number;
   temporal: { address: string; namespace: string; tls?: TemporalTlsConfig; uiPort: number; startDevServer: boolean };
   http: { host: string; port: number; trustProxy: boolean; mtlsPort: number; publicUrl?: string; mtlsUrl?: string; tlsHostnames: string[] };
@@ -234,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     dataDir: path.resolve(e.MERIDIAN_DATA_DIR),
     databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.MERIDIAN_DB_POOL_SIZE,
     embeddedPostgresPort: e.MERIDIAN_PG_PORT,
     temporal: {
       address: e.TEMPORAL_ADDRESS,

@@ -30,6 +30,9 @@ export const AGENT_WORKER_OPTIONS = {
   maxConcurrentActivityTaskExecutions: 20_000,
 } as const;
 
+/** Attempts of one configuration request in a watch before the watch ends with the failure. */
+const WATCH_ATTEMPTS = 3;
+
 /** What a benchmark or a test hears of the agents' work: each configuration answer, each applied version. */
 export interface AgentObserver {
   fetched?(runtimeId: string, status: number): void;
@@ -142,16 +145,17 @@ export function createAgentActivities({ root, eventUrl, observer }: { root: stri
     /**
      * The `watch` design's wait (workflows/agent.ts): long-polls the configuration (`Prefer: wait`, one
      * poll interval at a time) until it changed (applied, then returned), the renewal is due, `runMs`
-     * passed, or a fetch failed (returned as `error`, so the workflow's backoff shows in `status`). The
-     * ETag goes into every heartbeat, so a re-run after a crash goes on from the last answer; a version
-     * already applied is not written again. An API that does not hold the request (no
-     * `Preference-Applied`) is polled every interval instead.
+     * passed, or a fetch failed {@link WATCH_ATTEMPTS} times in a row (returned as `error`, so the
+     * workflow's backoff shows in `status`). The ETag goes into every heartbeat, so a re-run after a
+     * crash goes on from the last answer; a version already applied is not written again. An API that
+     * does not hold the request (no `Preference-Applied`) is polled every interval instead.
      */
     async watchConfiguration(input: { runtimeId: string; etag?: string; pollIntervalMs: number; renewAt?: number; runMs: number }): Promise<SyncResult> {
       const context = Context.current();
       const until = Math.min(Date.now() + input.runMs, input.renewAt ?? Infinity);
       const etag = (context.info.heartbeatDetails as { etag?: string } | undefined)?.etag ?? input.etag;
       let fetchedAt: string | undefined;
+      let failures = 0;
       const mtls = client(input.runtimeId);
       try {
         for (;;) {
@@ -159,10 +163,21 @@ export function createAgentActivities({ root, eventUrl, observer }: { root: stri
           if (left <= 0 || context.cancellationSignal.aborted) return { changed: false, etag, fetchedAt };
           const wait = Math.max(1, Math.ceil(Math.min(input.pollIntervalMs, left) / 1000));
           const asked = Date.now();
-          const res = fetched(
-            input.runtimeId,
-            await mtls.request('GET', '/v1/runtime/configuration', undefined, { ...(etag && { 'if-none-match': etag }), prefer: `wait=${wait}` }, context.cancellationSignal),
-          );
+          const res = await mtls
+            .request('GET', '/v1/runtime/configuration', undefined, { ...(etag && { 'if-none-match': etag }), prefer: `wait=${wait}` }, context.cancellationSignal)
+            .then((answer) => fetched(input.runtimeId, answer))
+            .catch((error: Error) => {
+              if (context.cancellationSignal.aborted) throw error;
+              return error;
+            });
+          // Meridian busy for a moment (a fan-out to thousands of runtimes) or a dropped connection: asked
+          // again after 1, 2 s before the workflow hears of it and backs off for a poll interval or more.
+          if (res instanceof Error || res.status === 503) {
+            if (++failures >= WATCH_ATTEMPTS) return { changed: false, etag, fetchedAt, error: res instanceof Error ? res.message : 'configuration: HTTP 503' };
+            await context.sleep(1000 * 2 ** (failures - 1));
+            continue;
+          }
+          failures = 0;
           fetchedAt = new Date().toISOString();
           context.heartbeat({ etag });
           if (res.status !== 304) return { ...applied(input.runtimeId, res), fetchedAt };

@@ -101,7 +101,7 @@ runMain(async () => {
     stops.push(devServer.stop);
   }
 
-  const pool = createPool(databaseUrl, logger);
+  const pool = createPool(databaseUrl, logger, config.databasePoolSize);
   stops.push(() => pool.end());
   const migrations = await migrate(pool);
   const { bootstrap } = await bootstrapAdminToken(pool, config.adminToken, logger);

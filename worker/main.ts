@@ -29,7 +29,7 @@ runMain(async () => {
   onShutdown(stopAll);
   const metrics = createMetrics();
   installRuntime(logger);
-  const pool = createPool(config.databaseUrl, logger);
+  const pool = createPool(config.databaseUrl, logger, config.databasePoolSize);
   stops.push(() => pool.end());
   const options = await connectionOptions(config.temporal);
   const connection = await whenReachable(`Temporal at ${config.temporal.address}`, () => NativeConnection.connect(options), logger);
