@@ -1,9 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import forge from 'node-forge';
 import { clientSubject, generateCa, issue, loadCa, subjectFields, type Signer } from '../trust/ca.js';
+import type { Result } from './stats.js';
 
 /** Client certificates per second from one CA (RSA-3072), signed by node-forge vs Node's native RSA. */
-export function certificateIssuance(): void {
+export function certificateIssuance(): Result {
   const { certPem, keyPem } = generateCa();
   const ca = loadCa(certPem, keyPem);
   const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -22,8 +23,12 @@ export function certificateIssuance(): void {
   };
   const forgeRate = rate('forge', 30);
   const nativeRate = rate('native', 300);
-  console.log('certificate issuance (build with node-forge, CA key RSA-3072, one core)');
-  console.log(`  forge-only signing   ${forgeRate.toFixed(1)} certificates/s`);
-  console.log(`  native signing       ${nativeRate.toFixed(1)} certificates/s`);
-  console.log(`  ratio                ${(nativeRate / forgeRate).toFixed(1)}× faster with native signing\n`);
+  return {
+    title: 'certificate issuance (build with node-forge, CA key RSA-3072, one core)',
+    figures: [
+      { label: 'forge-only signing', value: forgeRate, unit: 'certificates/s' },
+      { label: 'native signing', value: nativeRate, unit: 'certificates/s' },
+      { label: 'ratio native/forge', value: nativeRate / forgeRate, unit: '×' },
+    ],
+  };
 }

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MtlsClient, connect } from '../client/connector.js';
-import type { LocalStack } from '../dev/local-stack.js';
 import { api, untilDone } from './runtimes.js';
-import { summary } from './stats.js';
+import type { Target } from './servers.js';
+import { latency, type Result } from './stats.js';
 
 /**
  * Time from `PUT …/credentials` (answered 200) to the first call through the runtime gateway that
@@ -13,14 +13,14 @@ import { summary } from './stats.js';
  * is called every 25 ms. `jitterMs`: a random pause before each change, so changes fall at random
  * points of the agent's poll cycle.
  */
-export async function credentialPropagation(stack: LocalStack, label: string, pollIntervalSeconds: number, runs = 50, jitterMs = 0): Promise<void> {
+export async function credentialPropagation(stack: Target, label: string, pollIntervalSeconds: number, runs = 50, jitterMs = 0): Promise<Result> {
   const seen = new Set<string>();
   const target = http.createServer((req, res) => {
     seen.add(req.headers.authorization ?? '');
     res.writeHead(200).end();
   });
   await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
-  const token = stack.adminToken!;
+  const token = stack.adminToken;
   const run = `c${randomBytes(3).toString('hex')}`;
   const app = await api(stack.url, token, 'POST', '/v1/applications', { name: `${run}-app` });
   const pairing = await api(stack.url, token, 'POST', `/v1/applications/${app.id}/pairing`);
@@ -54,8 +54,13 @@ export async function credentialPropagation(stack: LocalStack, label: string, po
   } finally {
     client.close();
     target.close();
-    await api(stack.url, token, 'DELETE', `/v1/runtimes/${runtimeId.id}`).catch(() => undefined);
+    // Until deleted, which stops the runtime's process: the cluster does not stop local runtimes when it stops.
+    await api(stack.url, token, 'DELETE', `/v1/runtimes/${runtimeId.id}`)
+      .then((op) => untilDone(stack.url, token, op.id))
+      .catch(() => undefined);
   }
-  console.log(`credentials set → first gateway call carrying them (${runs} runs, agent poll interval ${pollIntervalSeconds} s, ${label})`);
-  console.log(`  propagation          ${summary(durations)}\n`);
+  return {
+    title: `credentials set → first gateway call carrying them (${runs} runs, agent poll interval ${pollIntervalSeconds} s, ${label})`,
+    figures: latency('propagation', durations),
+  };
 }

@@ -1,5 +1,6 @@
 import { MtlsClient, connect } from '../client/connector.js';
-import { summary } from './stats.js';
+import type { Target } from './servers.js';
+import { latency, type Result } from './stats.js';
 
 const RUNS = 50;
 
@@ -24,7 +25,7 @@ function typicalOpenApi(): string {
 }
 
 /** End-to-end inline OpenAPI registration over mTLS: POST → workflow validates and stores → 201 with spec.status. */
-export async function registrations(url: string, adminToken: string): Promise<void> {
+export async function registrations({ url, adminToken }: Target): Promise<Result> {
   const post = async (path: string, body?: unknown) => {
     const res = await fetch(`${url}${path}`, {
       method: 'POST',
@@ -45,6 +46,8 @@ export async function registrations(url: string, adminToken: string): Promise<vo
     if (i > 0) durations.push(performance.now() - started); // the first one warms up parsers and caches
   }
   client.close();
-  console.log(`inline OpenAPI 3.0 registration (${(data.length / 1024).toFixed(1)} KiB, 20 paths), sequential, POST until 201 with spec.status`);
-  console.log(`  latency              ${summary(durations)}\n`);
+  return {
+    title: `inline OpenAPI 3.0 registration (${(data.length / 1024).toFixed(1)} KiB, 20 paths), ${RUNS} sequential, POST until 201 with spec.status`,
+    figures: latency('latency', durations),
+  };
 }

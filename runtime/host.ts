@@ -46,9 +46,9 @@ export async function startRuntimeHost(options: {
         // Looked up per call, so a benchmark can instrument them.
         activities: Object.fromEntries(Object.keys(activities).map((name) => [name, (input: never) => (activities as Record<string, (i: never) => unknown>)[name]!(input)])),
         ...AGENT_WORKER_OPTIONS,
-        // A watching agent wakes about once an hour and replays a short history then; polling ones wake
-        // every poll interval and need every runtime cached.
-        maxCachedWorkflows: options.agentDesign === 'poll' ? 10_000 : 1_000,
+        // A watching agent wakes about once an hour and replays a short history then, so few stay cached
+        // (each costs memory); polling ones wake every poll interval and need every runtime cached.
+        maxCachedWorkflows: options.agentDesign === 'poll' ? 10_000 : 100,
       }),
   });
   await supervisor.started;

@@ -26,6 +26,7 @@ import {
   type MeridianProcess,
   type Ports,
 } from '../dev/cluster.js';
+import { localProvider } from '../activities/providers/local.js';
 import { startEmbeddedPostgres, stopLeftoverPostgres } from '../dev/embedded-postgres.js';
 import { ensureClusterTools, GO_VERSIONS } from '../dev/go-tools.js';
 import { claimDataDir } from '../dev/leftovers.js';
@@ -127,6 +128,8 @@ runMain(async () => {
   const adminToken = process.env.MERIDIAN_ADMIN_TOKEN ?? (firstRun ? randomBytes(32).toString('base64url') : undefined);
   const apiEnv = adminToken ? { ...env, MERIDIAN_ADMIN_TOKEN: adminToken } : env;
   const meridian = (name: MeridianProcess) => supervised(name, () => startMeridianProcess(name, layout, ports, name.startsWith('api') ? apiEnv : env));
+  // Local runtimes the workers started belong to this machine's cluster: stopped after the workers.
+  stops.push(async () => void (await localProvider({ root: path.join(layout.meridian, 'runtimes'), temporal: { address: '', namespace: '' } }).stopAll()));
   await meridian('api-1');
   await Promise.all([meridian('api-2'), meridian('worker-1'), meridian('worker-2'), meridian('runtime-host'), ui]);
 
