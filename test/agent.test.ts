@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { fileURLToPath } from 'node:url';
@@ -170,6 +171,26 @@ describe('runtime agent, watch design (time-skipping)', () => {
     const status = await handle.query(agentStatus);
     await stop();
     expect(status).toMatchObject({ lastAppliedVersion: 1, applies: 1, consecutiveErrors: 0 });
+  });
+
+  it('backs off when its certificate is refused, instead of failing', async () => {
+    const meridian = scriptedMeridian(90 * 24 * 60 * MINUTE);
+    let watches = 0;
+    const refused: AgentActivities = {
+      ...meridian.activities,
+      watchConfiguration: async () => {
+        watches++;
+        throw ApplicationFailure.nonRetryable('the runtime certificate was refused', 'CertificateRefused');
+      },
+    };
+    const { handle, stop } = await runAgent(refused, { design: 'watch' });
+    await env.sleep('10 minutes');
+    const described = await handle.describe();
+    const status = await handle.query(agentStatus);
+    await stop();
+    expect(described.status.name).toBe('RUNNING');
+    expect(status.lastError).toMatch(/certificate was refused/);
+    expect(watches).toBeLessThan(10);
   });
 
   it('backs off after a failed watch and shows the failure in status', async () => {

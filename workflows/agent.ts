@@ -146,13 +146,15 @@ async function watchLoop(state: AgentState): Promise<void> {
       state.renewals++;
     }
     const began = Date.now();
+    // A refused certificate (revoked while the runtime is deprovisioned) ends a watch with a failure:
+    // backed off like a failed fetch, as the poll loop does, rather than failing the agent.
     const result = await watchConfiguration({
       runtimeId: state.runtimeId,
       etag: state.etag,
       pollIntervalMs: state.pollIntervalMs,
       renewAt: renewalAt(state.certificate),
       runMs: WATCH_RUN_MS,
-    });
+    }).catch((error: unknown): SyncResult => ({ changed: false, error: failureMessage(error) }));
     if (result.error === undefined) {
       recordFetch(state, result);
       // A watch that ended early with nothing new (cancelled, or an API that answers at once) is not
