@@ -7,7 +7,8 @@ import { call, createTenant, startTestApi, uniqueName, type TestApi } from './he
 
 let api: TestApi;
 beforeAll(async () => {
-  api = await startTestApi({ worker: true });
+  // A hundred runtimes' requests and ten provisionings at a time share the API's and worker's pool.
+  api = await startTestApi({ worker: true, poolSize: 20 });
 });
 afterAll(() => api.stop());
 

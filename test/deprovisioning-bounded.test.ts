@@ -60,8 +60,10 @@ describe('bounded deprovisioning', () => {
     const attempts = flaky.state.deprovisions;
     expect(attempts).toBeGreaterThanOrEqual(2);
     // The workflow completed (a new DELETE starts a new run) and shows FAILED.
-    const description = await api.temporal.workflow.getHandle(`deprovisioning:${runtimeId}`).describe();
-    expect(description.status.name).toBe('COMPLETED');
+    // (Its last activity writes the operation FAILED; the workflow completes a moment later.)
+    const handle = api.temporal.workflow.getHandle(`deprovisioning:${runtimeId}`);
+    await expect.poll(async () => (await handle.describe()).status.name, { timeout: 10_000 }).toBe('COMPLETED');
+    const description = await handle.describe();
     expect(description.typedSearchAttributes.get(MeridianStage)).toBe('FAILED');
 
     // The provider works again: a second DELETE, a new operation, removes the runtime.

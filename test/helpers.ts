@@ -84,6 +84,8 @@ export interface TestApiOptions {
   keyring?: Keyring;
   /** Hint runtime agents on configuration changes. @default true */
   configHints?: boolean;
+  /** PostgreSQL connections of the API and its worker. @default 5 */
+  poolSize?: number;
   /** What the worker's and runtimes' outbound calls may reach. @default {@link testOutbound} (loopback allowed) */
   outbound?: OutboundConfig;
 }
@@ -135,7 +137,7 @@ export function killRuntimes(dir: string): void {
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
   const log = new CapturedLog();
   const logger = createLogger('info', log);
-  const pool = createPool(options.databaseUrl ?? inject('databaseUrl'), logger, 5);
+  const pool = createPool(options.databaseUrl ?? inject('databaseUrl'), logger, options.poolSize ?? 5);
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const temporal = new Client({ connection });
   const metrics = createMetrics();
