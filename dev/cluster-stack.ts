@@ -3,20 +3,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clusterLayout, clusterPorts, type ClusterState, type Ports } from './cluster.js';
 import { embeddedUrl } from './embedded-postgres.js';
+import { isAlive } from './leftovers.js';
+import { portFree } from './local-stack.js';
 
 const SCRIPT = path.resolve(import.meta.dirname, '../scripts/cluster.ts');
-
-const portFree = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const probe = net.createServer().once('error', () => resolve(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-  });
 
 /** A base port whose whole range of cluster ports is free now. */
 async function freeBase(): Promise<number> {
@@ -117,14 +112,5 @@ export class ClusterStack {
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
     return code;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -5,9 +5,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { connectionOptions, SEARCH_ATTRIBUTES } from '../lib/temporal.js';
+import { temporalAnswers } from './devserver.js';
 import type { ClusterTools } from './go-tools.js';
 import { readPidFile, stopLeftover, type Identity } from './leftovers.js';
 import { startService, waitUntil, type Service } from './service.js';
@@ -201,15 +201,8 @@ export function meridianEnv(layout: ClusterLayout, ports: Ports, databaseUrl: st
 }
 
 /** Whether the frontend at `address` answers with the given client certificate. */
-async function temporalAnswers(address: string, tls: ReturnType<typeof tlsFiles>): Promise<boolean> {
-  const options = await connectionOptions({ address, tls: { certFile: tls.cert, keyFile: tls.key, caFile: tls.ca, serverName: 'temporal' } });
-  const connection = await Connection.connect({ ...options, connectTimeout: 1_000 });
-  try {
-    await connection.workflowService.getSystemInfo({});
-    return true;
-  } finally {
-    await connection.close();
-  }
+async function answersWith(address: string, tls: ReturnType<typeof tlsFiles>): Promise<boolean> {
+  return temporalAnswers(await connectionOptions({ address, tls: { certFile: tls.cert, keyFile: tls.key, caFile: tls.ca, serverName: 'temporal' } }));
 }
 
 /** Output of a process, appended to `logs/<name>.log`. */
@@ -262,7 +255,7 @@ export async function startTemporalServer(layout: ClusterLayout, ports: Ports, d
     onOutput: processLog(layout, 'temporal'),
     pidFile: pidFile(layout, 'temporal'),
   });
-  await ready(layout, service, `Temporal server on 127.0.0.1:${ports.temporal}`, () => temporalAnswers(`127.0.0.1:${ports.temporal}`, tlsFiles(layout, 'admin')));
+  await ready(layout, service, `Temporal server on 127.0.0.1:${ports.temporal}`, () => answersWith(`127.0.0.1:${ports.temporal}`, tlsFiles(layout, 'admin')));
   return { service, stop: () => service.stop('SIGTERM', 20_000) };
 }
 

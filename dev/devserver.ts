@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { readPidFile, stopLeftover } from './leftovers.js';
 import { startService, waitUntil, type Service } from './service.js';
 import { SEARCH_ATTRIBUTES } from '../lib/temporal.js';
@@ -26,6 +26,17 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
+/** Whether a Temporal frontend answers with these connection options (within a second to connect). */
+export async function temporalAnswers(options: ConnectionOptions): Promise<boolean> {
+  const connection = await Connection.connect({ ...options, connectTimeout: 1_000 });
+  try {
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } finally {
+    await connection.close();
+  }
+}
+
 /** Runs `temporal server start-dev` with Meridian's search attributes and waits until its frontend answers. */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const address = `127.0.0.1:${options.port}`;
@@ -36,19 +47,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   for (const name of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${name}=Keyword`);
 
   const service = startService('temporal', options.cli, args, { onOutput: options.onOutput, pidFile: options.pidFile });
-  await waitUntil(
-    `Temporal dev server on ${address}`,
-    async () => {
-      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
-      try {
-        await connection.workflowService.getSystemInfo({});
-        return true;
-      } finally {
-        await connection.close();
-      }
-    },
-    { service, timeoutMs: 120_000 },
-  );
+  await waitUntil(`Temporal dev server on ${address}`, () => temporalAnswers({ address }), { service, timeoutMs: 120_000 });
   return {
     address,
     uiUrl: options.uiPort ? `http://localhost:${options.uiPort}` : undefined,

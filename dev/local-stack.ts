@@ -18,6 +18,14 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Whether `port` on 127.0.0.1 can be listened on now. */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer().once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
 /**
  * Environment for a stack on fresh ephemeral ports with its data under `dataDir`. Its outbound calls
  * may reach loopback (MERIDIAN_OUTBOUND_ALLOW_PRIVATE=true): the demo's sample application and the

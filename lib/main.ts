@@ -60,3 +60,17 @@ export function onShutdown(stop: () => Promise<void>): void {
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
 }
+
+/**
+ * What an entry point started, in order (`stops.push(...)`), and `stopAll`, which stops it in reverse once,
+ * however often it is called (on Ctrl-C, or when start-up fails half-way); a stop that fails is logged.
+ */
+export function stopStack(): { stops: Array<() => Promise<void>>; stopAll: () => Promise<void> } {
+  const stops: Array<() => Promise<void>> = [];
+  let stopping: Promise<void> | undefined;
+  const stopAll = (): Promise<void> =>
+    (stopping ??= (async () => {
+      for (const stop of stops.splice(0).reverse()) await stop().catch((error: Error) => console.error(`meridian: stop failed: ${error.message}`));
+    })());
+  return { stops, stopAll };
+}

@@ -7,7 +7,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import {
   applyTemporalSchema,
@@ -30,21 +29,18 @@ import { localProvider } from '../activities/providers/local.js';
 import { startEmbeddedPostgres, stopLeftoverPostgres } from '../dev/embedded-postgres.js';
 import { ensureClusterTools, GO_VERSIONS } from '../dev/go-tools.js';
 import { claimDataDir } from '../dev/leftovers.js';
+import { portFree } from '../dev/local-stack.js';
 import { supervise, type Supervised } from '../dev/service.js';
 import { ensureTemporalTools } from '../dev/tools.js';
 import { ensureTemporalCerts } from './temporal-certs.js';
 import { createLogger } from '../lib/logger.js';
-import { onShutdown, runMain } from '../lib/main.js';
+import { onShutdown, runMain, stopStack } from '../lib/main.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
 async function assertPortsFree(ports: Ports): Promise<void> {
   for (const [name, port] of Object.entries(ports)) {
-    const free = await new Promise<boolean>((resolve) => {
-      const probe = net.createServer().once('error', () => resolve(false));
-      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-    });
-    if (!free) throw new Error(`port ${port} (${name}) is already in use; stop what holds it or set MERIDIAN_CLUSTER_BASE_PORT`);
+    if (!(await portFree(port))) throw new Error(`port ${port} (${name}) is already in use; stop what holds it or set MERIDIAN_CLUSTER_BASE_PORT`);
   }
 }
 
@@ -54,12 +50,7 @@ function passedThrough(): Record<string, string> {
   return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !own.test(entry[0])));
 }
 
-const stops: Array<() => Promise<void>> = [];
-let stopping: Promise<void> | undefined;
-const stopAll = (): Promise<void> =>
-  (stopping ??= (async () => {
-    for (const stop of stops.splice(0).reverse()) await stop().catch((error: Error) => console.error(`meridian: stop failed: ${error.message}`));
-  })());
+const { stops, stopAll } = stopStack();
 
 runMain(async () => {
   const started = Date.now();

@@ -1,11 +1,11 @@
 // `npm start`: the whole management plane on one machine, with real Temporal and PostgreSQL.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { startApi } from '../api/server.js';
 import { startEmbeddedPostgres, stopLeftoverPostgres, type EmbeddedPostgres } from '../dev/embedded-postgres.js';
 import { claimDataDir } from '../dev/leftovers.js';
+import { portFree } from '../dev/local-stack.js';
 import { supervise, type Supervised } from '../dev/service.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
@@ -13,7 +13,7 @@ import { bootstrapAdminToken } from '../db/tenants.js';
 import { loadConfig } from '../lib/config.js';
 import { startDevServer, stopLeftoverDevServer, type DevServer } from '../dev/devserver.js';
 import { createLogger } from '../lib/logger.js';
-import { onShutdown, runMain } from '../lib/main.js';
+import { onShutdown, runMain, stopStack } from '../lib/main.js';
 import { createMetrics } from '../lib/metrics.js';
 import { activityDeps } from '../worker/deps.js';
 import { sharedDeps } from '../trust/load.js';
@@ -25,20 +25,11 @@ import { superviseWorker } from '../lib/supervise.js';
 import { createWorker, startReconciler } from '../worker/worker.js';
 
 async function assertPortFree(port: number, variable: string): Promise<void> {
-  const free = await new Promise<boolean>((resolve) => {
-    const probe = net.createServer().once('error', () => resolve(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-  });
-  if (!free) throw new Error(`port ${port} is already in use; stop what holds it or set ${variable}`);
+  if (!(await portFree(port))) throw new Error(`port ${port} is already in use; stop what holds it or set ${variable}`);
 }
 
 /** What was started, in order; stopped in reverse on Ctrl-C or when start-up fails half-way. */
-const stops: Array<() => Promise<void>> = [];
-let stopping: Promise<void> | undefined;
-const stopAll = (): Promise<void> =>
-  (stopping ??= (async () => {
-    for (const stop of stops.splice(0).reverse()) await stop().catch((error: Error) => console.error(`meridian: stop failed: ${error.message}`));
-  })());
+const { stops, stopAll } = stopStack();
 
 runMain(async () => {
   const started = Date.now();

@@ -5,7 +5,7 @@ import { whenReachable } from '../lib/backoff.js';
 import { activityDeps } from './deps.js';
 import { loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
-import { onShutdown, runMain } from '../lib/main.js';
+import { onShutdown, runMain, stopStack } from '../lib/main.js';
 import { createMetrics } from '../lib/metrics.js';
 import { connectClient, connectionOptions } from '../lib/temporal.js';
 import { createPool } from '../db/pool.js';
@@ -14,13 +14,7 @@ import { superviseWorker } from '../lib/supervise.js';
 import { createWorker, startReconciler } from './worker.js';
 
 /** What was started, in order; stopped in reverse on SIGINT/SIGTERM or when start-up fails half-way. */
-const stops: Array<() => Promise<void>> = [];
-let stopping: Promise<void> | undefined;
-const stopAll = (): Promise<void> =>
-  (stopping ??= (async () => {
-    for (const stop of stops.splice(0).reverse()) await stop().catch((error: Error) => console.error(`meridian: stop failed: ${error.message}`));
-  })());
-
+const { stops, stopAll } = stopStack();
 
 runMain(async () => {
   const config = loadConfig();
