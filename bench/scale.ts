@@ -33,6 +33,10 @@ interface Row {
   provisionedPerSecond: number;
   lag: { p50: number; p95: number; p99: number; max: number; n: number };
   hostKbPerRuntime: number;
+  /** Of which the host's JavaScript heap (the rest: TLS connections, OpenSSL, buffers). */
+  hostHeapKbPerRuntime: number;
+  /** CPU seconds each process spent per runtime provisioned: where the provisioning rate goes. */
+  provisioningCpu: { temporal: number; plane: number; host: number };
   planeMb: number;
   temporalMb: number;
   temporalCpu: number;
@@ -56,10 +60,11 @@ function cpuSeconds(pid: number): number {
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
-/** This process's resident memory after a full garbage collection. */
-function settledRss(): number {
+/** This process's resident memory and JavaScript heap after a full garbage collection. */
+function settledMemory(): { rss: number; heap: number } {
   gc();
-  return process.memoryUsage().rss;
+  const { rss, heapUsed } = process.memoryUsage();
+  return { rss, heap: heapUsed };
 }
 
 /** Sequential calls of `call` for `ms`: calls per second. */
@@ -94,7 +99,7 @@ let unavailable = 0;
 async function finished(url: string, token: string, operationId: string): Promise<{ state: string; message?: string }> {
   for (;;) {
     try {
-      return await untilFinished(url, token, operationId, { timeoutMs: 1_800_000, intervalMs: 500 });
+      return await untilFinished(url, token, operationId, { timeoutMs: 1_800_000, intervalMs: 2_000 });
     } catch (error) {
       if (!(error instanceof OperationUnreadable && error.status === 503)) throw error;
       unavailable++;
@@ -124,7 +129,7 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
     },
   });
   // Memory per runtime is the growth from here: the host's worker, bundle and gateway are up already.
-  let previous = { runtimes: 0, rss: settledRss() };
+  let previous = { runtimes: 0, ...settledMemory() };
   const temporalPid = readPidFile(path.join(dataDir, 'temporal.pid'))!;
   const client = new Client({ connection: await Connection.connect({ address: stack.env.TEMPORAL_ADDRESS! }) });
   const token = stack.adminToken!;
@@ -135,6 +140,7 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
       // Provisioning, IN_FLIGHT at a time.
       const started = performance.now();
       const before = runtimeIds.length;
+      const cpuAtStart = { temporal: cpuSeconds(temporalPid), plane: cpuSeconds(stack.child!.pid!), host: cpuSeconds(process.pid) };
       let next = before;
       await Promise.all(
         Array.from({ length: IN_FLIGHT }, async () => {
@@ -148,6 +154,11 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
         }),
       );
       const provisionedPerSecond = (count - before) / ((performance.now() - started) / 1000);
+      const provisioningCpu = {
+        temporal: (cpuSeconds(temporalPid) - cpuAtStart.temporal) / (count - before),
+        plane: (cpuSeconds(stack.child!.pid!) - cpuAtStart.plane) / (count - before),
+        host: (cpuSeconds(process.pid) - cpuAtStart.host) / (count - before),
+      };
 
       // Steady state: nothing changes for observeMs.
       await sleep(5_000);
@@ -161,8 +172,9 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
       const sorted = gaps.sort((a, b) => a - b);
       const sample = runtimeIds.slice(-SAMPLE);
       const cost = await temporalCost(client, sample, since, until);
-      const now = { runtimes: runtimeIds.length, rss: settledRss() };
+      const now = { runtimes: runtimeIds.length, ...settledMemory() };
       const hostKbPerRuntime = (now.rss - previous.rss) / 1024 / (now.runtimes - previous.runtimes);
+      const hostHeapKbPerRuntime = (now.heap - previous.heap) / 1024 / (now.runtimes - previous.runtimes);
       previous = now;
 
       // One change every runtime sees: a new application in the DEFAULT scenario they all share.
@@ -189,6 +201,8 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
         provisionedPerSecond,
         lag: { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, n: sorted.length },
         hostKbPerRuntime,
+        hostHeapKbPerRuntime,
+        provisioningCpu,
         planeMb: rss(stack.child!.pid!) / 2 ** 20,
         temporalMb: rss(temporalPid) / 2 ** 20,
         temporalCpu,
@@ -219,11 +233,11 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
   return rows;
 }
 
-const HEADER = 'runtimes  prov/s  lag p50/p95/p99/max (ms)        host KB/rt  plane MB  temporal MB  temporal CPU  wf tasks/rt/h  events/rt/h  fan-out';
+const HEADER = 'runtimes  prov/s  CPU s/rt T/P/H    lag p50/p95/p99/max (ms)        host KB/rt (heap)  plane MB  temporal MB  temporal CPU  wf tasks/rt/h  events/rt/h  fan-out';
 function printRow(design: Design, r: Row): void {
   const lag = [r.lag.p50, r.lag.p95, r.lag.p99, r.lag.max].map((v) => (Number.isNaN(v) ? '-' : v.toFixed(0))).join('/');
   console.log(
-    `  [${design}] ${String(r.runtimes).padStart(6)}  ${r.provisionedPerSecond.toFixed(1).padStart(6)}  ${`${lag} (n=${r.lag.n})`.padEnd(30)}  ${r.hostKbPerRuntime.toFixed(0).padStart(10)}  ${r.planeMb.toFixed(0).padStart(8)}  ${r.temporalMb.toFixed(0).padStart(11)}  ${(r.temporalCpu * 100).toFixed(0).padStart(11)}%  ${r.tasksPerRuntimeHour.toFixed(1).padStart(13)}  ${r.eventsPerRuntimeHour.toFixed(1).padStart(11)}  ${Number.isNaN(r.fanOutMs) ? `>120 s (${r.fanOutApplied})` : `${(r.fanOutMs / 1000).toFixed(1)} s (${r.fanOutApplied})`}`,
+    `  [${design}] ${String(r.runtimes).padStart(6)}  ${r.provisionedPerSecond.toFixed(1).padStart(6)}  ${[r.provisioningCpu.temporal, r.provisioningCpu.plane, r.provisioningCpu.host].map((v) => v.toFixed(2)).join('/').padEnd(16)}  ${`${lag} (n=${r.lag.n})`.padEnd(30)}  ${`${r.hostKbPerRuntime.toFixed(0)} (${r.hostHeapKbPerRuntime.toFixed(0)})`.padStart(17)}  ${r.planeMb.toFixed(0).padStart(8)}  ${r.temporalMb.toFixed(0).padStart(11)}  ${(r.temporalCpu * 100).toFixed(0).padStart(11)}%  ${r.tasksPerRuntimeHour.toFixed(1).padStart(13)}  ${r.eventsPerRuntimeHour.toFixed(1).padStart(11)}  ${Number.isNaN(r.fanOutMs) ? `>120 s (${r.fanOutApplied})` : `${(r.fanOutMs / 1000).toFixed(1)} s (${r.fanOutApplied})`}`,
   );
 }
 
@@ -233,7 +247,8 @@ export async function scale(): Promise<void> {
   const counts = (process.env.BENCH_SCALE_COUNTS ?? '200,500').split(',').map(Number);
   const observeMs = Number(process.env.BENCH_SCALE_OBSERVE_SECONDS ?? 300) * 1000;
   console.log(`scale: simulated runtimes on one runtime host (this process), ${POLL_SECONDS} s poll interval, ${observeMs / 1000} s of steady state per count`);
-  console.log(`  lag = how much later than ${POLL_SECONDS} s after the previous answer each configuration answer came; host KB/rt = this process's RSS growth per runtime added (after a full GC)`);
+  console.log('  CPU s/rt T/P/H = CPU seconds per runtime provisioned, spent by the Temporal server / the management plane (API and worker) / this process (runtime host: RSA-2048 keys, CSRs, TLS)');
+  console.log(`  lag = how much later than ${POLL_SECONDS} s after the previous answer each configuration answer came; host KB/rt = this process's RSS growth per runtime added (after a full GC), of which its JavaScript heap in brackets`);
   for (const design of designs) {
     console.log(`\n  design: ${design}\n  ${HEADER}`);
     await scaleOfDesign(design, counts, observeMs);

@@ -5,16 +5,29 @@ import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
+import { AGENT_WORKFLOWS } from '../runtime/activities.js';
 import { WORKFLOWS_PATH } from '../worker/worker.js';
 
 const history = (name: string) =>
   temporal.api.history.v1.History.fromObject(JSON.parse(fs.readFileSync(fileURLToPath(new URL(`./fixtures/histories/${name}.json`, import.meta.url)), 'utf8')));
+
+/** The runtime of the recorded provisioning and its agent. */
+const RECORDED_RUNTIME = 'acbb4b45-d776-43ed-b4e0-15edc355a74e';
 
 describe('replay of earlier histories', () => {
   it('replays a provisioning that notified applications inline, before the fan-out workflow existed', async () => {
     const recorded = history('provisioning-before-fan-out');
     expect(recorded.events.some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === 'notifyApplication')).toBe(true);
     await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, recorded, 'provisioning:r1')).resolves.toBeUndefined();
+  });
+
+  it('replays a provisioning and an agent connect whose quick steps were activity tasks, before they became local activities', async () => {
+    const provisioning = history('provisioning-with-activity-tasks');
+    expect(provisioning.events.filter((e) => e.activityTaskScheduledEventAttributes).length).toBeGreaterThan(1);
+    await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, provisioning, `provisioning:${RECORDED_RUNTIME}`)).resolves.toBeUndefined();
+    const agent = history('agent-connect-with-activity-tasks');
+    expect(agent.events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'connectRuntime')).toBe(true);
+    await expect(Worker.runReplayHistory({ workflowsPath: AGENT_WORKFLOWS }, agent, `agent:${RECORDED_RUNTIME}`)).resolves.toBeUndefined();
   });
 
   it('replays a pairing whose certificate was issued in an update (one local activity at a time)', async () => {

@@ -3,9 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MtlsClient, loadCredentials } from '../client/connector.js';
+import type { temporal } from '@temporalio/proto';
 import { agentStatus } from '../workflows/agent.js';
+import { workflowId } from '../workflows/ids.js';
 import { openApi30 } from './fixtures/specs.js';
-import { call, pairedApplication, stagesOf, receiver, startTestApi, uniqueName, type TestApi } from './helpers.js';
+import { call, createTenant, pairedApplication, stagesOf, receiver, startTestApi, uniqueName, type TestApi } from './helpers.js';
 
 let api: TestApi;
 let hooks: Awaited<ReturnType<typeof receiver>>;
@@ -163,4 +165,28 @@ describe('simulated runtimes', () => {
     expect(await waitForOperation(token, removed.body.id)).toMatchObject({ state: 'SUCCEEDED' });
     expect((await call(applied)).body.applications).toEqual([]);
   }, 60_000);
+
+  it("cost Temporal one activity task to provision (the provider's) and none to connect: the quick steps are local activities", async () => {
+    const { token } = await createTenant(api.pool);
+    const created = await call(`${api.url}/v1/runtimes`, { token, body: { name: uniqueName('sim'), provider: 'simulated' } });
+    expect(await waitForOperation(token, created.body.operation.id)).toMatchObject({ state: 'SUCCEEDED' });
+    const runtimeId = created.body.runtime.id;
+    const provisioning = await activitiesOf(api.temporal.workflow.getHandle(workflowId.provisioning(runtimeId)));
+    expect(provisioning.tasks).toEqual(['provisionRuntime']);
+    // markRuntime ×4, issueRuntimeToken, injectRuntime, runtimeFacts ×2, finishOperation
+    expect(provisioning.local).toBe(9);
+    const agent = await activitiesOf(api.temporal.workflow.getHandle(workflowId.agent(runtimeId)));
+    expect(agent.tasks.filter((name) => name !== 'watchConfiguration')).toEqual([]);
+    expect(agent.local).toBe(2); // connectRuntime, reportConnected
+    expect((await call(`${api.url}/v1/runtimes/${runtimeId}`, { token })).body.status.condition).toBe('CONNECTED');
+  }, 60_000);
 });
+
+/** The activity tasks a workflow scheduled (by type) and how many local activities it recorded. */
+async function activitiesOf(handle: { fetchHistory(): Promise<temporal.api.history.v1.IHistory> }): Promise<{ tasks: string[]; local: number }> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  return {
+    tasks: events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []),
+    local: events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
+  };
+}

@@ -7,7 +7,10 @@ import {
   condition,
   defineQuery,
   defineSignal,
+  patched,
+  type LocalActivityOptions,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -51,9 +54,19 @@ export interface ProvisioningStatus {
 export const agentConnected = defineSignal<[{ eventUrl: string }]>('agentConnected');
 export const provisioningStatus = defineQuery<ProvisioningStatus>('status');
 
-const quick = proxyActivities<ProvisioningActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['NotFound'] } });
+const QUICK = { startToCloseTimeout: '30 seconds', retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['NotFound'] } } satisfies LocalActivityOptions;
+
+/**
+ * The quick steps (database writes, the token, the injection) as local activities: run by the worker
+ * inside the workflow task, so a provisioning costs Temporal a handful of workflow tasks instead of an
+ * activity task and a workflow task per step. Only the provider's `provisionRuntime`, which may take
+ * minutes and heartbeats, stays an activity task. Provisionings started before (`patched` is false when
+ * they replay) keep their activity tasks.
+ */
+const quickSteps = () => (patched('provisioning-local-activities') ? proxyLocalActivities<ProvisioningActivities>(QUICK) : proxyActivities<ProvisioningActivities>(QUICK));
 
 export async function provisioning(input: ProvisioningInput): Promise<ProvisioningStatus> {
+  const quick = quickSteps();
   const status: ProvisioningStatus = { stage: ProvisioningStage.REGISTERING };
   setHandler(provisioningStatus, () => status);
   setHandler(agentConnected, ({ eventUrl }) => {
