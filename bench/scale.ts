@@ -18,6 +18,7 @@ import { readPidFile } from '../dev/leftovers.js';
 import { startRuntimeHost } from '../runtime/host.js';
 import { runtimeFiles } from '../runtime/files.js';
 import { workflowId } from '../workflows/ids.js';
+import { credentialPropagation } from './credentials.js';
 import { api } from './runtimes.js';
 import { percentile } from './stats.js';
 
@@ -25,6 +26,8 @@ type Design = 'watch' | 'poll';
 const POLL_SECONDS = 30;
 /** Provisionings in flight at once. */
 const IN_FLIGHT = Number(process.env.BENCH_SCALE_IN_FLIGHT ?? 40);
+/** Credential changes timed at the largest count. */
+const CREDENTIAL_RUNS = 20;
 /** Agents whose histories are read for Temporal's cost (all of them below this count). */
 const SAMPLE = 50;
 
@@ -215,9 +218,17 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
       if (unavailable) console.log(`    (${unavailable} operation reads answered 503 while provisioning; retried)`);
       unavailable = 0;
     }
+    // Credentials set by an application in the scenario every runtime shares, with all of them connected.
+    const credentials = await credentialPropagation(
+      { url: stack.url, adminToken: token, dataDir, watchPolls: () => Promise.reject(new Error('not used')) },
+      `${runtimeIds.length} simulated runtimes connected`,
+      POLL_SECONDS,
+      CREDENTIAL_RUNS,
+    );
+    console.log(`  ${design}: ${credentials.title}: ${credentials.figures.map((f) => `${f.label} ${f.value.toFixed(0)} ${f.unit}`).join(', ')}`);
+
     // 304s against /healthz over mTLS, from one runtime's client, one request at a time.
-    const credentials = loadCredentials(runtimeFiles(path.join(dataDir, 'simulated'), runtimeIds[0]!).credentials);
-    const mtls = new MtlsClient(credentials);
+    const mtls = new MtlsClient(loadCredentials(runtimeFiles(path.join(dataDir, 'simulated'), runtimeIds[0]!).credentials));
     const etag = String((await mtls.request('GET', '/v1/runtime/configuration')).headers.etag);
     const notModified = await rate(3_000, () => mtls.request('GET', '/v1/runtime/configuration', undefined, { 'if-none-match': etag }));
     const healthz = await rate(3_000, () => mtls.request('GET', '/healthz'));
