@@ -116,7 +116,8 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `meridian-scale-${design}-`));
   fs.chmodSync(dir, 0o755);
   const dataDir = path.join(dir, 'data');
-  const stack = new LocalStack({ ...(await stackEnv(dataDir)), MERIDIAN_RUNTIME_HOST: 'false', MERIDIAN_AGENT_DESIGN: design });
+  // Warnings and errors only: the stack's output is kept in this process, whose memory is measured.
+  const stack = new LocalStack({ ...(await stackEnv(dataDir)), MERIDIAN_RUNTIME_HOST: 'false', MERIDIAN_AGENT_DESIGN: design, LOG_LEVEL: 'warn' });
   await stack.start();
   const fetches = new Map<string, number[]>();
   const applied = new Map<string, number>();
@@ -235,6 +236,8 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
     mtls.close();
     console.log(`  ${design}: 304s/s ${notModified.toFixed(0)}, /healthz/s ${healthz.toFixed(0)} over mTLS (ratio ${(notModified / healthz).toFixed(2)})`);
   } finally {
+    const unhandled = stack.output.split('\n').filter((line) => line.includes('"unhandled error"'));
+    if (unhandled.length) console.log(`  ${design}: ${unhandled.length} unhandled error(s) in the plane's log; the first:\n${unhandled.slice(0, 3).join('\n')}`);
     await host.stop();
     await connection.close();
     await client.connection.close();

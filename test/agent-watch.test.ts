@@ -7,7 +7,7 @@ import { call, createTenant, startTestApi, uniqueName, type TestApi } from './he
 
 let api: TestApi;
 beforeAll(async () => {
-  // A hundred runtimes' requests and ten provisionings at a time share the API's and worker's pool.
+  // Hundreds of runtimes' requests and ten provisionings at a time share the API's and worker's pool.
   api = await startTestApi({ worker: true, poolSize: 20 });
 });
 afterAll(() => api.stop());
@@ -33,6 +33,9 @@ async function notModifiedAnswers(): Promise<number> {
     .filter((v) => v.metricName === 'meridian_http_request_duration_seconds_count' && v.labels.route === '/v1/runtime/configuration' && String(v.labels.status) === '304')
     .reduce((sum, v) => sum + v.value, 0);
 }
+
+/** Runtimes in the convergence test. */
+const HUNDREDS = 200;
 
 describe('the watch design of the runtime agent', () => {
   it('polls without adding to its workflow history, and applies a change in one watch', async () => {
@@ -69,13 +72,13 @@ describe('the watch design of the runtime agent', () => {
     expect(Date.now() - changed).toBeLessThan(2_000);
   }, 180_000);
 
-  it('brings 100 runtimes of one runtime host to a change that affects all of them', async () => {
+  it(`brings ${HUNDREDS} runtimes of one runtime host to a change that affects all of them`, async () => {
     const { token } = await createTenant(api.pool);
     const runtimes: Array<{ id: string; applied: string }> = [];
     let next = 0;
     await Promise.all(
       Array.from({ length: 10 }, async () => {
-        while (next < 100) {
+        while (next < HUNDREDS) {
           next++;
           runtimes.push(await provision(token, 30));
         }
@@ -88,6 +91,6 @@ describe('the watch design of the runtime agent', () => {
     expect((await call(`${api.url}/v1/applications`, { token, body: { name: uniqueName('everyone') } })).status).toBe(201);
     const changed = Date.now();
     await expect.poll(async () => (await versions()).every((v, i) => v > before[i]!), { timeout: 20_000, interval: 200 }).toBe(true);
-    console.log(`[agent-watch] 100 runtimes applied one change in ${Date.now() - changed} ms`);
+    console.log(`[agent-watch] ${HUNDREDS} runtimes applied one change in ${Date.now() - changed} ms`);
   }, 600_000);
 });

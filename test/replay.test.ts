@@ -5,13 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { AGENT_WORKFLOWS } from '../runtime/activities.js';
 import { WORKFLOWS_PATH } from '../worker/worker.js';
 
 const history = (name: string) =>
   temporal.api.history.v1.History.fromObject(JSON.parse(fs.readFileSync(fileURLToPath(new URL(`./fixtures/histories/${name}.json`, import.meta.url)), 'utf8')));
 
-/** The runtime of the recorded provisioning and its agent. */
+/** The runtime of the recorded provisioning. */
 const RECORDED_RUNTIME = 'acbb4b45-d776-43ed-b4e0-15edc355a74e';
 
 describe('replay of earlier histories', () => {
@@ -21,13 +20,10 @@ describe('replay of earlier histories', () => {
     await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, recorded, 'provisioning:r1')).resolves.toBeUndefined();
   });
 
-  it('replays a provisioning and an agent connect whose quick steps were activity tasks, before they became local activities', async () => {
-    const provisioning = history('provisioning-with-activity-tasks');
-    expect(provisioning.events.filter((e) => e.activityTaskScheduledEventAttributes).length).toBeGreaterThan(1);
-    await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, provisioning, `provisioning:${RECORDED_RUNTIME}`)).resolves.toBeUndefined();
-    const agent = history('agent-connect-with-activity-tasks');
-    expect(agent.events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'connectRuntime')).toBe(true);
-    await expect(Worker.runReplayHistory({ workflowsPath: AGENT_WORKFLOWS }, agent, `agent:${RECORDED_RUNTIME}`)).resolves.toBeUndefined();
+  it('replays a provisioning whose quick steps were activity tasks, before they became local activities', async () => {
+    const recorded = history('provisioning-with-activity-tasks');
+    expect(recorded.events.filter((e) => e.activityTaskScheduledEventAttributes).length).toBeGreaterThan(1);
+    await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, recorded, `provisioning:${RECORDED_RUNTIME}`)).resolves.toBeUndefined();
   });
 
   it('replays a pairing whose certificate was issued in an update (one local activity at a time)', async () => {

@@ -14,8 +14,6 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
-  patched,
-  type LocalActivityOptions,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -65,18 +63,11 @@ export interface AgentState {
 export const configChanged = defineSignal('configChanged');
 export const agentStatus = defineQuery<AgentState>('status');
 
-const ACTS = {
+const acts = proxyActivities<AgentActivities>({
   // Connecting waits on Meridian twice (signing request, certificate); give a loaded plane time.
   startToCloseTimeout: '3 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: ['NotInjected', 'TokenRejected', 'CertificateRefused'] },
-} satisfies LocalActivityOptions;
-const acts = proxyActivities<AgentActivities>(ACTS);
-/**
- * Connecting (key, CSR, certificate, then CONNECTED) runs in the agent's own worker as local activities:
- * two fewer activity tasks and workflow tasks per runtime, which counts when thousands are provisioned.
- * Agents that connected before (`patched` is false when they replay) keep their activity tasks.
- */
-const connectSteps = () => (patched('agent-local-connect') ? proxyLocalActivities<AgentActivities>(ACTS) : acts);
+});
 /**
  * A poll is one HTTP call: a local activity, run by the worker inside the workflow task, so a poll costs
  * the server one timer and one workflow task instead of an activity task and two workflow tasks.
@@ -133,9 +124,8 @@ export async function runtimeAgent(initial: AgentState): Promise<never> {
   setHandler(agentStatus, () => state);
 
   if (!state.connected) {
-    const connect = connectSteps();
-    state.certificate = await connect.connectRuntime({ runtimeId: state.runtimeId });
-    state.eventUrl = (await connect.reportConnected({ runtimeId: state.runtimeId })).eventUrl;
+    state.certificate = await acts.connectRuntime({ runtimeId: state.runtimeId });
+    state.eventUrl = (await acts.reportConnected({ runtimeId: state.runtimeId })).eventUrl;
     state.connected = true;
   }
 
