@@ -8,6 +8,8 @@ import forge from 'node-forge';
 import { MtlsClient, connect, parseSubject, requestCertificate, requestSigning, type Credentials } from '../client/connector.js';
 import { createConnectorActivities } from '../activities/connector.js';
 import { authoriseCertificateRequest } from '../db/certificates.js';
+import { createRuntime } from '../db/runtimes.js';
+import { issueToken } from '../db/tokens.js';
 import { clientSubject, createCsr, generateCa, issue, loadCa, normalizeSerial, parseCsr, publicKeySha256, subjectFields, type Ca, type Subject } from '../trust/ca.js';
 import { MeridianApplicationId } from '../workflows/ids.js';
 import { pairingStatus } from '../workflows/pairing.js';
@@ -139,6 +141,19 @@ describe('one-time tokens', () => {
     const pairing = await pair();
     const results = await Promise.all(Array.from({ length: 20 }, () => signingRequest(pairing.token)));
     expect(results.map((r) => r.status).sort()).toEqual([200, ...Array(19).fill(401)]);
+  });
+
+  it("answer concurrent certificate requests of one runtime's CSR token with one certificate and refusals, never a 5xx", async () => {
+    const { tenant } = await createTenant(api.pool);
+    const runtime = await createRuntime(api.pool, tenant.id, { name: uniqueName('rt'), provider: 'simulated', scenarios: [] });
+    const { token } = await issueToken(api.pool, { tenantId: tenant.id, objectKind: 'runtime', objectId: runtime.id, purpose: 'runtime' }, 600);
+    const signing = (await signingRequest(token)).body;
+    // A connect run twice at once: the same CSR three times, and CSRs of two other key pairs.
+    const same = createCsr(rsaKey(), parseSubject(signing.subject));
+    const csrs = [same, same, same, createCsr(rsaKey(), parseSubject(signing.subject)), createCsr(rsaKey(), parseSubject(signing.subject))];
+    const answers = await Promise.all(csrs.map((csr) => certificates(signing.csrToken, csr)));
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 401, 401, 401, 401]);
+    expect((await api.pool.query('SELECT 1 FROM certificates WHERE object_id = $1', [runtime.id])).rowCount).toBe(1);
   });
 
   it('are not lost with the answer: a connection that dies at COMMIT after the certificate was issued answers 503, and the retry gets that certificate', async () => {
