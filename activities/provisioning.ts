@@ -33,6 +33,13 @@ export interface RuntimeInput {
   provider: Provider;
 }
 
+/**
+ * Conditions a provisioning step does not move a runtime back from. Its quick steps are local
+ * activities (workflows/provisioning.ts), which run again when their workflow task times out: a late
+ * copy of an earlier step must not undo a later one.
+ */
+const AHEAD_OF: Record<string, string[]> = { PROVISIONING: ['CONNECTING', 'CONNECTED'], CONNECTING: ['CONNECTED'] };
+
 /** Activities of runtime provisioning and deprovisioning; they drive a provider and keep the records. */
 export function createProvisioningActivities(deps: ProvisioningDeps) {
   const { pool, providers } = deps;
@@ -41,7 +48,7 @@ export function createProvisioningActivities(deps: ProvisioningDeps) {
   return {
     async markRuntime({ runtimeId, condition, operationId, stage }: { runtimeId: string; condition: string; operationId: string; stage: string }) {
       await withTransaction(pool, async (client) => {
-        await setRuntimeCondition(client, runtimeId, condition);
+        await setRuntimeCondition(client, runtimeId, condition, null, AHEAD_OF[condition]);
         await setOperation(client, operationId, stage);
       });
     },
@@ -73,7 +80,7 @@ export function createProvisioningActivities(deps: ProvisioningDeps) {
         connectorUrl: `${deps.publicUrl()}/connector/v1/signing-request`,
         token,
       });
-      await setRuntimeCondition(pool, input.runtimeId, 'CONNECTING');
+      await setRuntimeCondition(pool, input.runtimeId, 'CONNECTING', null, AHEAD_OF.CONNECTING);
     },
 
     async finishOperation({ operationId, stage, failed }: { operationId: string; stage: string; failed?: string }): Promise<void> {

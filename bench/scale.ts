@@ -116,8 +116,7 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `meridian-scale-${design}-`));
   fs.chmodSync(dir, 0o755);
   const dataDir = path.join(dir, 'data');
-  // Warnings and errors only: the stack's output is kept in this process, whose memory is measured.
-  const stack = new LocalStack({ ...(await stackEnv(dataDir)), MERIDIAN_RUNTIME_HOST: 'false', MERIDIAN_AGENT_DESIGN: design, LOG_LEVEL: 'warn' });
+  const stack = new LocalStack({ ...(await stackEnv(dataDir)), MERIDIAN_RUNTIME_HOST: 'false', MERIDIAN_AGENT_DESIGN: design });
   await stack.start();
   const fetches = new Map<string, number[]>();
   const applied = new Map<string, number>();
@@ -261,7 +260,7 @@ export async function scale(): Promise<void> {
   const counts = (process.env.BENCH_SCALE_COUNTS ?? '200,500').split(',').map(Number);
   const observeMs = Number(process.env.BENCH_SCALE_OBSERVE_SECONDS ?? 300) * 1000;
   console.log(`scale: simulated runtimes on one runtime host (this process), ${POLL_SECONDS} s poll interval, ${observeMs / 1000} s of steady state per count`);
-  console.log('  CPU s/rt T/P/H = CPU seconds per runtime provisioned, spent by the Temporal server / the management plane (API and worker) / this process (runtime host: RSA-2048 keys, CSRs, TLS)');
+  console.log('  CPU s/rt T/P/H = CPU seconds per runtime provisioned, spent by the Temporal server / the management plane (API and worker; PostgreSQL not counted) / this process (the runtime host — RSA-2048 keys, CSRs, TLS — and the benchmark\'s own requests), including the steady load of the runtimes already there');
   console.log(`  lag = how much later than ${POLL_SECONDS} s after the previous answer each configuration answer came; host KB/rt = this process's RSS growth per runtime added (after a full GC), of which its JavaScript heap in brackets`);
   for (const design of designs) {
     console.log(`\n  design: ${design}\n  ${HEADER}`);

@@ -43,12 +43,11 @@ export interface RuntimeFacts {
 }
 
 /** Sets the runtime's condition and its message (cleared when none is given). */
-export async function setRuntimeCondition(db: Db, id: string, condition: string, message: string | null = null): Promise<void> {
-  await db.query('UPDATE runtimes SET condition = $2, condition_message = $3, condition_updated_at = now(), updated_at = now() WHERE id = $1', [
-    id,
-    condition,
-    message,
-  ]);
+export async function setRuntimeCondition(db: Db, id: string, condition: string, message: string | null = null, unlessIn: string[] = []): Promise<void> {
+  await db.query(
+    'UPDATE runtimes SET condition = $2, condition_message = $3, condition_updated_at = now(), updated_at = now() WHERE id = $1 AND NOT (condition = ANY($4))',
+    [id, condition, message, unlessIn],
+  );
 }
 
 /** The runtime's {@link RuntimeFacts}; undefined when it no longer exists. */

@@ -90,7 +90,7 @@ describe('the watch design of the runtime agent', () => {
     // A new application in DEFAULT, the scenario every runtime of the tenant is in.
     expect((await call(`${api.url}/v1/applications`, { token, body: { name: uniqueName('everyone') } })).status).toBe(201);
     const changed = Date.now();
-    await expect.poll(async () => (await versions()).every((v, i) => v > before[i]!), { timeout: 20_000, interval: 200 }).toBe(true);
+    await expect.poll(async () => (await versions()).every((v, i) => v > before[i]!), { timeout: 60_000, interval: 200 }).toBe(true);
     console.log(`[agent-watch] ${HUNDREDS} runtimes applied one change in ${Date.now() - changed} ms`);
   }, 600_000);
 });

@@ -148,7 +148,7 @@ describe('one-time tokens', () => {
     const runtime = await createRuntime(api.pool, tenant.id, { name: uniqueName('rt'), provider: 'simulated', scenarios: [] });
     const { token } = await issueToken(api.pool, { tenantId: tenant.id, objectKind: 'runtime', objectId: runtime.id, purpose: 'runtime' }, 600);
     const signing = (await signingRequest(token)).body;
-    // A connect run twice at once: the same CSR three times, and CSRs of two other key pairs.
+    // Clients racing with one token: the same CSR three times, and CSRs of two other key pairs.
     const same = createCsr(rsaKey(), parseSubject(signing.subject));
     const csrs = [same, same, same, createCsr(rsaKey(), parseSubject(signing.subject)), createCsr(rsaKey(), parseSubject(signing.subject))];
     const answers = await Promise.all(csrs.map((csr) => certificates(signing.csrToken, csr)));

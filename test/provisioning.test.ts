@@ -182,3 +182,31 @@ describe('agent connection timeout (time-skipping)', () => {
     await agentRunning;
   });
 });
+
+describe('provisioning steps run again late (a local activity whose workflow task timed out)', () => {
+  const pool = createPool(inject('databaseUrl'));
+  afterAll(() => pool.end());
+
+  it('do not move a runtime back: PROVISIONING after CONNECTING or CONNECTED, CONNECTING after CONNECTED', async () => {
+    const recorded = recordingProvider();
+    const acts = createActivities(testActivityDeps(pool, undefined as never, { providers: { local: recorded.provider, simulated: recorded.provider } }));
+    const { tenant } = await createTenant(pool);
+    const runtime = await createRuntime(pool, tenant.id, { name: uniqueName('rt') });
+    const op = await insertOperation(pool, { tenantId: tenant.id, type: 'PROVISIONING', resourceId: runtime.id, stage: 'REGISTERING', workflowId: `provisioning:${runtime.id}` });
+    const condition = async () => (await pool.query('SELECT condition FROM runtimes WHERE id = $1', [runtime.id])).rows[0].condition;
+    const mark = () => acts.markRuntime({ runtimeId: runtime.id, condition: 'PROVISIONING', operationId: op.id, stage: 'INJECTING' });
+    const inject = async () => acts.injectRuntime({ tenantId: tenant.id, runtimeId: runtime.id, provider: 'simulated', token: await acts.issueRuntimeToken({ tenantId: tenant.id, runtimeId: runtime.id, provider: 'simulated' }) });
+
+    await mark();
+    expect(await condition()).toBe('PROVISIONING');
+    await inject();
+    expect(await condition()).toBe('CONNECTING');
+    await mark();
+    expect(await condition()).toBe('CONNECTING');
+    await pool.query("UPDATE runtimes SET condition = 'CONNECTED' WHERE id = $1", [runtime.id]);
+    await mark();
+    await inject();
+    expect(await condition()).toBe('CONNECTED');
+    expect(recorded.calls).toEqual(['inject', 'inject']);
+  });
+});

@@ -171,7 +171,9 @@ describe('simulated runtimes', () => {
     const created = await call(`${api.url}/v1/runtimes`, { token, body: { name: uniqueName('sim'), provider: 'simulated' } });
     expect(await waitForOperation(token, created.body.operation.id)).toMatchObject({ state: 'SUCCEEDED' });
     const runtimeId = created.body.runtime.id;
-    const provisioning = await activitiesOf(api.temporal.workflow.getHandle(workflowId.provisioning(runtimeId)));
+    const handle = api.temporal.workflow.getHandle(workflowId.provisioning(runtimeId));
+    await handle.result(); // the operation is SUCCEEDED a moment before the last marker is recorded
+    const provisioning = await activitiesOf(handle);
     expect(provisioning.tasks).toEqual(['provisionRuntime']);
     // markRuntime ×4, issueRuntimeToken, injectRuntime, runtimeFacts ×2, finishOperation
     expect(provisioning.local).toBe(9);

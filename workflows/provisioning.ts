@@ -57,13 +57,17 @@ export const provisioningStatus = defineQuery<ProvisioningStatus>('status');
 const QUICK = { startToCloseTimeout: '30 seconds', retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['NotFound'] } } satisfies LocalActivityOptions;
 
 /**
- * The quick steps (database writes, the token, the injection) as local activities: run by the worker
- * inside the workflow task, so a provisioning costs Temporal a handful of workflow tasks instead of an
- * activity task and a workflow task per step. Only the provider's `provisionRuntime`, which may take
- * minutes and heartbeats, stays an activity task. Provisionings started before (`patched` is false when
- * they replay) keep their activity tasks.
+ * The quick steps (stage records, the token, the injection, the runtime's facts, the operation's end)
+ * as local activities: run by the worker inside the workflow task, so a provisioning costs Temporal a
+ * handful of workflow tasks instead of an activity task and a workflow task per step. A local activity
+ * runs again when its workflow task times out, so each is safe to repeat late: conditions only move
+ * forward (activities/provisioning.ts), a finished operation is not written again, and a token issued
+ * twice leaves the one not injected unused until it expires or the runtime is removed. The provider's
+ * `provisionRuntime` (minutes, heartbeats) and the compensation (retried for minutes) stay activity
+ * tasks. Provisionings started before (`patched` is false when they replay) keep their activity tasks.
  */
-const quickSteps = () => (patched('provisioning-local-activities') ? proxyLocalActivities<ProvisioningActivities>(QUICK) : proxyActivities<ProvisioningActivities>(QUICK));
+const activityTasks = proxyActivities<ProvisioningActivities>(QUICK);
+const quickSteps = () => (patched('provisioning-local-activities') ? proxyLocalActivities<ProvisioningActivities>(QUICK) : activityTasks);
 
 export async function provisioning(input: ProvisioningInput): Promise<ProvisioningStatus> {
   const quick = quickSteps();
@@ -127,7 +131,8 @@ export async function provisioning(input: ProvisioningInput): Promise<Provisioni
   } catch (error) {
     const reason = failureMessage(error);
     status.failed = reason;
-    await quick.compensateProvisioning({ ...input, stage: status.stage, reason });
+    // An activity task in every version: it retries the provider for minutes, bounded from its first attempt.
+    await activityTasks.compensateProvisioning({ ...input, stage: status.stage, reason });
     upsertSearchAttributes([{ key: MeridianStage, value: ProvisioningStage.FAILED }]);
     return status;
   }
