@@ -41,14 +41,20 @@ export const serviceUnavailable = (detail = 'a service Meridian depends on is un
 /** Seconds a client should wait before retrying a 503 (the `Retry-After` header). */
 export const RETRY_AFTER_SECONDS = 2;
 
-/** gRPC status codes of a Temporal server that cannot be reached or did not answer in time. */
+/**
+ * gRPC status codes of a Temporal server that cannot be reached or did not answer in time. CANCELLED is
+ * the request's own deadline too: a workflow result still awaited when it passes (seen under load, from
+ * `execute` of a certificate issuance) ends with it rather than with DEADLINE_EXCEEDED.
+ */
+const GRPC_CANCELLED = 1;
 const GRPC_UNAVAILABLE = 14;
 const GRPC_DEADLINE_EXCEEDED = 4;
+const TEMPORAL_DID_NOT_ANSWER = new Set([GRPC_CANCELLED, GRPC_UNAVAILABLE, GRPC_DEADLINE_EXCEEDED]);
 
-/** Temporal unreachable: gRPC UNAVAILABLE or DEADLINE_EXCEEDED (also as the cause of the client's `ServiceError`), or a native transport error. */
+/** Temporal unreachable: gRPC UNAVAILABLE, DEADLINE_EXCEEDED or CANCELLED (also as the cause of the client's `ServiceError`), or a native transport error. */
 function isTemporalUnavailable(error: unknown, depth = 0): boolean {
   if (depth > 5 || !(error instanceof Error)) return false;
-  if (isGrpcServiceError(error) && (error.code === GRPC_UNAVAILABLE || error.code === GRPC_DEADLINE_EXCEEDED)) return true;
+  if (isGrpcServiceError(error) && TEMPORAL_DID_NOT_ANSWER.has(error.code)) return true;
   if (error.name === 'TransportError') return true;
   // An update not finished by the request's deadline (no worker took it yet): it goes on, and a retry joins it.
   if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, ServiceError } from '@temporalio/client';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isUnavailable } from '../api/problems.js';
@@ -142,5 +142,15 @@ describe('readiness follows Temporal', () => {
     // fires after the connection is closed throws "Channel has been shut down" from that timer. The probe's
     // deadline ends such chains within ~3.5 s: let them end before afterAll closes the connection.
     await new Promise((resolve) => setTimeout(resolve, 4_000));
+  });
+});
+
+describe('a Temporal call cut by the request deadline', () => {
+  it('is "unavailable" (503, retry) also when it ended CANCELLED: a workflow result still awaited at the deadline', () => {
+    // The error a certificate request's `execute` ended with under load, as the client builds it.
+    const cancelled = Object.assign(new Error('1 CANCELLED: Call cancelled'), { code: 1, details: 'Call cancelled', metadata: {} });
+    const failure = new ServiceError('Failed to get Workflow execution history', { cause: cancelled });
+    expect(isUnavailable(failure)).toBe(true);
+    expect(isUnavailable(new ServiceError('Failed to start Workflow', { cause: Object.assign(new Error('3 INVALID_ARGUMENT: bad'), { code: 3, details: 'bad', metadata: {} }) }))).toBe(false);
   });
 });
