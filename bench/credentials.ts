@@ -13,7 +13,7 @@ import { latency, type Result } from './stats.js';
  * is called every 25 ms. `jitterMs`: a random pause before each change, so changes fall at random
  * points of the agent's poll cycle.
  */
-export async function credentialPropagation(stack: Target, label: string, pollIntervalSeconds: number, runs = 50, jitterMs = 0): Promise<Result> {
+export async function credentialPropagation(stack: Pick<Target, 'url' | 'adminToken'>, label: string, pollIntervalSeconds: number, runs = 50, jitterMs = 0): Promise<Result> {
   const seen = new Set<string>();
   const target = http.createServer((req, res) => {
     seen.add(req.headers.authorization ?? '');

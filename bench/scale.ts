@@ -134,6 +134,8 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
   // Memory per runtime is the growth from here: the host's worker, bundle and gateway are up already.
   let previous = { runtimes: 0, ...settledMemory() };
   const temporalPid = readPidFile(path.join(dataDir, 'temporal.pid'))!;
+  /** CPU seconds so far of the Temporal server, the management plane and this process (the runtime host). */
+  const cpuNow = () => ({ temporal: cpuSeconds(temporalPid), plane: cpuSeconds(stack.child!.pid!), host: cpuSeconds(process.pid) });
   const client = new Client({ connection: await Connection.connect({ address: stack.env.TEMPORAL_ADDRESS! }) });
   const token = stack.adminToken!;
   const runtimeIds: string[] = [];
@@ -143,7 +145,7 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
       // Provisioning, IN_FLIGHT at a time.
       const started = performance.now();
       const before = runtimeIds.length;
-      const cpuAtStart = { temporal: cpuSeconds(temporalPid), plane: cpuSeconds(stack.child!.pid!), host: cpuSeconds(process.pid) };
+      const cpuAtStart = cpuNow();
       let next = before;
       await Promise.all(
         Array.from({ length: IN_FLIGHT }, async () => {
@@ -157,11 +159,9 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
         }),
       );
       const provisionedPerSecond = (count - before) / ((performance.now() - started) / 1000);
-      const provisioningCpu = {
-        temporal: (cpuSeconds(temporalPid) - cpuAtStart.temporal) / (count - before),
-        plane: (cpuSeconds(stack.child!.pid!) - cpuAtStart.plane) / (count - before),
-        host: (cpuSeconds(process.pid) - cpuAtStart.host) / (count - before),
-      };
+      const cpuAtEnd = cpuNow();
+      const perRuntime = (name: keyof typeof cpuAtEnd) => (cpuAtEnd[name] - cpuAtStart[name]) / (count - before);
+      const provisioningCpu = { temporal: perRuntime('temporal'), plane: perRuntime('plane'), host: perRuntime('host') };
 
       // Steady state: nothing changes for observeMs.
       await sleep(5_000);
@@ -220,7 +220,7 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
     }
     // Credentials set by an application in the scenario every runtime shares, with all of them connected.
     const credentials = await credentialPropagation(
-      { url: stack.url, adminToken: token, dataDir, watchPolls: () => Promise.reject(new Error('not used')) },
+      { url: stack.url, adminToken: token },
       `${runtimeIds.length} simulated runtimes connected`,
       POLL_SECONDS,
       CREDENTIAL_RUNS,
