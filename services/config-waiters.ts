@@ -16,6 +16,7 @@ export interface ConfigWatch {
 export class ConfigWaiters {
   private readonly waiting = new Map<string, Set<() => void>>();
   private closed = false;
+  private sleeping = 0;
 
   /**
    * Registers for the runtime's next change at once, before the caller checks the current version: a
@@ -36,9 +37,11 @@ export class ConfigWaiters {
         const timer = setTimeout(wake, ms);
         signal.addEventListener('abort', wake);
         if (signal.aborted) wake();
+        this.sleeping++;
         try {
           await woken;
         } finally {
+          this.sleeping--;
           clearTimeout(timer);
           signal.removeEventListener('abort', wake);
           cancel();
@@ -68,7 +71,12 @@ export class ConfigWaiters {
     this.wakeAll();
   }
 
-  /** How many requests wait, over all runtimes. */
+  /** How many requests are held in {@link ConfigWatch.wait}: their version read, unchanged, waiting for the next change. */
+  get held(): number {
+    return this.sleeping;
+  }
+
+  /** How many requests are registered, over all runtimes (held, or reading the current version). */
   get size(): number {
     let count = 0;
     for (const wakes of this.waiting.values()) count += wakes.size;

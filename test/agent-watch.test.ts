@@ -64,7 +64,7 @@ describe('the watch design of the runtime agent', () => {
     const { token } = await createTenant(api.pool);
     const runtime = await provision(token, 60);
     await expect.poll(() => appliedVersion(runtime.applied), { timeout: 10_000 }).toBeGreaterThan(0);
-    await expect.poll(() => api.api.waiters.size, { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(() => api.api.waiters.held, { timeout: 10_000 }).toBeGreaterThan(0);
     const before = await appliedVersion(runtime.applied);
     const changed = Date.now();
     expect((await call(`${api.url}/v1/applications`, { token, body: { name: uniqueName('seen') } })).status).toBe(201);

@@ -56,8 +56,8 @@ const bump = (ids: string[], target: TestApi = api) => target.pool.query('UPDATE
 /** The configuration request of a long poll. */
 const held = (client: MtlsClient, etag: string, prefer: string) => client.request('GET', CONFIGURATION, undefined, { 'if-none-match': etag, prefer });
 
-/** Resolves once the API holds `count` requests (bounded). */
-const holding = (count: number, target: TestApi = api) => expect.poll(() => target.api.waiters.size, { timeout: 30_000, interval: 20 }).toBe(count);
+/** Resolves once the API holds `count` requests, their version read (bounded). */
+const holding = (count: number, target: TestApi = api) => expect.poll(() => target.api.waiters.held, { timeout: 30_000, interval: 20 }).toBe(count);
 
 const timed = async <T>(work: Promise<T>) => {
   const started = Date.now();
@@ -198,6 +198,7 @@ describe('ConfigHints', () => {
     try {
       const woken = waiters.watch(randomUUID()).wait(30_000, new AbortController().signal);
       expect(waiters.size).toBe(1);
+      expect(waiters.held).toBe(1);
       await api.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
       const { ms } = await timed(woken);
       expect(ms).toBeLessThan(10_000);
