@@ -1,5 +1,8 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { forgetCallerSettings } from './test/setup/hermetic.js';
+
+forgetCallerSettings();
 
 /** The files that run for minutes (hundreds of runtimes, thousands of contract cases), longest first. */
 const LONGEST = ['test/agent-watch.test.ts', 'test/contract.test.ts'];
