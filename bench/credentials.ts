@@ -11,9 +11,16 @@ import { latency, type Result } from './stats.js';
  * reaches the application's API with the new credentials: the application pairs, registers an API on a
  * local server, a local runtime connects, then `runs` times a new bearer token is set while the gateway
  * is called every 25 ms. `jitterMs`: a random pause before each change, so changes fall at random
- * points of the agent's poll cycle.
+ * points of the agent's poll cycle. `settled`: awaited after that setup, before the first change.
  */
-export async function credentialPropagation(stack: Pick<Target, 'url' | 'adminToken'>, label: string, pollIntervalSeconds: number, runs = 50, jitterMs = 0): Promise<Result> {
+export async function credentialPropagation(
+  stack: Pick<Target, 'url' | 'adminToken'>,
+  label: string,
+  pollIntervalSeconds: number,
+  runs = 50,
+  jitterMs = 0,
+  settled?: () => Promise<void>,
+): Promise<Result> {
   const seen = new Set<string>();
   const target = http.createServer((req, res) => {
     seen.add(req.headers.authorization ?? '');
@@ -35,6 +42,7 @@ export async function credentialPropagation(stack: Pick<Target, 'url' | 'adminTo
   })();
   const runtime = await api(stack.url, token, 'GET', `/v1/runtimes/${runtimeId.id}`);
   const gateway = `${runtime.eventUrl.replace(/\/events$/, '')}/gateway/${app.name}/orders/ping`;
+  await settled?.();
   const durations: number[] = [];
   try {
     for (let i = 0; i < runs; i++) {

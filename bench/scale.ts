@@ -131,6 +131,18 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
       applied: (id, version) => applied.set(id, Math.max(version, applied.get(id) ?? 0)),
     },
   });
+  // Watches running now: an agent between two watches is on its way back through Temporal (its workflow
+  // task, then the next watch). The host's activities are looked up per call, so this wraps each watch.
+  let watching = 0;
+  const watch = host.activities.watchConfiguration;
+  host.activities.watchConfiguration = async (input) => {
+    watching++;
+    try {
+      return await watch(input);
+    } finally {
+      watching--;
+    }
+  };
   // Memory per runtime is the growth from here: the host's worker, bundle and gateway are up already.
   let previous = { runtimes: 0, ...settledMemory() };
   const temporalPid = readPidFile(path.join(dataDir, 'temporal.pid'))!;
@@ -218,14 +230,28 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
       if (unavailable) console.log(`    (${unavailable} operation reads answered 503 while provisioning; retried)`);
       unavailable = 0;
     }
-    // Credentials set by an application in the scenario every runtime shares, with all of them connected.
-    const credentials = await credentialPropagation(
-      { url: stack.url, adminToken: token },
-      `${runtimeIds.length} simulated runtimes connected`,
-      POLL_SECONDS,
-      CREDENTIAL_RUNS,
-    );
-    console.log(`  ${design}: ${credentials.title}: ${credentials.figures.map((f) => `${f.label} ${f.value.toFixed(0)} ${f.unit}`).join(', ')}`);
+    // Credentials set by an application in the scenario every runtime shares, with all of them connected:
+    // right after the setup's own changes (an application, then its API, reach every runtime: each agent's
+    // watch returns and its workflow starts the next watch, so every runtime's round trip through Temporal
+    // is still under way), then once every runtime is watching again.
+    for (const settle of design === 'watch' ? [false, true] : [false]) {
+      let drainedMs = 0;
+      const settled = async () => {
+        const started = performance.now();
+        while (watching < runtimeIds.length && performance.now() - started < 600_000) await sleep(100);
+        drainedMs = performance.now() - started;
+      };
+      const credentials = await credentialPropagation(
+        { url: stack.url, adminToken: token },
+        `${runtimeIds.length} simulated runtimes connected, ${settle ? 'every one watching again' : 'their agents still returning from the setup\'s changes'}`,
+        POLL_SECONDS,
+        CREDENTIAL_RUNS,
+        0,
+        settle ? settled : undefined,
+      );
+      console.log(`  ${design}: ${credentials.title}: ${credentials.figures.map((f) => `${f.label} ${f.value.toFixed(0)} ${f.unit}`).join(', ')}`);
+      if (settle) console.log(`  ${design}: after the setup's two changes, every runtime was watching again in ${(drainedMs / 1000).toFixed(1)} s (${watching}/${runtimeIds.length})`);
+    }
 
     // 304s against /healthz over mTLS, from one runtime's client, one request at a time.
     const mtls = new MtlsClient(loadCredentials(runtimeFiles(path.join(dataDir, 'simulated'), runtimeIds[0]!).credentials));
