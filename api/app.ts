@@ -10,6 +10,7 @@ import type { Metrics } from '../lib/metrics.js';
 import { announcePendingSlots } from '../services/announcements.js';
 import type { ConfigWaiters } from '../services/config-waiters.js';
 import { adminAuthenticator } from './auth.js';
+import { CONSOLE_DIR, consoleRouter } from './console.js';
 import { clientAuthenticator, type RevocationList } from './mtls.js';
 import { openApiDocument } from './openapi.js';
 import { HttpProblem, errorHandler, notFoundRoute } from './problems.js';
@@ -34,6 +35,8 @@ export interface ApiDeps {
   keyring: Keyring;
   registration: RegistrationConfig;
   provisioning: ProvisioningConfig;
+  /** The built operators' console served at /console/. @default dist/console of the project */
+  consoleDir?: string;
   /** Task queue of the management-plane worker, where the API starts workflows. */
   taskQueue: string;
   trustProxy?: boolean;
@@ -132,6 +135,7 @@ export function createApp(ctx: AppContext): Express {
     client: clientAuthenticator(ctx.revocations),
   });
   app.use(router);
+  app.use(consoleRouter(ctx.consoleDir ?? CONSOLE_DIR));
   app.use(notFoundRoute);
   app.use(errorHandler(ctx.logger));
   return app;

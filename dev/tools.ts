@@ -99,3 +99,28 @@ export function ensureSchemathesis(): string {
   fs.writeFileSync(marker, '');
   return st;
 }
+
+/** Where Debian's `chromium` package puts the browser the console tests drive (Playwright's own download cannot work here). */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/**
+ * The Chromium the console tests drive, installing Debian's `chromium` package (apt-get, as root or
+ * through sudo) when it is missing. Throws with what to install when that is not possible.
+ */
+export function ensureChromium(): string {
+  if (isExecutable(CHROMIUM)) return CHROMIUM;
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
+  const apt = (...args: string[]) => {
+    const [command, ...rest] = [...sudo, 'apt-get', ...args];
+    execFileSync(command!, rest, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  };
+  console.error('meridian: installing Debian\'s chromium package for the console tests ...');
+  try {
+    apt('update', '-qq');
+    apt('install', '-y', '-qq', '--no-install-recommends', 'chromium');
+  } catch (error) {
+    throw new Error(`Chromium is missing at ${CHROMIUM} and could not be installed (${(error as Error).message}): apt-get install chromium, or set CHROMIUM_PATH`);
+  }
+  if (!isExecutable(CHROMIUM)) throw new Error(`apt-get installed chromium, but ${CHROMIUM} is not there; set CHROMIUM_PATH`);
+  return CHROMIUM;
+}

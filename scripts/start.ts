@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { startApi } from '../api/server.js';
+import { buildConsole } from '../dev/console.js';
 import { startEmbeddedPostgres, stopLeftoverPostgres, type EmbeddedPostgres } from '../dev/embedded-postgres.js';
 import { claimDataDir } from '../dev/leftovers.js';
 import { portFree } from '../dev/local-stack.js';
@@ -123,6 +124,8 @@ runMain(async () => {
   const resumed = await deps.providers.local.resumeAll();
   stops.push(async () => void (await deps.providers.local.stopAll()));
 
+  // The console is built from its sources at every start (esbuild, well under a second).
+  await buildConsole();
   const api = await startApi(
     { pool, temporal, logger, metrics, ...sharedDeps(config), trustProxy: config.http.trustProxy },
     config.http,
@@ -143,6 +146,7 @@ runMain(async () => {
       '',
       `Meridian is ready (${((Date.now() - started) / 1000).toFixed(1)} s)`,
       `  API            ${server.url}   (readiness: ${server.url}/readyz, contract: ${server.url}/openapi.json)`,
+      `  Console        ${server.url}/console/   (sign in with an admin token)`,
       `  mTLS           ${api.urls.mtls}   (paired applications and runtimes)`,
       `  Temporal       ${config.temporal.address}, namespace ${config.temporal.namespace}`,
       devServer?.current().uiUrl ? `  Temporal UI    ${devServer.current().uiUrl}` : undefined,

@@ -147,7 +147,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const keyring = options.keyring ?? testKeyring();
   const taskQueue = uniqueName('meridian-test');
   const provisioning = { ...loadConfig({}).provisioning, ...options.provisioning };
-  const api = await startApi({ pool, temporal, logger, metrics, ca, keyring, connector, registration, provisioning, taskQueue, configHints: options.configHints, configSignals: provisioning.agentDesign === 'poll' }, { host: '127.0.0.1', port: 0, mtlsPort: 0, tlsHostnames: ['localhost', '127.0.0.1'] });
+  const api = await startApi({ pool, temporal, logger, metrics, ca, keyring, connector, registration, provisioning, taskQueue, configHints: options.configHints, configSignals: provisioning.agentDesign === 'poll', consoleDir: inject('consoleDir') }, { host: '127.0.0.1', port: 0, mtlsPort: 0, tlsHostnames: ['localhost', '127.0.0.1'] });
   let stopWorker = async () => undefined as void;
   const outbound = options.outbound ?? testOutbound;
   const deps = testActivityDeps(pool, temporal, { connector, registration, keyring, outbound, publicUrl: () => api.urls.public, ...options.activities });

@@ -8,6 +8,7 @@ import { migrate } from '../../db/migrate.js';
 import { createPool } from '../../db/pool.js';
 import { loadOrCreateCa } from '../../trust/ca.js';
 import { startDevServer } from '../../dev/devserver.js';
+import { buildConsole } from '../../dev/console.js';
 import { ensureTemporalTools } from '../../dev/tools.js';
 import { freePort } from '../../dev/local-stack.js';
 
@@ -20,6 +21,8 @@ declare module 'vitest' {
     tmpRoot: string;
     /** Directory of the run's CA (`ca.crt`, `ca.key`), shared by every test API and worker. */
     caDir: string;
+    /** The console built for this run (dist/console/ of the repository is left alone). */
+    consoleDir: string;
   }
 }
 
@@ -46,6 +49,7 @@ export default async function setup(project: TestProject) {
   const caDir = path.join(tmpRoot, 'ca');
   loadOrCreateCa({ dataDir: caDir });
   project.provide('caDir', caDir);
+  project.provide('consoleDir', await buildConsole(path.join(tmpRoot, 'console')));
 
   return async () => {
     await Promise.all([temporal.stop(), postgres.stop()]);

@@ -1,0 +1,49 @@
+// The operators' console (console/, built into dist/console/ by dev/console.ts) at /console/ on the
+// public listener. Static files only: the page talks to the admin API with the operator's token.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import express, { type Router } from 'express';
+import { PROJECT_ROOT } from '../lib/modules.js';
+import { notFound } from './problems.js';
+
+/** Where the built console is served from. */
+export const CONSOLE_DIR = path.join(PROJECT_ROOT, 'dist', 'console');
+
+/**
+ * Scripts, styles, images and requests from this origin only; no inline script or style, no framing,
+ * no plugins, no form posts elsewhere.
+ */
+export const CONSOLE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const HEADERS = {
+  'Content-Security-Policy': CONSOLE_CSP,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cache-Control': 'no-cache',
+};
+
+/** `/console` → `/console/`, and the built files under it; not on the mTLS listener. */
+export function consoleRouter(dir: string): Router {
+  const router = express.Router();
+  const files = express.static(dir, { index: 'index.html', redirect: false, fallthrough: true, setHeaders: (res) => res.set(HEADERS) });
+  router.use('/console', (req, res, next) => {
+    if ((req.socket as TLSSocket).encrypted) return next();
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    if (req.originalUrl === '/console') return res.redirect(301, '/console/');
+    if (!fs.existsSync(dir)) throw notFound('the console is not built: run `npm run build` (npm start builds it)');
+    res.locals.route = '/console';
+    return files(req, res, next);
+  });
+  return router;
+}

@@ -1,0 +1,94 @@
+// The console's only way to Meridian: the REST API of the public listener, with the admin token the
+// operator signed in with. The token lives in this tab's sessionStorage and goes out only as a bearer header.
+
+const TOKEN_KEY = 'meridian.adminToken';
+
+export const session = {
+  token: (): string | null => sessionStorage.getItem(TOKEN_KEY),
+  signIn: (token: string) => sessionStorage.setItem(TOKEN_KEY, token),
+  signOut: () => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+/** A refusal of the API, with the problem's `detail` (RFC 9457) to show as it is. */
+export class Problem extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+export async function call<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method,
+    headers: { authorization: `Bearer ${session.token() ?? ''}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+  if (!res.ok) {
+    const problem = parsed as { detail?: string; errors?: Array<{ path: string; message: string }> } | undefined;
+    const fields = (problem?.errors ?? []).map((e) => `${e.path}: ${e.message}`);
+    throw new Problem(res.status, [problem?.detail ?? `HTTP ${res.status}`, ...fields].join(' — '));
+  }
+  return parsed as T;
+}
+
+interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** Every item of a paginated list, up to `max` (100 per request). */
+export async function all<T>(path: string, max = 1000): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const page: Page<T> = await call<Page<T>>('GET', `${path}${sep}limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor && items.length < max);
+  return items;
+}
+
+export interface Status {
+  condition: string;
+  updatedAt: string;
+  message?: string;
+}
+
+export interface Application {
+  id: string;
+  name: string;
+  description?: string;
+  labels: Record<string, unknown>;
+  scenarios: string[];
+  status: Status;
+  createdAt: string;
+}
+
+export interface Runtime {
+  id: string;
+  name: string;
+  description?: string;
+  labels: Record<string, unknown>;
+  scenarios: string[];
+  provider: string;
+  status: Status;
+  eventUrl?: string;
+  configVersion?: number;
+  createdAt: string;
+}
+
+export interface Operation {
+  id: string;
+  type: string;
+  state: string;
+  stage: string;
+  message?: string;
+  workflowId: string;
+  startedAt: string;
+  finishedAt?: string;
+}

@@ -1,0 +1,280 @@
+// The Meridian console: a single page over the admin REST API. Routes live in the URL's hash
+// (#/applications/<id>), so every view has an address and the server serves one page.
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { Problem, all, call, session, type Application, type Runtime } from './api.js';
+
+/** How often a view reads again while it is shown. */
+const REFRESH_MS = 5_000;
+
+const route = () => location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+
+/** Reads `load` now and every {@link REFRESH_MS} while mounted; a 401 signs out. */
+function useLive<T>(load: () => Promise<T>, deps: unknown[] = []): { data?: T; error?: string } {
+  const [state, setState] = useState<{ data?: T; error?: string }>({});
+  useEffect(() => {
+    let alive = true;
+    const read = () =>
+      load().then(
+        (data) => alive && setState({ data }),
+        (error: unknown) => {
+          if (error instanceof Problem && error.status === 401) return signOut('The token was refused: sign in again.');
+          if (alive) setState((s) => ({ ...s, error: error instanceof Error ? error.message : String(error) }));
+        },
+      );
+    void read();
+    const timer = setInterval(() => void read(), REFRESH_MS);
+    return () => {
+      alive = false;
+      clearInterval(timer);
+    };
+  }, deps);
+  return state;
+}
+
+let notice = '';
+function signOut(message = '') {
+  session.signOut();
+  notice = message;
+  location.hash = '#/';
+  renderApp();
+}
+
+function SignIn() {
+  const [token, setToken] = useState('');
+  const [error, setError] = useState(notice);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    session.signIn(token.trim());
+    try {
+      await call('GET', '/v1/applications?limit=1');
+      notice = '';
+      location.hash = '#/overview';
+      renderApp();
+    } catch (e) {
+      session.signOut();
+      setError(e instanceof Problem && e.status === 401 ? 'This admin token is not valid.' : (e as Error).message);
+    }
+  };
+  return (
+    <main class="sign-in">
+      <h1>Meridian console</h1>
+      <form onSubmit={(e) => void submit(e)}>
+        <label for="token">Admin token</label>
+        <input id="token" type="password" autocomplete="off" required value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} />
+        <button type="submit">Sign in</button>
+        {error && <p role="alert" class="error">{error}</p>}
+      </form>
+      <p class="hint">The token stays in this browser tab and is sent only to this Meridian.</p>
+    </main>
+  );
+}
+
+function countBy<T>(items: T[], key: (item: T) => string): Array<[string, number]> {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]);
+}
+
+/** A horizontal bar per value: a picture of counts by condition. */
+function Bars({ title, counts }: { title: string; counts: Array<[string, number]> }) {
+  const max = Math.max(1, ...counts.map(([, n]) => n));
+  return (
+    <figure class="bars">
+      <figcaption>{title}</figcaption>
+      {counts.length === 0 ? (
+        <p>None yet.</p>
+      ) : (
+        <svg role="img" aria-label={`${title}: ${counts.map(([k, n]) => `${k} ${n}`).join(', ')}`} viewBox={`0 0 300 ${counts.length * 24}`} width="100%">
+          {counts.map(([key, n], i) => (
+            <g key={key} transform={`translate(0 ${i * 24})`}>
+              <text x="0" y="16" class={`label c-${key}`}>{key}</text>
+              <rect x="120" y="4" height="16" width={(150 * n) / max} class={`bar c-${key}`} />
+              <text x={126 + (150 * n) / max} y="16">{n}</text>
+            </g>
+          ))}
+        </svg>
+      )}
+    </figure>
+  );
+}
+
+function Overview() {
+  const { data, error } = useLive(async () => ({ applications: await all<Application>('/v1/applications'), runtimes: await all<Runtime>('/v1/runtimes') }));
+  return (
+    <section>
+      <h1>Overview</h1>
+      {error && <p role="alert" class="error">{error}</p>}
+      {data && (
+        <div class="cards">
+          <Bars title={`Applications (${data.applications.length})`} counts={countBy(data.applications, (a) => a.status.condition)} />
+          <Bars title={`Runtimes (${data.runtimes.length})`} counts={countBy(data.runtimes, (r) => r.status.condition)} />
+        </div>
+      )}
+    </section>
+  );
+}
+
+const Condition = ({ value }: { value: string }) => <span class={`condition c-${value}`}>{value}</span>;
+
+function Applications() {
+  const [search, setSearch] = useState('');
+  const [name, setName] = useState('');
+  const [message, setMessage] = useState('');
+  const [version, setVersion] = useState(0);
+  const { data, error } = useLive(() => all<Application>('/v1/applications'), [version]);
+  const create = async (event: Event) => {
+    event.preventDefault();
+    try {
+      await call('POST', '/v1/applications', { name });
+      setName('');
+      setMessage('');
+      setVersion(version + 1);
+    } catch (e) {
+      setMessage((e as Error).message);
+    }
+  };
+  const shown = (data ?? []).filter((a) => a.name.includes(search) || Object.entries(a.labels).some(([k, v]) => `${k}=${String(v)}`.includes(search)));
+  return (
+    <section>
+      <h1>Applications</h1>
+      <form class="inline" onSubmit={(e) => void create(e)}>
+        <label for="new-application">New application</label>
+        <input id="new-application" required value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} placeholder="name" />
+        <button type="submit">Create</button>
+      </form>
+      {message && <p role="alert" class="error">{message}</p>}
+      <label for="search">Search by name or label</label>
+      <input id="search" type="search" value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} />
+      {error && <p role="alert" class="error">{error}</p>}
+      <table>
+        <thead>
+          <tr><th scope="col">Name</th><th scope="col">Condition</th><th scope="col">Scenarios</th><th scope="col">Labels</th></tr>
+        </thead>
+        <tbody>
+          {shown.map((a) => (
+            <tr key={a.id}>
+              <td><a href={`#/applications/${a.id}`}>{a.name}</a></td>
+              <td><Condition value={a.status.condition} /></td>
+              <td>{a.scenarios.join(', ')}</td>
+              <td>{Object.entries(a.labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function ApplicationDetail({ id }: { id: string }) {
+  const { data, error } = useLive(() => call<Application>('GET', `/v1/applications/${id}`), [id]);
+  const remove = async () => {
+    if (!data || !confirm(`Delete application ${data.name}? Its certificates are revoked and its credentials dropped.`)) return;
+    await call('DELETE', `/v1/applications/${id}`).then(() => (location.hash = '#/applications'), (e: Error) => alert(e.message));
+  };
+  return (
+    <section>
+      {error && <p role="alert" class="error">{error}</p>}
+      {data && (
+        <>
+          <h1>{data.name}</h1>
+          <dl>
+            <dt>Condition</dt><dd><Condition value={data.status.condition} /></dd>
+            <dt>Description</dt><dd>{data.description ?? ''}</dd>
+            <dt>Scenarios</dt><dd>{data.scenarios.join(', ')}</dd>
+            <dt>Labels</dt><dd>{JSON.stringify(data.labels)}</dd>
+            <dt>Id</dt><dd><code>{data.id}</code></dd>
+          </dl>
+          <button type="button" class="danger" onClick={() => void remove()}>Delete…</button>
+        </>
+      )}
+    </section>
+  );
+}
+
+function Runtimes() {
+  const { data, error } = useLive(() => all<Runtime>('/v1/runtimes'));
+  return (
+    <section>
+      <h1>Runtimes</h1>
+      {error && <p role="alert" class="error">{error}</p>}
+      <table>
+        <thead>
+          <tr><th scope="col">Name</th><th scope="col">Condition</th><th scope="col">Provider</th><th scope="col">Scenarios</th></tr>
+        </thead>
+        <tbody>
+          {(data ?? []).map((r) => (
+            <tr key={r.id}>
+              <td><a href={`#/runtimes/${r.id}`}>{r.name}</a></td>
+              <td><Condition value={r.status.condition} /></td>
+              <td>{r.provider}</td>
+              <td>{r.scenarios.join(', ')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function RuntimeDetail({ id }: { id: string }) {
+  const { data, error } = useLive(() => call<Runtime>('GET', `/v1/runtimes/${id}`), [id]);
+  return (
+    <section>
+      {error && <p role="alert" class="error">{error}</p>}
+      {data && (
+        <>
+          <h1>{data.name}</h1>
+          <dl>
+            <dt>Condition</dt><dd><Condition value={data.status.condition} /> {data.status.message ?? ''}</dd>
+            <dt>Provider</dt><dd>{data.provider}</dd>
+            <dt>Event URL</dt><dd>{data.eventUrl ?? '—'}</dd>
+            <dt>Configuration version</dt><dd>{data.configVersion ?? '—'}</dd>
+            <dt>Scenarios</dt><dd>{data.scenarios.join(', ')}</dd>
+            <dt>Id</dt><dd><code>{data.id}</code></dd>
+          </dl>
+        </>
+      )}
+    </section>
+  );
+}
+
+function Shell() {
+  const [path, setPath] = useState(route());
+  useEffect(() => {
+    const changed = () => setPath(route());
+    addEventListener('hashchange', changed);
+    return () => removeEventListener('hashchange', changed);
+  }, []);
+  const [page, id] = path;
+  const view =
+    page === 'applications' && id ? <ApplicationDetail id={id} />
+    : page === 'applications' ? <Applications />
+    : page === 'runtimes' && id ? <RuntimeDetail id={id} />
+    : page === 'runtimes' ? <Runtimes />
+    : <Overview />;
+  const link = (to: string, text: string) => (
+    <a href={`#/${to}`} aria-current={(page ?? 'overview') === to ? 'page' : undefined}>{text}</a>
+  );
+  return (
+    <>
+      <header>
+        <nav aria-label="Main">
+          <span class="brand">Meridian</span>
+          {link('overview', 'Overview')}
+          {link('applications', 'Applications')}
+          {link('runtimes', 'Runtimes')}
+          <button type="button" onClick={() => signOut()}>Sign out</button>
+        </nav>
+      </header>
+      <main>{view}</main>
+    </>
+  );
+}
+
+function renderApp() {
+  const root = document.getElementById('app')!;
+  render(session.token() ? <Shell /> : <SignIn />, root);
+}
+
+renderApp();

@@ -1,0 +1,189 @@
+// The operators' console (console/, served at /console/ by api/console.ts): its HTTP surface, then in a
+// real headless Chromium (Debian's package, driven by playwright-core) against the real API, worker and
+// runtime host: sign in, overview, applications, a runtime reaching CONNECTED, delete, sign out, and
+// an accessibility scan of each main page. Screenshots go to test-results/console/.
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import axe from 'axe-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONSOLE_CSP } from '../api/console.js';
+import { ensureChromium } from '../dev/tools.js';
+import { PROJECT_ROOT } from '../lib/modules.js';
+import { call, createTenant, startTestApi, uniqueName, type TestApi } from './helpers.js';
+
+const SCREENSHOTS = path.join(PROJECT_ROOT, 'test-results', 'console');
+const XSS = '<img src=x onerror=alert(1)>';
+/** How long the browser may take to show what the API already has (the console reads every 5 s; CI is busy). */
+const SOON = { timeout: 15_000, interval: 100 };
+
+let api: TestApi;
+let token: string;
+let browser: Browser;
+beforeAll(async () => {
+  api = await startTestApi({ worker: true });
+  token = (await createTenant(api.pool)).token;
+  browser = await chromium.launch({ executablePath: ensureChromium(), args: ['--no-sandbox'] });
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+}, 300_000);
+afterAll(async () => {
+  await browser?.close();
+  await api?.stop();
+});
+
+describe('the console over HTTP', () => {
+  it('redirects /console to /console/ and serves the page with a strict Content-Security-Policy and no inline script', async () => {
+    const bare = await fetch(`${api.url}/console`, { redirect: 'manual' });
+    expect([bare.status, bare.headers.get('location')]).toEqual([301, '/console/']);
+    const page = await fetch(`${api.url}/console/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
+    expect(CONSOLE_CSP).not.toMatch(/unsafe|\*/);
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    const html = await page.text();
+    // Every script is a file of this origin: none inline, none elsewhere.
+    const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const [, attributes, body] of scripts) {
+      expect(body!.trim()).toBe('');
+      expect(attributes).toMatch(/src="[a-z-]+\.js"/);
+    }
+    expect(html).not.toMatch(/https?:\/\//);
+    const script = await fetch(`${api.url}/console/console.js`);
+    expect([script.status, script.headers.get('content-type')]).toEqual([200, expect.stringMatching(/javascript/)]);
+  });
+
+  it('answers a file it does not have 404 problem+json, and is not served on the mTLS listener', async () => {
+    const missing = await call(`${api.url}/console/nothing.js`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    const status = await new Promise<number>((resolve, reject) => {
+      const url = new URL(`${api.mtlsUrl}/console/`);
+      https.get({ host: url.hostname, port: url.port, path: url.pathname, ca: api.ca.certPem }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject);
+    });
+    expect(status).toBe(404);
+  });
+});
+
+/** A page of the console with the dialogs it opened (none expected but confirmations). */
+async function open(): Promise<{ page: Page; dialogs: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const dialogs: string[] = [];
+  page.on('dialog', (dialog) => {
+    dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+    void (dialog.type() === 'confirm' ? dialog.accept() : dialog.dismiss());
+  });
+  await page.goto(`${api.url}/console/`);
+  return { page, dialogs };
+}
+
+async function submitToken(page: Page, adminToken: string) {
+  await page.getByLabel('Admin token').fill(adminToken);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Signs in and waits for the console to show (it checks the token with the API first). */
+async function signIn(page: Page, adminToken = token) {
+  await submitToken(page, adminToken);
+  await expect.poll(() => page.getByRole('button', { name: 'Sign out' }).count(), SOON).toBe(1);
+}
+
+/** axe-core's serious and critical violations on the page as it is. */
+async function accessibilityViolations(page: Page): Promise<string[]> {
+  // Evaluated by the browser's DevTools protocol: the console's CSP (rightly) refuses an injected script tag.
+  await page.evaluate(axe.source);
+  const results = await page.evaluate(async () => (globalThis as unknown as { axe: typeof axe }).axe.run());
+  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help}`);
+}
+
+describe('the console in a browser', () => {
+  it('refuses a wrong token with its reason, signs in, shows the tenant, and signs out to nothing', async () => {
+    const { page, dialogs } = await open();
+    await submitToken(page, 'not-a-token-of-anyone-0123456789abcdef');
+    await expect.poll(() => page.getByRole('alert').textContent(), SOON).toMatch(/not valid/);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'sign-in.png') });
+
+    // A tenant of its own, so the overview's counts are this test's.
+    const own = (await createTenant(api.pool)).token;
+    const name = uniqueName('console');
+    expect((await call(`${api.url}/v1/applications`, { token: own, body: { name, labels: { note: XSS } } })).status).toBe(201);
+    await signIn(page, own);
+    await expect.poll(() => page.getByRole('heading', { name: 'Overview' }).count(), SOON).toBe(1);
+    await expect.poll(() => page.locator('figure').first().textContent(), SOON).toMatch(/Applications \(1\)/);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'overview.png') });
+
+    await page.getByRole('link', { name: 'Applications' }).click();
+    await expect.poll(() => page.getByRole('link', { name }).count(), SOON).toBe(1);
+    // A label holding markup is text: no element made of it, no script run.
+    await expect.poll(() => page.locator('table').textContent(), SOON).toContain(XSS);
+    expect(await page.locator('table img').count()).toBe(0);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'applications.png') });
+
+    // The token is this tab's, never in the address.
+    expect(page.url()).not.toContain(own);
+    expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(key: string): string | null; length: number } }).sessionStorage.getItem('meridian.adminToken'))).toBe(own);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect.poll(() => page.getByLabel('Admin token').count(), SOON).toBe(1);
+    expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(key: string): string | null; length: number } }).sessionStorage.length)).toBe(0);
+    expect(await page.locator('table').count()).toBe(0);
+    expect(dialogs).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('creates an application, shows a refusal as its problem detail, and deletes after confirmation', async () => {
+    const { page, dialogs } = await open();
+    await signIn(page);
+    await page.getByRole('link', { name: 'Applications' }).click();
+    const name = uniqueName('made');
+    await page.getByLabel('New application').fill(name);
+    await page.getByRole('button', { name: 'Create' }).click();
+    await expect.poll(() => page.getByRole('link', { name }).count(), SOON).toBe(1);
+
+    await page.getByLabel('New application').fill(XSS);
+    await page.getByRole('button', { name: 'Create' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent(), SOON).toMatch(/name: must/);
+    expect(await page.locator('[role=alert] img').count()).toBe(0);
+
+    await page.getByRole('link', { name }).click();
+    await expect.poll(() => page.getByRole('heading', { name }).count(), SOON).toBe(1);
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await expect.poll(() => page.url(), SOON).toMatch(/#\/applications$/);
+    expect(dialogs).toEqual([expect.stringMatching(new RegExp(`^confirm: Delete application ${name}\\?`))]);
+    await expect.poll(async () => (await call(`${api.url}/v1/applications?limit=100`, { token })).body.items.some((a: { name: string }) => a.name === name), { timeout: 30_000 }).toBe(false);
+    await page.close();
+  }, 120_000);
+
+  it('shows a simulated runtime reaching CONNECTED without a reload', async () => {
+    const created = await call(`${api.url}/v1/runtimes`, { token, body: { name: uniqueName('rt'), provider: 'simulated' } });
+    expect(created.status).toBe(202);
+    const { page } = await open();
+    await signIn(page);
+    await page.goto(`${api.url}/console/#/runtimes/${created.body.runtime.id}`);
+    await expect.poll(() => page.getByRole('heading', { name: created.body.runtime.name }).count(), SOON).toBe(1);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'runtime-provisioning.png') });
+    await expect.poll(() => page.locator('.condition').textContent(), { timeout: 60_000 }).toBe('CONNECTED');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'runtime.png') });
+    await page.close();
+  }, 120_000);
+
+  it('has no serious or critical accessibility violations on its main pages, at 1280×800 and on a narrow screen', async () => {
+    const { page } = await open();
+    expect(await accessibilityViolations(page), 'sign-in').toEqual([]);
+    await signIn(page);
+    for (const view of ['overview', 'applications', 'runtimes']) {
+      await page.goto(`${api.url}/console/#/${view}`);
+      await expect.poll(() => page.locator('main h1').textContent(), SOON).toMatch(/\w/);
+      expect(await accessibilityViolations(page), view).toEqual([]);
+    }
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.goto(`${api.url}/console/#/applications`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'applications-narrow.png'), fullPage: true });
+    expect(await accessibilityViolations(page), 'narrow').toEqual([]);
+    await page.close();
+  }, 120_000);
+});
