@@ -158,16 +158,46 @@ describe('the console in a browser', () => {
     await page.close();
   }, 120_000);
 
-  it('shows a simulated runtime reaching CONNECTED without a reload', async () => {
-    const created = await call(`${api.url}/v1/runtimes`, { token, body: { name: uniqueName('rt'), provider: 'simulated' } });
-    expect(created.status).toBe(202);
+  it('creates a simulated runtime and follows its provisioning stages to CONNECTED without a reload', async () => {
     const { page } = await open();
     await signIn(page);
-    await page.goto(`${api.url}/console/#/runtimes/${created.body.runtime.id}`);
-    await expect.poll(() => page.getByRole('heading', { name: created.body.runtime.name }).count(), SOON).toBe(1);
+    await page.getByRole('link', { name: 'Runtimes' }).click();
+    const name = uniqueName('rt');
+    await page.getByLabel('New runtime').fill(name);
+    await page.getByLabel('Provider').selectOption('simulated');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await expect.poll(() => page.getByRole('heading', { name }).count(), SOON).toBe(1);
+    expect(page.url()).toMatch(/#\/runtimes\/[0-9a-f-]{36}\/[0-9a-f-]{36}$/);
+    await expect.poll(() => page.locator('.operation').textContent(), SOON).toMatch(/^PROVISIONING /);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'runtime-provisioning.png') });
-    await expect.poll(() => page.locator('.condition').textContent(), { timeout: 60_000 }).toBe('CONNECTED');
+    await expect.poll(() => page.locator('dd .condition').textContent(), { timeout: 60_000 }).toBe('CONNECTED');
+    await expect.poll(() => page.locator('.operation').textContent(), SOON).toMatch(/SUCCEEDED/);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'runtime.png') });
+    await page.close();
+  }, 120_000);
+
+  it('requests pairing and shows the one-time token once, with its countdown; the token works', async () => {
+    const name = uniqueName('pair');
+    const app = await call(`${api.url}/v1/applications`, { token, body: { name } });
+    const { page } = await open();
+    await signIn(page);
+    await page.goto(`${api.url}/console/#/applications/${app.body.id}`);
+    await page.getByRole('button', { name: 'Request pairing' }).click();
+    const field = page.getByLabel('One-time token (shown once)');
+    await expect.poll(() => field.count(), SOON).toBe(1);
+    const pairingToken = await field.inputValue();
+    expect(pairingToken.length).toBeGreaterThan(20);
+    await expect.poll(() => page.locator('.token p').textContent(), SOON).toMatch(/^Expires in [45]:\d\d/);
+    expect(page.url()).not.toContain(pairingToken);
+    expect(JSON.stringify(await page.evaluate(() => Object.entries((globalThis as unknown as { sessionStorage: object }).sessionStorage)))).not.toContain(pairingToken);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'application-pairing.png') });
+    const exchanged = await call(`${api.url}/connector/v1/signing-request`, { headers: { 'connector-token': pairingToken } });
+    expect(exchanged.status).toBe(200);
+    // Gone once the view is left: nothing kept it.
+    await page.goto(`${api.url}/console/#/applications`);
+    await page.goto(`${api.url}/console/#/applications/${app.body.id}`);
+    await expect.poll(() => page.getByRole('button', { name: 'Request pairing' }).count(), SOON).toBe(1);
+    expect(await field.count()).toBe(0);
     await page.close();
   }, 120_000);
 

@@ -2,7 +2,7 @@
 // (#/applications/<id>), so every view has an address and the server serves one page.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { Problem, all, call, session, type Application, type Runtime } from './api.js';
+import { Problem, all, call, session, type Application, type Operation, type Runtime } from './api.js';
 
 /** How often a view reads again while it is shown. */
 const REFRESH_MS = 5_000;
@@ -166,6 +166,57 @@ function Applications() {
   );
 }
 
+interface Pairing {
+  token: string;
+  expiresAt: string;
+  connectorUrl: string;
+}
+
+/** Seconds until `iso`, ticking every second while shown. */
+function useCountdown(iso: string | undefined): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  return iso ? Math.max(0, Math.round((Date.parse(iso) - now) / 1000)) : 0;
+}
+
+/** Requests pairing and shows the one-time token once: it lives in this view only, never stored. */
+function PairingPanel({ id }: { id: string }) {
+  const [pairing, setPairing] = useState<Pairing>();
+  const [message, setMessage] = useState('');
+  const left = useCountdown(pairing?.expiresAt);
+  const request = async () => {
+    try {
+      setPairing(await call<Pairing>('POST', `/v1/applications/${id}/pairing`));
+      setMessage('');
+    } catch (e) {
+      setMessage((e as Error).message);
+    }
+  };
+  const copy = () =>
+    navigator.clipboard.writeText(pairing!.token).then(
+      () => setMessage('Copied.'),
+      () => setMessage('Copying is not allowed here: select the token and copy it.'),
+    );
+  return (
+    <section aria-labelledby="pairing">
+      <h2 id="pairing">Pairing</h2>
+      <button type="button" onClick={() => void request()}>Request pairing</button>
+      {pairing && (
+        <div class="token">
+          <label for="pairing-token">One-time token (shown once)</label>
+          <input id="pairing-token" readOnly value={pairing.token} />
+          <button type="button" onClick={() => void copy()}>Copy</button>
+          <p>{left > 0 ? `Expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}` : 'Expired: request a new one.'} Connector: <code>{pairing.connectorUrl}</code></p>
+        </div>
+      )}
+      {message && <p role="status">{message}</p>}
+    </section>
+  );
+}
+
 function ApplicationDetail({ id }: { id: string }) {
   const { data, error } = useLive(() => call<Application>('GET', `/v1/applications/${id}`), [id]);
   const remove = async () => {
@@ -185,6 +236,7 @@ function ApplicationDetail({ id }: { id: string }) {
             <dt>Labels</dt><dd>{JSON.stringify(data.labels)}</dd>
             <dt>Id</dt><dd><code>{data.id}</code></dd>
           </dl>
+          <PairingPanel id={id} />
           <button type="button" class="danger" onClick={() => void remove()}>Delete…</button>
         </>
       )}
@@ -194,9 +246,32 @@ function ApplicationDetail({ id }: { id: string }) {
 
 function Runtimes() {
   const { data, error } = useLive(() => all<Runtime>('/v1/runtimes'));
+  const [name, setName] = useState('');
+  const [provider, setProvider] = useState('simulated');
+  const [message, setMessage] = useState('');
+  const create = async (event: Event) => {
+    event.preventDefault();
+    try {
+      const created = await call<{ runtime: Runtime; operation: Operation }>('POST', '/v1/runtimes', { name, provider });
+      location.hash = `#/runtimes/${created.runtime.id}/${created.operation.id}`;
+    } catch (e) {
+      setMessage((e as Error).message);
+    }
+  };
   return (
     <section>
       <h1>Runtimes</h1>
+      <form class="inline" onSubmit={(e) => void create(e)}>
+        <label for="new-runtime">New runtime</label>
+        <input id="new-runtime" required value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} placeholder="name" />
+        <label for="provider" class="sr-only">Provider</label>
+        <select id="provider" value={provider} onChange={(e) => setProvider((e.target as HTMLSelectElement).value)}>
+          <option value="simulated">simulated (runtime host)</option>
+          <option value="local">local (a process on this machine)</option>
+        </select>
+        <button type="submit">Create</button>
+      </form>
+      {message && <p role="alert" class="error">{message}</p>}
       {error && <p role="alert" class="error">{error}</p>}
       <table>
         <thead>
@@ -217,7 +292,19 @@ function Runtimes() {
   );
 }
 
-function RuntimeDetail({ id }: { id: string }) {
+/** An operation's state and stage, read live: provisioning's stages as they pass. */
+function OperationProgress({ id }: { id: string }) {
+  const { data } = useLive(() => call<Operation>('GET', `/v1/operations/${id}`), [id]);
+  if (!data) return null;
+  return (
+    <p class="operation" role="status">
+      {data.type} <span class={`condition c-${data.state}`}>{data.state}</span> at stage <strong>{data.stage}</strong>
+      {data.message ? ` — ${data.message}` : ''} <span class="hint">(workflow {data.workflowId})</span>
+    </p>
+  );
+}
+
+function RuntimeDetail({ id, operationId }: { id: string; operationId?: string }) {
   const { data, error } = useLive(() => call<Runtime>('GET', `/v1/runtimes/${id}`), [id]);
   return (
     <section>
@@ -225,6 +312,7 @@ function RuntimeDetail({ id }: { id: string }) {
       {data && (
         <>
           <h1>{data.name}</h1>
+          {operationId && <OperationProgress id={operationId} />}
           <dl>
             <dt>Condition</dt><dd><Condition value={data.status.condition} /> {data.status.message ?? ''}</dd>
             <dt>Provider</dt><dd>{data.provider}</dd>
@@ -246,11 +334,11 @@ function Shell() {
     addEventListener('hashchange', changed);
     return () => removeEventListener('hashchange', changed);
   }, []);
-  const [page, id] = path;
+  const [page, id, sub] = path;
   const view =
     page === 'applications' && id ? <ApplicationDetail id={id} />
     : page === 'applications' ? <Applications />
-    : page === 'runtimes' && id ? <RuntimeDetail id={id} />
+    : page === 'runtimes' && id ? <RuntimeDetail id={id} operationId={sub} />
     : page === 'runtimes' ? <Runtimes />
     : <Overview />;
   const link = (to: string, text: string) => (
