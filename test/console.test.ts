@@ -201,11 +201,40 @@ describe('the console in a browser', () => {
     await page.close();
   }, 120_000);
 
+  it('shows which applications and runtimes share each scenario, and edits an application\'s scenarios', async () => {
+    const { token: own } = await createTenant(api.pool);
+    const scenario = `S${uniqueName('x').slice(2)}`;
+    expect((await call(`${api.url}/v1/scenarios`, { token: own, body: { name: scenario } })).status).toBe(201);
+    const app = (await call(`${api.url}/v1/applications`, { token: own, body: { name: uniqueName('shared') } })).body;
+    const runtime = (await call(`${api.url}/v1/runtimes`, { token: own, body: { name: uniqueName('rt'), provider: 'simulated', scenarios: [scenario] } })).body.runtime;
+    const { page } = await open();
+    await signIn(page, own);
+    await page.getByRole('link', { name: 'Scenarios' }).click();
+    const row = page.getByRole('row', { name: new RegExp(`^${scenario}`) });
+    await expect.poll(() => row.textContent(), SOON).toBe(`${scenario}${runtime.name}`);
+
+    await page.goto(`${api.url}/console/#/applications/${app.id}`);
+    await page.getByRole('checkbox', { name: scenario }).check();
+    await page.getByRole('button', { name: 'Save scenarios' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent(), SOON).toBe('Saved.');
+    expect((await call(`${api.url}/v1/applications/${app.id}`, { token: own })).body.scenarios.sort()).toEqual(['DEFAULT', scenario].sort());
+    // An application keeps at least one scenario: the API's refusal is shown.
+    await page.getByRole('checkbox', { name: 'DEFAULT' }).uncheck();
+    await page.getByRole('checkbox', { name: scenario }).uncheck();
+    await page.getByRole('button', { name: 'Save scenarios' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent(), SOON).toMatch(/must not be empty/);
+
+    await page.getByRole('link', { name: 'Scenarios' }).click();
+    await expect.poll(() => row.textContent(), SOON).toBe(`${scenario}${app.name}${runtime.name}`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'scenarios.png') });
+    await page.close();
+  }, 120_000);
+
   it('has no serious or critical accessibility violations on its main pages, at 1280×800 and on a narrow screen', async () => {
     const { page } = await open();
     expect(await accessibilityViolations(page), 'sign-in').toEqual([]);
     await signIn(page);
-    for (const view of ['overview', 'applications', 'runtimes']) {
+    for (const view of ['overview', 'applications', 'runtimes', 'scenarios']) {
       await page.goto(`${api.url}/console/#/${view}`);
       await expect.poll(() => page.locator('main h1').textContent(), SOON).toMatch(/\w/);
       expect(await accessibilityViolations(page), view).toEqual([]);

@@ -11,7 +11,7 @@ import { call, createTenant, pairedApplication, startTestApi, tempDir, uniqueNam
 
 /** Generated cases per operation and the time budget of each of the two runs (admin, application). */
 const MAX_EXAMPLES = 25;
-const MAX_SECONDS = 40;
+const MAX_SECONDS = 60;
 const CHECKS = 'not_a_server_error,positive_data_acceptance,response_schema_conformance,status_code_conformance,unsupported_method,allow_header_conformance';
 
 /**

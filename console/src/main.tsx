@@ -217,6 +217,40 @@ function PairingPanel({ id }: { id: string }) {
   );
 }
 
+/** Checkboxes of the tenant's scenarios; saving PUTs the chosen ones (the API refuses what it must, e.g. none for an application). */
+function ScenarioEditor({ path, current }: { path: string; current: string[] }) {
+  const { data } = useLive(() => all<{ name: string }>('/v1/scenarios'));
+  const [chosen, setChosen] = useState<string[]>();
+  const [message, setMessage] = useState('');
+  const selected = chosen ?? current;
+  const toggle = (name: string) => setChosen(selected.includes(name) ? selected.filter((n) => n !== name) : [...selected, name]);
+  const save = async (event: Event) => {
+    event.preventDefault();
+    try {
+      await call('PUT', `${path}/scenarios`, selected);
+      setChosen(undefined);
+      setMessage('Saved.');
+    } catch (e) {
+      setMessage((e as Error).message);
+    }
+  };
+  return (
+    <form onSubmit={(e) => void save(e)} aria-labelledby="scenarios-title">
+      <h2 id="scenarios-title">Scenarios</h2>
+      <fieldset>
+        <legend class="sr-only">Scenarios</legend>
+        {(data ?? []).map(({ name }) => (
+          <label key={name} class="check">
+            <input type="checkbox" checked={selected.includes(name)} onChange={() => toggle(name)} /> {name}
+          </label>
+        ))}
+      </fieldset>
+      <button type="submit">Save scenarios</button>
+      {message && <p role="status">{message}</p>}
+    </form>
+  );
+}
+
 function ApplicationDetail({ id }: { id: string }) {
   const { data, error } = useLive(() => call<Application>('GET', `/v1/applications/${id}`), [id]);
   const remove = async () => {
@@ -236,6 +270,7 @@ function ApplicationDetail({ id }: { id: string }) {
             <dt>Labels</dt><dd>{JSON.stringify(data.labels)}</dd>
             <dt>Id</dt><dd><code>{data.id}</code></dd>
           </dl>
+          <ScenarioEditor path={`/v1/applications/${id}`} current={data.scenarios} />
           <PairingPanel id={id} />
           <button type="button" class="danger" onClick={() => void remove()}>Delete…</button>
         </>
@@ -321,8 +356,47 @@ function RuntimeDetail({ id, operationId }: { id: string; operationId?: string }
             <dt>Scenarios</dt><dd>{data.scenarios.join(', ')}</dd>
             <dt>Id</dt><dd><code>{data.id}</code></dd>
           </dl>
+          <ScenarioEditor path={`/v1/runtimes/${id}`} current={data.scenarios} />
         </>
       )}
+    </section>
+  );
+}
+
+/** Which applications and runtimes share each scenario. */
+function Scenarios() {
+  const { data, error } = useLive(async () => ({
+    scenarios: await all<{ name: string }>('/v1/scenarios'),
+    applications: await all<Application>('/v1/applications'),
+    runtimes: await all<Runtime>('/v1/runtimes'),
+  }));
+  const members = <T extends { id: string; name: string; scenarios: string[] }>(items: T[], scenario: string, kind: string) =>
+    items
+      .filter((item) => item.scenarios.includes(scenario))
+      .map((item, i) => (
+        <span key={item.id}>
+          {i > 0 && ', '}
+          <a href={`#/${kind}/${item.id}`}>{item.name}</a>
+        </span>
+      ));
+  return (
+    <section>
+      <h1>Scenarios</h1>
+      {error && <p role="alert" class="error">{error}</p>}
+      <table>
+        <thead>
+          <tr><th scope="col">Scenario</th><th scope="col">Applications</th><th scope="col">Runtimes</th></tr>
+        </thead>
+        <tbody>
+          {(data?.scenarios ?? []).map(({ name }) => (
+            <tr key={name}>
+              <th scope="row">{name}</th>
+              <td>{members(data!.applications, name, 'applications')}</td>
+              <td>{members(data!.runtimes, name, 'runtimes')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </section>
   );
 }
@@ -340,6 +414,7 @@ function Shell() {
     : page === 'applications' ? <Applications />
     : page === 'runtimes' && id ? <RuntimeDetail id={id} operationId={sub} />
     : page === 'runtimes' ? <Runtimes />
+    : page === 'scenarios' ? <Scenarios />
     : <Overview />;
   const link = (to: string, text: string) => (
     <a href={`#/${to}`} aria-current={(page ?? 'overview') === to ? 'page' : undefined}>{text}</a>
@@ -352,6 +427,7 @@ function Shell() {
           {link('overview', 'Overview')}
           {link('applications', 'Applications')}
           {link('runtimes', 'Runtimes')}
+          {link('scenarios', 'Scenarios')}
           <button type="button" onClick={() => signOut()}>Sign out</button>
         </nav>
       </header>
