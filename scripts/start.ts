@@ -98,6 +98,9 @@ runMain(async () => {
   const migrations = await migrate(pool);
   const { bootstrap } = await bootstrapAdminToken(pool, config.adminToken, logger);
 
+  // The console is built from its sources at every start (esbuild, well under a second), before any agent
+  // starts: agents of the runtime host connect to the API, so the API follows them as soon as it can.
+  await buildConsole();
   const metrics = createMetrics();
   installRuntime(logger);
   const temporal = await connectClient(config.temporal);
@@ -124,8 +127,6 @@ runMain(async () => {
   const resumed = await deps.providers.local.resumeAll();
   stops.push(async () => void (await deps.providers.local.stopAll()));
 
-  // The console is built from its sources at every start (esbuild, well under a second).
-  await buildConsole();
   const api = await startApi(
     { pool, temporal, logger, metrics, ...sharedDeps(config), trustProxy: config.http.trustProxy },
     config.http,

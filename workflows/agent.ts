@@ -66,7 +66,10 @@ export const agentStatus = defineQuery<AgentState>('status');
 const acts = proxyActivities<AgentActivities>({
   // Connecting waits on Meridian twice (signing request, certificate); give a loaded plane time.
   startToCloseTimeout: '3 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: ['NotInjected', 'TokenRejected', 'CertificateRefused'] },
+  // Meridian unreachable (restarting, overloaded) is asked again for as long as it takes, at most a minute
+  // apart: giving up after a few attempts left an agent failed for good by a restart of the plane. A
+  // refused token or certificate is final; provisioning bounds how long a connect may take in all.
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['NotInjected', 'TokenRejected', 'CertificateRefused'] },
 });
 /**
  * A poll is one HTTP call: a local activity, run by the worker inside the workflow task, so a poll costs
