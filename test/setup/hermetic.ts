@@ -3,7 +3,7 @@
 // test starts, sees them. Each test passes the settings it means explicitly.
 
 /** True for the variables that configure Meridian or the services it talks to. */
-const callerSetting = (name: string) => name.startsWith('MERIDIAN_') || name.startsWith('TEMPORAL_') || name === 'DATABASE_URL';
+export const callerSetting = (name: string) => name.startsWith('MERIDIAN_') || name.startsWith('TEMPORAL_') || name === 'DATABASE_URL';
 
 /** Removes the caller's settings from this process's environment, before vitest starts its workers (which inherit it). */
 export function forgetCallerSettings(env: NodeJS.ProcessEnv = process.env): string[] {
