@@ -9,6 +9,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import { announcePendingSlots } from '../services/announcements.js';
 import type { ConfigWaiters } from '../services/config-waiters.js';
+import type { LastSeen } from '../services/last-seen.js';
 import { adminAuthenticator } from './auth.js';
 import { CONSOLE_DIR, consoleRouter } from './console.js';
 import { clientAuthenticator, type RevocationList } from './mtls.js';
@@ -16,11 +17,13 @@ import { openApiDocument } from './openapi.js';
 import { HttpProblem, errorHandler, notFoundRoute } from './problems.js';
 import { mount, type Route } from './route.js';
 import { ownApplicationRoute, ownApplicationRoutes } from './routes/application/index.js';
-import { adminWebhookRoutes, applicationRoutes } from './routes/applications.js';
+import { applicationReadRoutes } from './routes/application-reads.js';
+import { applicationRoutes } from './routes/applications.js';
 import { certificateInventoryRoutes } from './routes/certificates.js';
 import { certificateRoutes, connectorRoutes } from './routes/connector.js';
 import { operationalRoutes } from './routes/operational.js';
 import { operationRoutes } from './routes/operations.js';
+import { overviewRoutes } from './routes/overview.js';
 import { ownRuntimeRoutes } from './routes/runtime.js';
 import { runtimeObjectRoutes, runtimeRoutes } from './routes/runtimes.js';
 import { scenarioRoutes } from './routes/scenarios.js';
@@ -48,6 +51,12 @@ export interface ApiDeps {
    * @default true
    */
   configSignals?: boolean;
+  /** Base URL of the Temporal Web UI: operations and agents link their workflow's page there. */
+  temporalUiUrl?: string;
+  /** A CONNECTED runtime unheard of this long counts as stale. @default 180 */
+  runtimeStaleSeconds?: number;
+  /** How often the runtimes heard from are written to `last_seen_at`. @default 15000 */
+  lastSeenFlushMs?: number;
 }
 
 export interface AppContext extends ApiDeps {
@@ -55,6 +64,8 @@ export interface AppContext extends ApiDeps {
   urls: () => { public: string; mtls: string };
   /** Configuration requests held for `Prefer: wait`. */
   waiters: ConfigWaiters;
+  /** When each runtime last called, written coalesced. */
+  lastSeen: LastSeen;
 }
 
 export const VERSION = '0.1.0';
@@ -116,8 +127,9 @@ export function createApp(ctx: AppContext): Express {
     ...applicationRoutes(ctx.pool, membershipChanged),
     ...runtimeObjectRoutes(ctx.pool, membershipChanged),
     ...scenarioRoutes(ctx.pool),
-    ...operationRoutes(ctx.pool),
-    ...adminWebhookRoutes(ctx.pool),
+    ...operationRoutes(ctx),
+    ...overviewRoutes(ctx),
+    ...applicationReadRoutes(ctx.pool),
     ...certificateInventoryRoutes(ctx),
     ...connectorRoutes(ctx),
     ownApplicationRoute(ctx.pool),

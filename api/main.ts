@@ -1,5 +1,5 @@
 // Production entry point of the API: external Temporal and PostgreSQL.
-import { sharedDeps } from '../trust/load.js';
+import { apiSettings, sharedDeps } from '../trust/load.js';
 import { loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain } from '../lib/main.js';
@@ -20,7 +20,7 @@ runMain(async () => {
   const temporal = await connectClient(config.temporal);
   const metrics = createMetrics();
   const server = await startApi(
-    { pool, temporal, logger, metrics, ...sharedDeps(config), trustProxy: config.http.trustProxy },
+    { pool, temporal, logger, metrics, ...sharedDeps(config), ...apiSettings(config) },
     config.http,
   );
   logger.info({ url: server.http.url, mtls: server.mtls.url }, 'API listening');

@@ -4,6 +4,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { Express } from 'express';
 import type { Logger } from '../lib/logger.js';
 import { createApp, type ApiDeps } from './app.js';
+import { LastSeen } from '../services/last-seen.js';
 import { ConfigHints } from '../services/config-hints.js';
 import { ConfigWaiters } from '../services/config-waiters.js';
 import { RevocationList, serverCredentials } from './mtls.js';
@@ -79,7 +80,8 @@ export async function startApi(deps: ApiDeps, listeners: ApiListeners): Promise<
   const revocations = await RevocationList.load(deps.pool, deps.logger);
   let urls = { public: '', mtls: '' };
   const waiters = new ConfigWaiters();
-  const app = createApp({ ...deps, revocations, urls: () => urls, waiters });
+  const lastSeen = new LastSeen(deps.pool, deps.logger, deps.lastSeenFlushMs);
+  const app = createApp({ ...deps, revocations, urls: () => urls, waiters, lastSeen });
   const started: RunningServer[] = [];
   let hints: ConfigHints | undefined;
   try {
@@ -93,7 +95,7 @@ export async function startApi(deps: ApiDeps, listeners: ApiListeners): Promise<
   } catch (error) {
     // Half started (a port taken, PostgreSQL gone): release what was bound before failing.
     revocations.stop();
-    await Promise.all(started.map((server) => server.stop()));
+    await Promise.all([...started.map((server) => server.stop()), lastSeen.stop()]);
     throw error;
   }
   const [http, mtls] = started as [RunningServer, RunningServer];
@@ -111,6 +113,7 @@ export async function startApi(deps: ApiDeps, listeners: ApiListeners): Promise<
       // Held configuration requests answer now (304 unless changed), so the listeners do not wait for them.
       waiters.close();
       await Promise.all([http.stop(), mtls.stop(), hints?.stop()]);
+      await lastSeen.stop();
     },
   };
 }

@@ -1,3 +1,5 @@
+import { InvalidCursor } from './objects.js';
+import { decodeCursor, encodeCursor, type Page } from './page.js';
 import type { Db } from './tx.js';
 
 export const OPERATION_TYPES = ['PAIRING', 'API_REGISTRATION', 'PROVISIONING', 'DEPROVISIONING', 'UNREGISTRATION'] as const;
@@ -122,4 +124,33 @@ export async function pairingInProgress(db: Db, applicationId: string): Promise<
     [applicationId],
   );
   return rows[0];
+}
+
+export interface OperationFilter {
+  limit: number;
+  cursor?: string;
+  resourceId?: string;
+  state?: OperationState;
+}
+
+/** A page of the tenant's operations, newest first (index `operations_by_tenant`), of one resource or state when asked. */
+export async function listOperations(db: Db, tenantId: string, filter: OperationFilter): Promise<Page<OperationRow>> {
+  const params: unknown[] = [tenantId, filter.resourceId ?? null, filter.state ?? null];
+  let after = '';
+  if (filter.cursor !== undefined) {
+    const cursor = decodeCursor(filter.cursor);
+    if (!cursor) throw new InvalidCursor('cursor: is not a cursor this server issued');
+    params.push(cursor.createdAt, cursor.id);
+    after = 'AND (started_at, id) < ($4::timestamptz, $5::uuid)';
+  }
+  params.push(filter.limit + 1);
+  const { rows } = await db.query<OperationRow & { cursor_at: string }>(
+    `SELECT *, started_at::text AS cursor_at FROM operations
+     WHERE tenant_id = $1 AND ($2::uuid IS NULL OR resource_id = $2) AND ($3::text IS NULL OR state = $3) ${after}
+     ORDER BY started_at DESC, id DESC LIMIT $${params.length}`,
+    params,
+  );
+  const items = rows.slice(0, filter.limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > filter.limit && last ? encodeCursor({ createdAt: last.cursor_at, id: last.id }) : null };
 }

@@ -80,3 +80,8 @@ export async function reportConnected(db: Db, tenantId: string, id: string, even
 export async function deleteRuntime(db: Db, id: string): Promise<void> {
   await db.query('DELETE FROM runtimes WHERE id = $1', [id]);
 }
+
+/** Records that these runtimes called Meridian now: one statement for many calls (see services/last-seen.ts). */
+export async function markSeen(db: Db, ids: string[]): Promise<void> {
+  await db.query('UPDATE runtimes SET last_seen_at = now() WHERE id = ANY($1::uuid[])', [ids]);
+}

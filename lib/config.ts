@@ -47,6 +47,11 @@ const schema = z.object({
   MERIDIAN_START_TEMPORAL: boolean.default(true),
   /** Temporal Web UI port of the dev server `npm start` runs. @default 8233 */
   TEMPORAL_UI_PORT: port.default(8233),
+  /**
+   * Where operators open the Temporal Web UI: operations and runtime agents in the API and the console link
+   * their workflow's page there. @default http://localhost:<TEMPORAL_UI_PORT> when `npm start` runs the dev server; else none
+   */
+  MERIDIAN_TEMPORAL_UI_URL: z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be an http(s) URL, e.g. https://temporal.example.com').optional(),
   /** Interface the public listener binds. @default 127.0.0.1 */
   MERIDIAN_HOST: z.string().min(1).default('127.0.0.1'),
   /** Public HTTP listener. @default 8080 */
@@ -118,6 +123,8 @@ const schema = z.object({
   MERIDIAN_AGENT_CONNECT_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(900),
   /** How long deprovisioning retries the provider (and stopping the agent) before it ends FAILED with the reason. @default 600 */
   MERIDIAN_DEPROVISION_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(600),
+  /** A CONNECTED runtime that has not called Meridian for this long counts as stale in the overview. @default 180 */
+  MERIDIAN_RUNTIME_STALE_SECONDS: z.coerce.number().int().min(30, 'must be 30-86400 seconds').max(86400, 'must be 30-86400 seconds').default(180),
   /** Whether a worker process starts the reconciler at boot, unless it is running (docs/architecture.md, "Durable intent"). @default true */
   MERIDIAN_RECONCILER: boolean.default(true),
   /** Whether `npm start` runs the runtime host for simulated runtimes in its worker process. @default true */
@@ -195,7 +202,7 @@ export interface Config {
   /** PostgreSQL connections of this process (MERIDIAN_DB_POOL_SIZE). */
   databasePoolSize: number;
   embeddedPostgresPort: number;
-  temporal: { address: string; namespace: string; tls?: TemporalTlsConfig; uiPort: number; startDevServer: boolean };
+  temporal: { address: string; namespace: string; tls?: TemporalTlsConfig; uiPort: number; uiUrl?: string; startDevServer: boolean };
   http: { host: string; port: number; trustProxy: boolean; mtlsPort: number; publicUrl?: string; mtlsUrl?: string; tlsHostnames: string[] };
   ca: { dataDir: string; certFile?: string; keyFile?: string };
   connector: ConnectorConfig;
@@ -207,6 +214,7 @@ export interface Config {
   previousEncryptionKeys?: string;
   /** Hint runtime agents on configuration changes. */
   configHints: boolean;
+  runtimeStaleSeconds: number;
   taskQueue: string;
   /** Start the reconciler at worker boot. */
   reconciler: boolean;
@@ -244,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       uiPort: e.TEMPORAL_UI_PORT,
+      uiUrl: e.MERIDIAN_TEMPORAL_UI_URL ?? (e.MERIDIAN_START_TEMPORAL ? `http://localhost:${e.TEMPORAL_UI_PORT}` : undefined),
       startDevServer: e.MERIDIAN_START_TEMPORAL,
       tls:
         e.TEMPORAL_TLS_CERT_FILE && e.TEMPORAL_TLS_KEY_FILE
@@ -288,6 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     encryptionKey: e.MERIDIAN_ENCRYPTION_KEY,
     previousEncryptionKeys: e.MERIDIAN_ENCRYPTION_PREVIOUS_KEYS,
     configHints: e.MERIDIAN_CONFIG_HINTS,
+    runtimeStaleSeconds: e.MERIDIAN_RUNTIME_STALE_SECONDS,
     taskQueue: e.MERIDIAN_TASK_QUEUE,
     reconciler: e.MERIDIAN_RECONCILER,
     runtimeHost: e.MERIDIAN_RUNTIME_HOST,

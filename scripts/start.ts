@@ -17,7 +17,7 @@ import { createLogger } from '../lib/logger.js';
 import { onShutdown, runMain, stopStack } from '../lib/main.js';
 import { createMetrics } from '../lib/metrics.js';
 import { activityDeps } from '../worker/deps.js';
-import { sharedDeps } from '../trust/load.js';
+import { apiSettings, sharedDeps } from '../trust/load.js';
 import { connectClient, connectionOptions } from '../lib/temporal.js';
 import { ensureTemporalTools } from '../dev/tools.js';
 import { installRuntime } from '../lib/sdk-logging.js';
@@ -128,7 +128,7 @@ runMain(async () => {
   stops.push(async () => void (await deps.providers.local.stopAll()));
 
   const api = await startApi(
-    { pool, temporal, logger, metrics, ...sharedDeps(config), trustProxy: config.http.trustProxy },
+    { pool, temporal, logger, metrics, ...sharedDeps(config), ...apiSettings(config) },
     config.http,
   );
   stops.push(api.stop);

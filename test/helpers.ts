@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES } from '../lib/temporal.js';
+import { SEARCH_ATTRIBUTES, stageTimeline } from '../lib/temporal.js';
 import { DefaultLogger, NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pg from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
@@ -88,6 +88,8 @@ export interface TestApiOptions {
   poolSize?: number;
   /** What the worker's and runtimes' outbound calls may reach. @default {@link testOutbound} (loopback allowed) */
   outbound?: OutboundConfig;
+  /** How often the API writes when runtimes were last seen. @default 1000 */
+  lastSeenFlushMs?: number;
 }
 
 /** The run's CA. */
@@ -147,7 +149,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const keyring = options.keyring ?? testKeyring();
   const taskQueue = uniqueName('meridian-test');
   const provisioning = { ...loadConfig({}).provisioning, ...options.provisioning };
-  const api = await startApi({ pool, temporal, logger, metrics, ca, keyring, connector, registration, provisioning, taskQueue, configHints: options.configHints, configSignals: provisioning.agentDesign === 'poll', consoleDir: inject('consoleDir') }, { host: '127.0.0.1', port: 0, mtlsPort: 0, tlsHostnames: ['localhost', '127.0.0.1'] });
+  const api = await startApi({ pool, temporal, logger, metrics, ca, keyring, connector, registration, provisioning, taskQueue, configHints: options.configHints, configSignals: provisioning.agentDesign === 'poll', consoleDir: inject('consoleDir'), temporalUiUrl: inject('temporalUiUrl'), lastSeenFlushMs: options.lastSeenFlushMs ?? 1_000 }, { host: '127.0.0.1', port: 0, mtlsPort: 0, tlsHostnames: ['localhost', '127.0.0.1'] });
   let stopWorker = async () => undefined as void;
   const outbound = options.outbound ?? testOutbound;
   const deps = testActivityDeps(pool, temporal, { connector, registration, keyring, outbound, publicUrl: () => api.urls.public, ...options.activities });
@@ -287,13 +289,7 @@ export async function receiver(answer: (req: http.IncomingMessage, body: string)
 
 /** The MeridianStage values a workflow upserted, in order: its stages as the Temporal UI shows them. */
 export async function stagesOf(handle: { fetchHistory(): Promise<{ events?: unknown[] | null }> }): Promise<string[]> {
-  const history = await handle.fetchHistory();
-  const stages: string[] = [];
-  for (const event of (history.events ?? []) as Array<Record<string, any>>) {
-    const field = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.MeridianStage;
-    if (field?.data) stages.push(JSON.parse(Buffer.from(field.data).toString('utf8')));
-  }
-  return stages;
+  return stageTimeline(await handle.fetchHistory(), { upsertsOnly: true }).map((entry) => entry.stage);
 }
 
 /**

@@ -20,3 +20,8 @@ export function sharedDeps(config: Config) {
     configSignals: config.provisioning.agentDesign === 'poll',
   };
 }
+
+/** What only the API takes from the configuration (beside {@link sharedDeps}). */
+export function apiSettings(config: Config) {
+  return { trustProxy: config.http.trustProxy, temporalUiUrl: config.temporal.uiUrl, runtimeStaleSeconds: config.runtimeStaleSeconds };
+}

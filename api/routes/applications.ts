@@ -1,15 +1,11 @@
-// Applications as administrators manage them: create, change, delete, and see their webhooks and deliveries.
+// Applications as administrators manage them: create, change, delete (what they read of one: application-reads.ts).
 import type pg from 'pg';
 import { z } from 'zod';
-import { applicationExists, createApplication, deleteApplication, updateApplication } from '../../db/applications.js';
-import { recentDeliveries, type DeliveryRow } from '../../db/deliveries.js';
+import { createApplication, deleteApplication, updateApplication } from '../../db/applications.js';
 import type { Row } from '../../db/objects.js';
-import { listWebhooks } from '../../db/webhooks.js';
 import { tenantOf } from '../auth.js';
-import { notFound } from '../problems.js';
 import { route, type Route } from '../route.js';
-import { Description, DnsName, IdParams, Labels, PageQuery, ScenarioList, Timestamp } from '../schemas.js';
-import { Webhook, toWebhook } from './application/webhooks.js';
+import { Description, DnsName, IdParams, Labels, ScenarioList, Timestamp } from '../schemas.js';
 import { asProblem, found, objectFields, objectRoutes, toObjectFields, type MembershipChanged } from './objects.js';
 import { Operation, toOperation } from './operations.js';
 
@@ -40,33 +36,6 @@ const ApplicationPatch = z.strictObject({
   description: Description.optional(),
   providerName: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').nullable().optional(),
   labels: Labels.optional(),
-});
-
-export const Delivery = z.object({
-  id: z.uuid(),
-  webhookId: z.uuid(),
-  eventId: z.string(),
-  eventType: z.string(),
-  state: z.enum(['PENDING', 'DELIVERED', 'FAILED']),
-  attempts: z.number().int(),
-  lastStatus: z.number().int().nullable(),
-  lastError: z.string().nullable(),
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-});
-
-/** The API object of a delivery row. */
-const toDelivery = (row: DeliveryRow): z.infer<typeof Delivery> => ({
-  id: row.id,
-  webhookId: row.webhook_id,
-  eventId: row.event_id,
-  eventType: row.event_type,
-  state: row.state,
-  attempts: row.attempts,
-  lastStatus: row.last_status,
-  lastError: row.last_error,
-  createdAt: row.created_at.toISOString(),
-  updatedAt: row.updated_at.toISOString(),
 });
 
 /** The administrator's application routes (docs/api.md, Administrator): create, list/get/labels/scenarios, change, delete. */
@@ -115,44 +84,6 @@ export function applicationRoutes(pool: pg.Pool, membershipChanged: MembershipCh
         status: 202,
         body: toOperation(found('application', await deleteApplication(pool, tenantOf(req), params.id))),
       }),
-    }),
-  ];
-}
-
-/** What administrators see of an application's webhooks and its recent deliveries. */
-export function adminWebhookRoutes(pool: pg.Pool): Route[] {
-  const ownApplication = async (tenantId: string, id: string) => {
-    if (!(await applicationExists(pool, tenantId, id))) throw notFound('no such application');
-  };
-  return [
-    route({
-      method: 'get',
-      path: '/v1/applications/{id}/webhooks',
-      operationId: 'list-application-webhooks',
-      summary: "An application's webhooks (no secrets)",
-      tag: 'applications',
-      auth: 'admin',
-      params: IdParams,
-      responses: { 200: { description: 'All of them', schema: z.object({ items: z.array(Webhook), nextCursor: z.null() }) } },
-      handle: async ({ req, params }) => {
-        await ownApplication(tenantOf(req), params.id);
-        return { status: 200, body: { items: (await listWebhooks(pool, params.id)).map(toWebhook), nextCursor: null } };
-      },
-    }),
-    route({
-      method: 'get',
-      path: '/v1/applications/{id}/deliveries',
-      operationId: 'list-application-deliveries',
-      summary: "An application's most recent webhook deliveries, newest first",
-      tag: 'applications',
-      auth: 'admin',
-      params: IdParams,
-      query: z.strictObject({ limit: PageQuery.limit }),
-      responses: { 200: { description: 'Recent deliveries', schema: z.object({ items: z.array(Delivery), nextCursor: z.null() }) } },
-      handle: async ({ req, params, query }) => {
-        await ownApplication(tenantOf(req), params.id);
-        return { status: 200, body: { items: (await recentDeliveries(pool, params.id, query.limit)).map(toDelivery), nextCursor: null } };
-      },
     }),
   ];
 }

@@ -8,6 +8,7 @@ import { credentialsOfRuntime } from '../../db/credentials.js';
 import { getRow } from '../../db/objects.js';
 import { reportConnected } from '../../db/runtimes.js';
 import type { ConfigWaiters } from '../../services/config-waiters.js';
+import type { LastSeen } from '../../services/last-seen.js';
 import { open, type Keyring } from '../../trust/encryption.js';
 import { workflowId } from '../../workflows/ids.js';
 import { agentConnected } from '../../workflows/provisioning.js';
@@ -79,6 +80,7 @@ export interface OwnRuntimeRouteDeps {
   keyring: Keyring;
   /** Configuration requests held for `Prefer: wait`, woken by the configuration hint listener. */
   waiters: ConfigWaiters;
+  lastSeen: LastSeen;
 }
 
 /** The applications a runtime sees, each of its APIs with the credentials set for this runtime, and only those, decrypted for it alone. */
@@ -94,7 +96,7 @@ async function configurationOf(deps: OwnRuntimeRouteDeps, tenantId: string, runt
 
 /** `GET /v1/runtime`, its configuration and `PUT /v1/runtime/status` (mTLS, runtime certificates). */
 export function ownRuntimeRoutes(deps: OwnRuntimeRouteDeps): Route[] {
-  const { pool, temporal, waiters } = deps;
+  const { pool, temporal, waiters, lastSeen } = deps;
   return [
     route({
       method: 'get',
@@ -122,6 +124,7 @@ export function ownRuntimeRoutes(deps: OwnRuntimeRouteDeps): Route[] {
       },
       handle: async ({ headers, req, res }) => {
         const { tenantId, id } = req.client!;
+        lastSeen.seen(id);
         const wait = headers.prefer;
         // Registered before the version is read: a change committed in between still ends the wait.
         const watch = wait > 0 && headers['if-none-match'] !== undefined ? waiters.watch(id) : undefined;
@@ -140,6 +143,8 @@ export function ownRuntimeRoutes(deps: OwnRuntimeRouteDeps): Route[] {
           return { status: 200, headers: { etag, ...applied }, body: { runtimeId: id, configVersion: version, applications: await configurationOf(deps, tenantId, id) } };
         } finally {
           watch?.cancel();
+          // A held request is a runtime alive for as long as it waited.
+          if (watch) lastSeen.seen(id);
         }
       },
     }),
@@ -154,6 +159,7 @@ export function ownRuntimeRoutes(deps: OwnRuntimeRouteDeps): Route[] {
       responses: { 200: { description: 'The runtime', schema: Runtime } },
       handle: async ({ req, body }) => {
         const { tenantId, id } = req.client!;
+        lastSeen.seen(id);
         if (!(await reportConnected(pool, tenantId, id, body.eventUrl))) throw notFound('the runtime no longer exists');
         await temporal.workflow
           .getHandle(workflowId.provisioning(id))

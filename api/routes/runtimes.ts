@@ -1,5 +1,5 @@
 // Runtimes as administrators manage them: created (provisioned) and deleted (deprovisioned) by workflows.
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, isGrpcServiceError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
 import { getRow, type Row } from '../../db/objects.js';
@@ -9,6 +9,7 @@ import { UNIQUE_VIOLATION, pgError, withTransaction } from '../../db/tx.js';
 import type { ProvisioningConfig } from '../../lib/config.js';
 import { deprovisioningStart, provisioningStart } from '../../services/workflow-starts.js';
 import { DeprovisioningStage } from '../../workflows/deprovisioning.js';
+import { agentStatus } from '../../workflows/agent.js';
 import { workflowId } from '../../workflows/ids.js';
 import { ProvisioningStage } from '../../workflows/provisioning.js';
 import { tenantOf } from '../auth.js';
@@ -17,7 +18,7 @@ import { route, type Route } from '../route.js';
 import { startRecorded } from '../starts.js';
 import { Description, DnsName, IdParams, Labels, ScenarioList, Timestamp } from '../schemas.js';
 import { objectFields, objectRoutes, toObjectFields, type MembershipChanged } from './objects.js';
-import { Operation, toOperation } from './operations.js';
+import { Operation, toOperation, workflowLink } from './operations.js';
 
 export const Runtime = z.object({
   ...objectFields,
@@ -28,6 +29,8 @@ export const Runtime = z.object({
     message: z.string().optional(),
   }),
   eventUrl: z.string().optional(),
+  /** When the runtime last called Meridian (recorded every few seconds, not per call); null before its first call. */
+  lastSeenAt: Timestamp.nullable(),
 });
 
 /** The API object of a runtime row. */
@@ -43,6 +46,7 @@ export function toRuntime(row: Row): z.infer<typeof Runtime> {
       ...(message && { message }),
     },
     ...(eventUrl && { eventUrl }),
+    lastSeenAt: row.last_seen_at instanceof Date ? row.last_seen_at.toISOString() : null,
   };
 }
 
@@ -55,6 +59,9 @@ const NewRuntime = z.strictObject({
   providerConfig: z.record(z.string(), z.unknown(), { error: 'must be an object' }).optional(),
   pollIntervalSeconds: z.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be 1-3600').max(3600, 'must be 1-3600').optional(),
 });
+
+/** gRPC's DEADLINE_EXCEEDED status code. */
+const GRPC_DEADLINE_EXCEEDED = 4;
 
 /** A second operation while one runs is refused by the database's partial unique index. */
 const busy = (error: unknown): never => {
@@ -74,6 +81,58 @@ export interface RuntimeRouteDeps {
   temporal: Client;
   taskQueue: string;
   provisioning: ProvisioningConfig;
+  temporalUiUrl?: string;
+}
+
+/** How long the agent's status query may take before the answer says it did not answer. */
+const AGENT_QUERY_MS = 3_000;
+
+const AgentStatus = z.object({
+  workflowId: z.string(),
+  temporalUiUrl: z.url().optional(),
+  state: z
+    .enum(['RUNNING', 'NOT_ANSWERING', 'NOT_FOUND', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'CONTINUED_AS_NEW', 'TIMED_OUT'])
+    .describe('RUNNING when its worker answered the status query; NOT_ANSWERING when it runs but no worker answered within 3 s'),
+  design: z.enum(['watch', 'poll']).optional(),
+  connected: z.boolean().optional(),
+  appliedVersion: z.number().int().optional().describe('The configVersion the agent applied last'),
+  lastFetchAt: Timestamp.optional(),
+  certificateNotAfter: Timestamp.optional(),
+  applies: z.number().int().optional(),
+  renewals: z.number().int().optional(),
+  consecutiveErrors: z.number().int().optional(),
+});
+
+/** What the runtime's agent workflow says of itself: its `status` query, read within {@link AGENT_QUERY_MS}. */
+async function agentStatusOf(deps: RuntimeRouteDeps, runtimeId: string): Promise<z.infer<typeof AgentStatus>> {
+  const id = workflowId.agent(runtimeId);
+  const temporalUiUrl = workflowLink(deps)(id);
+  const base = { workflowId: id, ...(temporalUiUrl && { temporalUiUrl }) };
+  const handle = deps.temporal.workflow.getHandle(id);
+  const description = await handle.describe().catch((error: unknown) => {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  });
+  if (!description) return { ...base, state: 'NOT_FOUND' };
+  if (description.status.name !== 'RUNNING') return { ...base, state: description.status.name as z.infer<typeof AgentStatus>['state'] };
+  try {
+    const s = await deps.temporal.connection.withDeadline(Date.now() + AGENT_QUERY_MS, () => handle.query(agentStatus));
+    return {
+      ...base,
+      state: 'RUNNING',
+      design: s.design ?? 'poll',
+      connected: s.connected,
+      ...(s.lastAppliedVersion !== undefined && { appliedVersion: s.lastAppliedVersion }),
+      ...(s.lastFetchAt && { lastFetchAt: s.lastFetchAt }),
+      ...(s.certificate && { certificateNotAfter: s.certificate.notAfter }),
+      applies: s.applies,
+      renewals: s.renewals,
+      consecutiveErrors: s.consecutiveErrors,
+    };
+  } catch (error) {
+    if (isGrpcServiceError(error) && error.code === GRPC_DEADLINE_EXCEEDED) return { ...base, state: 'NOT_ANSWERING' };
+    throw error;
+  }
 }
 
 /**
@@ -83,6 +142,20 @@ export interface RuntimeRouteDeps {
 export function runtimeRoutes(deps: RuntimeRouteDeps): Route[] {
   const { pool, temporal } = deps;
   return [
+    route({
+      method: 'get',
+      path: '/v1/runtimes/{id}/agent',
+      operationId: 'get-runtime-agent',
+      summary: "What the runtime's agent workflow reports: the configVersion it applied, its last fetch, its certificate's expiry",
+      tag: 'runtimes',
+      auth: 'admin',
+      params: IdParams,
+      responses: { 200: { description: 'The agent', schema: AgentStatus } },
+      handle: async ({ req, params }) => {
+        if (!(await getRow(pool, 'runtime', tenantOf(req), params.id))) throw notFound('no such runtime');
+        return { status: 200, body: await agentStatusOf(deps, params.id) };
+      },
+    }),
     route({
       method: 'post',
       path: '/v1/runtimes',

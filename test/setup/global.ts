@@ -23,6 +23,8 @@ declare module 'vitest' {
     caDir: string;
     /** The console built for this run (dist/console/ of the repository is left alone). */
     consoleDir: string;
+    /** The Temporal Web UI of the run's dev server, which operations link to. */
+    temporalUiUrl: string;
   }
 }
 
@@ -33,10 +35,10 @@ export default async function setup(project: TestProject) {
   const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-test-'));
   fs.chmodSync(tmpRoot, 0o755);
 
-  const [pgPort, temporalPort] = await Promise.all([freePort(), freePort()]);
+  const [pgPort, temporalPort, uiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const [postgres, temporal] = await Promise.all([
     startEmbeddedPostgres({ dir: path.join(tmpRoot, 'postgres'), port: pgPort }),
-    startDevServer({ cli: tools.cli, port: temporalPort }),
+    startDevServer({ cli: tools.cli, port: temporalPort, uiPort }),
   ]);
   const pool = createPool(postgres.url);
   await migrate(pool);
@@ -44,6 +46,7 @@ export default async function setup(project: TestProject) {
 
   project.provide('databaseUrl', postgres.url);
   project.provide('temporalAddress', temporal.address);
+  project.provide('temporalUiUrl', temporal.uiUrl!);
   project.provide('testServerPath', tools.testServer ?? '');
   project.provide('tmpRoot', tmpRoot);
   const caDir = path.join(tmpRoot, 'ca');

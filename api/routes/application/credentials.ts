@@ -36,7 +36,7 @@ export const CredentialSlot = z.object({
   updatedAt: Timestamp,
 });
 
-const toSlot = (row: SlotRow): z.infer<typeof CredentialSlot> => ({
+export const toSlot = (row: SlotRow): z.infer<typeof CredentialSlot> => ({
   apiId: row.api_id,
   apiName: row.api_name,
   runtimeId: row.runtime_id,
@@ -46,8 +46,8 @@ const toSlot = (row: SlotRow): z.infer<typeof CredentialSlot> => ({
 });
 
 const SlotCursor = z.tuple([z.uuid(), z.uuid()]);
-const encodeSlotCursor = (row: SlotRow) => Buffer.from(JSON.stringify([row.api_id, row.runtime_id])).toString('base64url');
-const decodeSlotCursor = (cursor: string) => {
+export const encodeSlotCursor = (row: SlotRow) => Buffer.from(JSON.stringify([row.api_id, row.runtime_id])).toString('base64url');
+export const decodeSlotCursor = (cursor: string) => {
   try {
     const [apiId, runtimeId] = SlotCursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
     return { apiId, runtimeId };

@@ -100,7 +100,7 @@ export const Definition = z.object({
 });
 
 /** The API object of a definition row, with the operation validating its spec when there is one. */
-function toDefinition(row: DefinitionRow, operationId?: string): z.infer<typeof Definition> {
+export function toDefinition(row: DefinitionRow, operationId?: string): z.infer<typeof Definition> {
   return {
     id: row.id,
     applicationId: row.application_id,

@@ -1,0 +1,42 @@
+// The tenant at a glance, for the console's overview: counts only, computed in PostgreSQL.
+import type { Db } from './tx.js';
+
+export interface Overview {
+  applications: Record<string, number>;
+  runtimes: Record<string, number>;
+  /** CONNECTED runtimes by how long ago they last called Meridian. */
+  freshness: { fresh: number; stale: number; never: number };
+  credentialSlots: Record<string, number>;
+  failedDeliveries24h: number;
+  operations: { inProgress: number; failed24h: number };
+}
+
+/** Counts of the tenant's objects by condition and state; a CONNECTED runtime unseen for `staleAfterSeconds` is stale. */
+export async function tenantOverview(db: Db, tenantId: string, staleAfterSeconds: number): Promise<Overview> {
+  const byKey = (rows: Array<{ key: string; n: number }>) => Object.fromEntries(rows.map((r) => [r.key, Number(r.n)]));
+  const [applications, runtimes, freshness, slots, counts] = await Promise.all([
+    db.query<{ key: string; n: number }>('SELECT condition AS key, count(*) AS n FROM applications WHERE tenant_id = $1 GROUP BY 1', [tenantId]),
+    db.query<{ key: string; n: number }>('SELECT condition AS key, count(*) AS n FROM runtimes WHERE tenant_id = $1 GROUP BY 1', [tenantId]),
+    db.query<{ key: string; n: number }>(
+      `SELECT CASE WHEN last_seen_at IS NULL THEN 'never' WHEN last_seen_at < now() - make_interval(secs => $2) THEN 'stale' ELSE 'fresh' END AS key, count(*) AS n
+       FROM runtimes WHERE tenant_id = $1 AND condition = 'CONNECTED' GROUP BY 1`,
+      [tenantId, staleAfterSeconds],
+    ),
+    db.query<{ key: string; n: number }>('SELECT status AS key, count(*) AS n FROM credential_slots WHERE tenant_id = $1 GROUP BY 1', [tenantId]),
+    db.query<{ failed_deliveries: number; in_progress: number; failed_operations: number }>(
+      `SELECT (SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND state = 'FAILED' AND updated_at > now() - interval '24 hours') AS failed_deliveries,
+              (SELECT count(*) FROM operations WHERE tenant_id = $1 AND state = 'IN_PROGRESS') AS in_progress,
+              (SELECT count(*) FROM operations WHERE tenant_id = $1 AND state = 'FAILED' AND finished_at > now() - interval '24 hours') AS failed_operations`,
+      [tenantId],
+    ),
+  ]);
+  const c = counts.rows[0]!;
+  return {
+    applications: byKey(applications.rows),
+    runtimes: byKey(runtimes.rows),
+    freshness: { fresh: 0, stale: 0, never: 0, ...byKey(freshness.rows) },
+    credentialSlots: byKey(slots.rows),
+    failedDeliveries24h: Number(c.failed_deliveries),
+    operations: { inProgress: Number(c.in_progress), failed24h: Number(c.failed_operations) },
+  };
+}
