@@ -11,9 +11,9 @@ import { announcePendingSlots } from '../services/announcements.js';
 import type { ConfigWaiters } from '../services/config-waiters.js';
 import type { LastSeen } from '../services/last-seen.js';
 import { adminAuthenticator } from './auth.js';
-import { CONSOLE_DIR, consoleRouter } from './console.js';
+import { CONSOLE_DIR, CONSOLE_PATH, consoleRouter } from './console.js';
 import { clientAuthenticator, type RevocationList } from './mtls.js';
-import { openApiDocument } from './openapi.js';
+import { openApiDocument, withPaths } from './openapi.js';
 import { HttpProblem, errorHandler, notFoundRoute } from './problems.js';
 import { mount, type Route } from './route.js';
 import { ownApplicationRoute, ownApplicationRoutes } from './routes/application/index.js';
@@ -123,7 +123,7 @@ export function createApp(ctx: AppContext): Express {
   const membershipChanged = (tenantId: string) => announcePendingSlots(ctx, tenantId);
   // The registration order is the order of /openapi.json; keep it.
   const routes: Route[] = [
-    ...operationalRoutes({ ...ctx, openapi: () => (document ??= openApiDocument(routes, VERSION)) }),
+    ...operationalRoutes({ ...ctx, openapi: () => (document ??= withPaths(openApiDocument(routes, VERSION), CONSOLE_PATH)) }),
     ...applicationRoutes(ctx.pool, membershipChanged),
     ...runtimeObjectRoutes(ctx.pool, membershipChanged),
     ...scenarioRoutes(ctx.pool),

@@ -47,3 +47,18 @@ export function consoleRouter(dir: string): Router {
   });
   return router;
 }
+
+/** The console's entry in /openapi.json: a page, not JSON, so it is described here rather than by a route schema. */
+export const CONSOLE_PATH = {
+  '/console/': {
+    get: {
+      operationId: 'get-console',
+      summary: "The operators' web console (a single page; sign in with an admin token). Its scripts and styles are files under /console/",
+      tags: ['operational'],
+      responses: {
+        200: { description: 'The console page', content: { 'text/html': { schema: { type: 'string' } } } },
+        404: { description: 'The console was not built (npm run build)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+      },
+    },
+  },
+};

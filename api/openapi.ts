@@ -124,3 +124,8 @@ export function openApiDocument(routes: Route[], version: string) {
     },
   };
 }
+
+/** The document with paths that no route describes (the console's page) added. */
+export function withPaths<T extends { paths: Record<string, unknown> }>(document: T, paths: Record<string, unknown>): T {
+  return { ...document, paths: { ...document.paths, ...paths } };
+}

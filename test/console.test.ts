@@ -7,7 +7,7 @@ import https from 'node:https';
 import path from 'node:path';
 import axe from 'axe-core';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CONSOLE_CSP } from '../api/console.js';
 import { ensureChromium } from '../dev/tools.js';
 import { PROJECT_ROOT } from '../lib/modules.js';
@@ -117,7 +117,7 @@ describe('the console in a browser', () => {
     await expect.poll(() => page.locator('figure').first().textContent(), SOON).toMatch(/Applications \(1\)/);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'overview.png') });
 
-    await page.getByRole('link', { name: 'Applications' }).click();
+    await page.getByRole('link', { name: 'Applications', exact: true }).click();
     await expect.poll(() => page.getByRole('link', { name }).count(), SOON).toBe(1);
     // A label holding markup is text: no element made of it, no script run.
     await expect.poll(() => page.locator('table').textContent(), SOON).toContain(XSS);
@@ -138,7 +138,7 @@ describe('the console in a browser', () => {
   it('creates an application, shows a refusal as its problem detail, and deletes after confirmation', async () => {
     const { page, dialogs } = await open();
     await signIn(page);
-    await page.getByRole('link', { name: 'Applications' }).click();
+    await page.getByRole('link', { name: 'Applications', exact: true }).click();
     const name = uniqueName('made');
     await page.getByLabel('New application').fill(name);
     await page.getByRole('button', { name: 'Create' }).click();
@@ -161,7 +161,7 @@ describe('the console in a browser', () => {
   it('creates a simulated runtime and follows its provisioning stages to CONNECTED without a reload', async () => {
     const { page } = await open();
     await signIn(page);
-    await page.getByRole('link', { name: 'Runtimes' }).click();
+    await page.getByRole('link', { name: 'Runtimes', exact: true }).click();
     const name = uniqueName('rt');
     await page.getByLabel('New runtime').fill(name);
     await page.getByLabel('Provider').selectOption('simulated');
@@ -170,9 +170,21 @@ describe('the console in a browser', () => {
     expect(page.url()).toMatch(/#\/runtimes\/[0-9a-f-]{36}\/[0-9a-f-]{36}$/);
     await expect.poll(() => page.locator('.operation').textContent(), SOON).toMatch(/^PROVISIONING /);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'runtime-provisioning.png') });
-    await expect.poll(() => page.locator('dd .condition').textContent(), { timeout: 60_000 }).toBe('CONNECTED');
-    await expect.poll(() => page.locator('.operation').textContent(), SOON).toMatch(/SUCCEEDED/);
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'runtime.png') });
+    await expect.poll(() => page.locator('dd .condition').first().textContent(), { timeout: 60_000 }).toBe('CONNECTED');
+    await expect.poll(() => page.locator('.operation [role=status]').textContent(), SOON).toMatch(/SUCCEEDED/);
+    // Its stages as the workflow entered them, each passed.
+    await expect.poll(() => page.locator('.operation .timeline strong').allTextContents(), SOON).toEqual(['REGISTERING', 'ISSUING_TOKEN', 'PROVISIONING', 'INJECTING', 'WAITING_FOR_AGENT', 'NOTIFYING', 'FINISHED']);
+    // What its agent reports: the applied version and the certificate's expiry.
+    await expect.poll(() => page.locator('#agent + dl').textContent(), SOON).toMatch(/RUNNING.*Applied configuration\d+ of \d+.*Certificate expiresin \d+ d/);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'runtime.png'), fullPage: true });
+
+    // The provisioning workflow's page in the Temporal UI: the link opens it.
+    const link = page.locator('.operation a', { hasText: 'provisioning:' });
+    const href = await link.getAttribute('href');
+    expect(href).toMatch(new RegExp(`^${inject('temporalUiUrl')}/namespaces/default/workflows/provisioning%3A[0-9a-f-]{36}$`));
+    const [ui, answer] = await Promise.all([page.context().waitForEvent('page'), page.context().waitForEvent('response', (r) => r.url() === href), link.click()]);
+    expect(answer.status()).toBe(200);
+    await ui.close();
     await page.close();
   }, 120_000);
 
@@ -209,9 +221,12 @@ describe('the console in a browser', () => {
     const runtime = (await call(`${api.url}/v1/runtimes`, { token: own, body: { name: uniqueName('rt'), provider: 'simulated', scenarios: [scenario] } })).body.runtime;
     const { page } = await open();
     await signIn(page, own);
-    await page.getByRole('link', { name: 'Scenarios' }).click();
-    const row = page.getByRole('row', { name: new RegExp(`^${scenario}`) });
-    await expect.poll(() => row.textContent(), SOON).toBe(`${scenario}${runtime.name}`);
+    await page.getByRole('link', { name: 'Scenarios', exact: true }).click();
+    // The matrix: a mark where an application or runtime is in a scenario, in the scenario's column.
+    const column = async () => (await page.getByRole('columnheader').allTextContents()).findIndex((text) => text.startsWith(scenario));
+    const marked = async (name: string) => (await page.getByRole('row', { name: new RegExp(`^${name}`) }).getByRole('cell').nth((await column()) - 1).textContent()) === `✓ in ${scenario}`;
+    await expect.poll(() => marked(runtime.name), SOON).toBe(true);
+    expect(await marked(app.name)).toBe(false);
 
     await page.goto(`${api.url}/console/#/applications/${app.id}`);
     await page.getByRole('checkbox', { name: scenario }).check();
@@ -224,9 +239,34 @@ describe('the console in a browser', () => {
     await page.getByRole('button', { name: 'Save scenarios' }).click();
     await expect.poll(() => page.getByRole('status').first().textContent(), SOON).toMatch(/must not be empty/);
 
-    await page.getByRole('link', { name: 'Scenarios' }).click();
-    await expect.poll(() => row.textContent(), SOON).toBe(`${scenario}${app.name}${runtime.name}`);
+    await page.getByRole('link', { name: 'Scenarios', exact: true }).click();
+    await expect.poll(() => marked(app.name), SOON).toBe(true);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'scenarios.png') });
+    await page.close();
+  }, 120_000);
+
+  it('sets and removes a label, and shows the API\'s refusal of a bad key', async () => {
+    const app = (await call(`${api.url}/v1/applications`, { token, body: { name: uniqueName('labelled') } })).body;
+    const { page } = await open();
+    await signIn(page);
+    await page.goto(`${api.url}/console/#/applications/${app.id}`);
+    await page.getByLabel('Label key').fill('env');
+    await page.getByLabel('Label value (JSON or text)').fill('prod');
+    await page.getByRole('button', { name: 'Set label' }).click();
+    await expect.poll(() => page.locator('.labels').textContent(), SOON).toBe('env="prod" ×');
+    await page.getByLabel('Label key').fill('tier');
+    await page.getByLabel('Label value (JSON or text)').fill('3');
+    await page.getByRole('button', { name: 'Set label' }).click();
+    await expect.poll(async () => (await call(`${api.url}/v1/applications/${app.id}`, { token })).body.labels, SOON).toEqual({ env: 'prod', tier: 3 });
+
+    await page.getByLabel('Label key').fill('no-dashes');
+    await page.getByLabel('Label value (JSON or text)').fill('x');
+    await page.getByRole('button', { name: 'Set label' }).click();
+    await expect.poll(() => page.locator('#labels-title ~ [role=status]').textContent(), SOON).toMatch(/key/);
+
+    await page.getByRole('button', { name: 'Remove label env' }).click();
+    await expect.poll(async () => (await call(`${api.url}/v1/applications/${app.id}`, { token })).body.labels, SOON).toEqual({ tier: 3 });
+    await expect.poll(() => page.locator('.labels').textContent(), SOON).toBe('tier=3 ×');
     await page.close();
   }, 120_000);
 
@@ -234,7 +274,9 @@ describe('the console in a browser', () => {
     const { page } = await open();
     expect(await accessibilityViolations(page), 'sign-in').toEqual([]);
     await signIn(page);
-    for (const view of ['overview', 'applications', 'runtimes', 'scenarios']) {
+    const app = (await call(`${api.url}/v1/applications`, { token, body: { name: uniqueName('axe') } })).body;
+    const runtime = (await call(`${api.url}/v1/runtimes`, { token, body: { name: uniqueName('axe'), provider: 'simulated' } })).body.runtime;
+    for (const view of ['overview', 'applications', 'runtimes', 'scenarios', 'operations', `applications/${app.id}`, `runtimes/${runtime.id}`]) {
       await page.goto(`${api.url}/console/#/${view}`);
       await expect.poll(() => page.locator('main h1').textContent(), SOON).toMatch(/\w/);
       expect(await accessibilityViolations(page), view).toEqual([]);

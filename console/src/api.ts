@@ -41,6 +41,9 @@ interface Page<T> {
 }
 
 /** Every item of a paginated list, up to `max` (100 per request). */
+/** The items of one page of a list (the API's newest or first `limit`). */
+export const items = async <T>(path: string): Promise<T[]> => (await call<Page<T>>('GET', path)).items;
+
 export async function all<T>(path: string, max = 1000): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | null = null;
@@ -78,7 +81,8 @@ export interface Runtime {
   provider: string;
   status: Status;
   eventUrl?: string;
-  configVersion?: number;
+  configVersion: number;
+  lastSeenAt: string | null;
   createdAt: string;
 }
 
@@ -88,7 +92,80 @@ export interface Operation {
   state: string;
   stage: string;
   message?: string;
-  workflowId: string;
+  resourceId: string;
+  workflowId: string | null;
+  temporalUiUrl?: string;
   startedAt: string;
   finishedAt?: string;
+}
+
+export interface Overview {
+  applications: Record<string, number>;
+  runtimes: Record<string, number>;
+  freshness: { fresh: number; stale: number; never: number };
+  staleAfterSeconds: number;
+  credentialSlots: Record<string, number>;
+  failedDeliveries24h: number;
+  operations: { inProgress: number; failed24h: number };
+}
+
+export interface Definition {
+  id: string;
+  name: string;
+  description: string;
+  targetUrl?: string;
+  spec?: { type: string; format: string; fetchUrl?: string; status: string; message?: string };
+}
+
+export interface Webhook {
+  id: string;
+  type: string;
+  url: string;
+  hasSecret: boolean;
+  disabled?: { at: string; reason: string };
+}
+
+export interface Delivery {
+  id: string;
+  eventType: string;
+  state: string;
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CredentialSlot {
+  apiId: string;
+  apiName: string | null;
+  runtimeId: string;
+  runtimeName: string | null;
+  status: string;
+  updatedAt: string;
+}
+
+export interface Certificate {
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+  revokedAt: string | null;
+  revocationReason: string | null;
+}
+
+export interface AgentStatus {
+  workflowId: string;
+  temporalUiUrl?: string;
+  state: string;
+  design?: string;
+  connected?: boolean;
+  appliedVersion?: number;
+  lastFetchAt?: string;
+  certificateNotAfter?: string;
+  consecutiveErrors?: number;
+}
+
+export interface StageEntered {
+  stage: string;
+  at: string;
 }
