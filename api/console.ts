@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import express, { type Router } from 'express';
 import { PROJECT_ROOT } from '../lib/modules.js';
-import { notFound } from './problems.js';
+import { HttpProblem, notFound } from './problems.js';
 
 /** Where the built console is served from. */
 export const CONSOLE_DIR = path.join(PROJECT_ROOT, 'dist', 'console');
@@ -33,13 +33,20 @@ const HEADERS = {
   'Cache-Control': 'no-cache',
 };
 
+const CONSOLE_ALLOW = 'GET, HEAD, OPTIONS';
+
 /** `/console` → `/console/`, and the built files under it; not on the mTLS listener. */
 export function consoleRouter(dir: string): Router {
   const router = express.Router();
   const files = express.static(dir, { index: 'index.html', redirect: false, fallthrough: true, setHeaders: (res) => res.set(HEADERS) });
   router.use('/console', (req, res, next) => {
     if ((req.socket as TLSSocket).encrypted) return next();
-    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      // A page only reads: every other method is refused as on any path of the API.
+      res.set('Allow', CONSOLE_ALLOW);
+      if (req.method === 'OPTIONS') return res.status(204).end();
+      throw new HttpProblem(405, 'Method Not Allowed', `${req.method} is not allowed here; allowed: ${CONSOLE_ALLOW}`);
+    }
     if (req.originalUrl === '/console') return res.redirect(301, '/console/');
     if (!fs.existsSync(dir)) throw notFound('the console is not built: run `npm run build` (npm start builds it)');
     res.locals.route = '/console';

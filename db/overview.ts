@@ -11,14 +11,17 @@ export interface Overview {
   operations: { inProgress: number; failed24h: number };
 }
 
-/** Counts of the tenant's objects by condition and state; a CONNECTED runtime unseen for `staleAfterSeconds` is stale. */
+/**
+ * Counts of the tenant's objects by condition and state. A CONNECTED runtime is stale when it has not
+ * called for `staleAfterSeconds`, or for three of its poll intervals when that is longer.
+ */
 export async function tenantOverview(db: Db, tenantId: string, staleAfterSeconds: number): Promise<Overview> {
   const byKey = (rows: Array<{ key: string; n: number }>) => Object.fromEntries(rows.map((r) => [r.key, Number(r.n)]));
   const [applications, runtimes, freshness, slots, counts] = await Promise.all([
     db.query<{ key: string; n: number }>('SELECT condition AS key, count(*) AS n FROM applications WHERE tenant_id = $1 GROUP BY 1', [tenantId]),
     db.query<{ key: string; n: number }>('SELECT condition AS key, count(*) AS n FROM runtimes WHERE tenant_id = $1 GROUP BY 1', [tenantId]),
     db.query<{ key: string; n: number }>(
-      `SELECT CASE WHEN last_seen_at IS NULL THEN 'never' WHEN last_seen_at < now() - make_interval(secs => $2) THEN 'stale' ELSE 'fresh' END AS key, count(*) AS n
+      `SELECT CASE WHEN last_seen_at IS NULL THEN 'never' WHEN last_seen_at < now() - make_interval(secs => GREATEST($2, 3 * poll_interval_seconds)) THEN 'stale' ELSE 'fresh' END AS key, count(*) AS n
        FROM runtimes WHERE tenant_id = $1 AND condition = 'CONNECTED' GROUP BY 1`,
       [tenantId, staleAfterSeconds],
     ),

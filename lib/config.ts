@@ -123,7 +123,7 @@ const schema = z.object({
   MERIDIAN_AGENT_CONNECT_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(900),
   /** How long deprovisioning retries the provider (and stopping the agent) before it ends FAILED with the reason. @default 600 */
   MERIDIAN_DEPROVISION_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(600),
-  /** A CONNECTED runtime that has not called Meridian for this long counts as stale in the overview. @default 180 */
+  /** A CONNECTED runtime that has not called Meridian for this long (or three of its poll intervals, when longer) counts as stale in the overview. @default 180 */
   MERIDIAN_RUNTIME_STALE_SECONDS: z.coerce.number().int().min(30, 'must be 30-86400 seconds').max(86400, 'must be 30-86400 seconds').default(180),
   /** Whether a worker process starts the reconciler at boot, unless it is running (docs/architecture.md, "Durable intent"). @default true */
   MERIDIAN_RECONCILER: boolean.default(true),

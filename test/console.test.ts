@@ -55,6 +55,17 @@ describe('the console over HTTP', () => {
     expect([script.status, script.headers.get('content-type')]).toEqual([200, expect.stringMatching(/javascript/)]);
   });
 
+  it('refuses every method but GET and HEAD with 405 and Allow, as every path of the API does', async () => {
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+      const res = await call(`${api.url}/console/`, { method });
+      expect([method, res.status, res.headers.get('allow'), res.headers.get('content-type')]).toEqual([method, 405, 'GET, HEAD, OPTIONS', expect.stringMatching(/problem\+json/)]);
+    }
+    const options = await call(`${api.url}/console/console.js`, { method: 'OPTIONS' });
+    expect([options.status, options.headers.get('allow')]).toEqual([204, 'GET, HEAD, OPTIONS']);
+    const document = (await call(`${api.url}/openapi.json`)).body;
+    expect(Object.keys(document.paths['/console/'])).toEqual(['get']);
+  });
+
   it('answers a file it does not have 404 problem+json, and is not served on the mTLS listener', async () => {
     const missing = await call(`${api.url}/console/nothing.js`);
     expect(missing.status).toBe(404);

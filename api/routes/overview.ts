@@ -15,7 +15,7 @@ const Overview = z.object({
   runtimes: Counts.describe('By condition'),
   freshness: z
     .object({ fresh: z.number().int(), stale: z.number().int(), never: z.number().int() })
-    .describe('CONNECTED runtimes by their last call: within staleAfterSeconds, longer ago, or not since this was recorded'),
+    .describe('CONNECTED runtimes by their last call: within staleAfterSeconds (or three of their poll intervals, when longer), longer ago, or not since this was recorded'),
   staleAfterSeconds: z.number().int(),
   credentialSlots: Counts.describe('By status'),
   failedDeliveries24h: z.number().int().describe('Webhook deliveries that ended FAILED in the last 24 hours'),
