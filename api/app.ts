@@ -129,7 +129,7 @@ export function createApp(ctx: AppContext): Express {
     ...scenarioRoutes(ctx.pool),
     ...operationRoutes(ctx),
     ...overviewRoutes(ctx),
-    ...applicationReadRoutes(ctx.pool),
+    ...applicationReadRoutes(ctx),
     ...certificateInventoryRoutes(ctx),
     ...connectorRoutes(ctx),
     ownApplicationRoute(ctx.pool),

@@ -37,11 +37,11 @@ async function until<T>(what: string, read: () => Promise<T | undefined>, timeou
   }
 }
 
-/** A webhook receiver on loopback: most applications acknowledge, `returns` answers 503 (its deliveries retry). */
+/** A webhook receiver on loopback: most applications acknowledge, `shipping` answers 503 (its deliveries retry). */
 async function receiver(): Promise<{ url: string; close(): void }> {
   const server = http.createServer((req, res) => {
     req.resume();
-    res.writeHead(req.url?.includes('returns') ? 503 : 204).end();
+    res.writeHead(req.url?.includes('shipping') ? 503 : 204).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
@@ -59,6 +59,18 @@ async function seed(stack: LocalStack, token: string, hooks: string) {
     const scenarios = [SCENARIOS[i % SCENARIOS.length]!, ...(i % 3 === 0 ? [SCENARIOS[(i + 1) % SCENARIOS.length]!] : [])];
     apps.push(await admin('POST', '/v1/applications', { name, description: `The ${name} system`, labels: { team: ['sales', 'finance', 'ops'][i % 3], env: i % 4 === 0 ? 'staging' : 'prod' }, scenarios }));
   }
+  // Paired applications register an API and an event, subscribe to changes and set some credentials.
+  for (const app of apps.slice(0, PAIRED)) {
+    const pairing = await admin('POST', `/v1/applications/${app.id}/pairing`);
+    const client = new MtlsClient(await connect(pairing.connectorUrl, pairing.token));
+    const api = await client.request('POST', '/v1/application/apis', { name: `${app.name}-api`, targetUrl: `https://${app.name}.example.com/api`, spec: { type: 'OPENAPI', format: 'JSON', data: SPEC } });
+    // 202: its validation outlasted the wait; it finishes in the background.
+    check(api.status === 201 || api.status === 202, `registering ${app.name}'s API: ${api.status}`);
+    await client.request('POST', '/v1/application/events', { name: `${app.name}.changed` });
+    await client.request('POST', '/v1/application/webhooks', { type: 'CONFIGURATION_CHANGED', url: `${hooks}/${app.name}` });
+    app.client = client;
+    app.apiId = api.body.id;
+  }
   const runtimes: Array<{ id: string }> = [];
   for (let i = 0; i < RUNTIMES; i++) {
     const region = ['eu-west', 'eu-central', 'us-east', 'ap-south'][i % 4]!;
@@ -69,17 +81,6 @@ async function seed(stack: LocalStack, token: string, hooks: string) {
       scenarios: [SCENARIOS[i % SCENARIOS.length]!, ...(i % 5 === 0 ? ['DEFAULT'] : [])],
     });
     runtimes.push(created.runtime);
-  }
-  // Paired applications register an API and an event, subscribe to changes and set some credentials.
-  for (const app of apps.slice(0, PAIRED)) {
-    const pairing = await admin('POST', `/v1/applications/${app.id}/pairing`);
-    const client = new MtlsClient(await connect(pairing.connectorUrl, pairing.token));
-    const api = await client.request('POST', '/v1/application/apis', { name: `${app.name}-api`, targetUrl: `https://${app.name}.example.com/api`, spec: { type: 'OPENAPI', format: 'JSON', data: SPEC } });
-    check(api.status === 201, `registering ${app.name}'s API: ${api.status}`);
-    await client.request('POST', '/v1/application/events', { name: `${app.name}.changed` });
-    await client.request('POST', '/v1/application/webhooks', { type: 'CONFIGURATION_CHANGED', url: `${hooks}/${app.name}` });
-    app.client = client;
-    app.apiId = api.body.id;
   }
   console.log(`seeded ${apps.length} applications and ${runtimes.length} runtimes; waiting until every runtime is CONNECTED …`);
   await until('50 runtimes CONNECTED', async () => {

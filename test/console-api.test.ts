@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { untilFinished } from '../client/admin.js';
 import { createLogger } from '../lib/logger.js';
 import { LastSeen } from '../services/last-seen.js';
-import { CapturedLog, call, createTenant, pairedApplication, startTestApi, uniqueName, type TestApi } from './helpers.js';
+import { CapturedLog, call, createTenant, pairedApplication, receiver, startTestApi, uniqueName, type TestApi } from './helpers.js';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -31,10 +31,14 @@ describe('an application, its runtime and what the console reads of them', () =>
   let runtime: { id: string; name: string };
   let provisioning: { id: string };
   let apiId: string;
+  let hooks: Awaited<ReturnType<typeof receiver>>;
+  afterAll(() => hooks?.close());
 
   beforeAll(async () => {
     paired = await pairedApplication(api);
     token = paired.adminToken;
+    hooks = await receiver();
+    expect((await paired.client.request('POST', '/v1/application/webhooks', { type: 'CONFIGURATION_CHANGED', url: `${hooks.url}/hook` })).status).toBe(201);
     ({ runtime, operation: provisioning } = await connectedRuntime(token));
     const registered = await paired.client.request('POST', '/v1/application/apis', {
       name: 'orders',
@@ -52,6 +56,15 @@ describe('an application, its runtime and what the console reads of them', () =>
     expect(apis.body.items).toEqual([expect.objectContaining({ id: apiId, name: 'orders', spec: expect.objectContaining({ type: 'OPENAPI', status: 'SUCCEEDED' }) })]);
     const events = await get(`/v1/applications/${paired.app.id}/events`, token);
     expect(events.body.items.map((e: { name: string }) => e.name)).toEqual(['order-created']);
+  });
+
+  it('lists the application’s deliveries, each linked to its notification workflow in the Temporal UI', async () => {
+    await expect
+      .poll(async () => (await get(`/v1/applications/${paired.app.id}/deliveries`, token)).body.items.find((d: { eventType: string }) => d.eventType === 'runtime.connected'), { timeout: 30_000 })
+      .toMatchObject({ state: 'DELIVERED', attempts: 1 });
+    const delivery = (await get(`/v1/applications/${paired.app.id}/deliveries`, token)).body.items.find((d: { eventType: string }) => d.eventType === 'runtime.connected');
+    expect(delivery.temporalUiUrl).toBe(`${inject('temporalUiUrl')}/namespaces/default/workflows/${encodeURIComponent(`notify:${paired.app.id}:${delivery.eventId}`)}`);
+    expect((await fetch(delivery.temporalUiUrl)).status).toBe(200);
   });
 
   it('lists the application’s credential slots by runtime and status, never a secret', async () => {

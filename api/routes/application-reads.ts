@@ -1,5 +1,6 @@
 // What administrators read of one application beyond the object itself: its API and event definitions
 // with their spec status, webhooks (no secrets), recent deliveries and credential slots (never the values).
+import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
 import { applicationExists } from '../../db/applications.js';
@@ -14,6 +15,8 @@ import { IdParams, PageQuery, Timestamp } from '../schemas.js';
 import { CredentialSlot, decodeSlotCursor, encodeSlotCursor, toSlot } from './application/credentials.js';
 import { DEFINITION_KINDS, Definition, toDefinition } from './application/definitions.js';
 import { Webhook, toWebhook } from './application/webhooks.js';
+import { workflowLink, type WorkflowLink } from './operations.js';
+import { workflowId } from '../../workflows/ids.js';
 
 export const Delivery = z.object({
   id: z.uuid(),
@@ -24,26 +27,34 @@ export const Delivery = z.object({
   attempts: z.number().int(),
   lastStatus: z.number().int().nullable(),
   lastError: z.string().nullable(),
+  /** The page of its notification workflow (`notify:<applicationId>:<eventId>`) in the Temporal UI, when one is configured. */
+  temporalUiUrl: z.url().optional(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
 
-/** The API object of a delivery row. */
-const toDelivery = (row: DeliveryRow): z.infer<typeof Delivery> => ({
-  id: row.id,
-  webhookId: row.webhook_id,
-  eventId: row.event_id,
-  eventType: row.event_type,
-  state: row.state,
-  attempts: row.attempts,
-  lastStatus: row.last_status,
-  lastError: row.last_error,
-  createdAt: row.created_at.toISOString(),
-  updatedAt: row.updated_at.toISOString(),
-});
+/** The API object of a delivery row of the application, linked to its notification workflow. */
+const toDelivery = (row: DeliveryRow, applicationId: string, link: WorkflowLink): z.infer<typeof Delivery> => {
+  const temporalUiUrl = link(workflowId.notify(applicationId, row.event_id));
+  return {
+    id: row.id,
+    webhookId: row.webhook_id,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    state: row.state,
+    attempts: row.attempts,
+    lastStatus: row.last_status,
+    lastError: row.last_error,
+    ...(temporalUiUrl && { temporalUiUrl }),
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+};
 
 /** The administrator's reads of an application's definitions, webhooks, deliveries and credential slots. */
-export function applicationReadRoutes(pool: pg.Pool): Route[] {
+export function applicationReadRoutes(deps: { pool: pg.Pool; temporal: Client; temporalUiUrl?: string }): Route[] {
+  const { pool } = deps;
+  const link = workflowLink(deps);
   const ownApplication = async (tenantId: string, id: string) => {
     if (!(await applicationExists(pool, tenantId, id))) throw notFound('no such application');
   };
@@ -91,7 +102,7 @@ export function applicationReadRoutes(pool: pg.Pool): Route[] {
       responses: { 200: { description: 'Recent deliveries', schema: z.object({ items: z.array(Delivery), nextCursor: z.null() }) } },
       handle: async ({ req, params, query }) => {
         await ownApplication(tenantOf(req), params.id);
-        return { status: 200, body: { items: (await recentDeliveries(pool, params.id, query.limit)).map(toDelivery), nextCursor: null } };
+        return { status: 200, body: { items: (await recentDeliveries(pool, params.id, query.limit)).map((row) => toDelivery(row, params.id, link)), nextCursor: null } };
       },
     }),
     route({

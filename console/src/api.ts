@@ -132,6 +132,7 @@ export interface Delivery {
   attempts: number;
   lastStatus: number | null;
   lastError: string | null;
+  temporalUiUrl?: string;
   createdAt: string;
   updatedAt: string;
 }

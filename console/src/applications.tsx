@@ -175,7 +175,7 @@ function Webhooks({ id }: { id: string }) {
       ) : (
         <table>
           <thead>
-            <tr><th scope="col">Event</th><th scope="col">State</th><th scope="col">Attempts</th><th scope="col">Last answer</th><th scope="col">Updated</th></tr>
+            <tr><th scope="col">Event</th><th scope="col">State</th><th scope="col">Attempts</th><th scope="col">Last answer</th><th scope="col">Updated</th><th scope="col">Workflow</th></tr>
           </thead>
           <tbody>
             {data.deliveries.map((d) => (
@@ -185,6 +185,7 @@ function Webhooks({ id }: { id: string }) {
                 <td>{d.attempts}</td>
                 <td>{d.lastStatus ?? ''} {d.lastError ?? ''}</td>
                 <td><When iso={d.updatedAt} /></td>
+                <td>{d.temporalUiUrl ? <a href={d.temporalUiUrl} target="_blank" rel="noopener noreferrer">notify ↗</a> : '—'}</td>
               </tr>
             ))}
           </tbody>
