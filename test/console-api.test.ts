@@ -45,15 +45,16 @@ describe('an application, its runtime and what the console reads of them', () =>
       targetUrl: 'http://127.0.0.1:9/orders',
       spec: { type: 'OPENAPI', format: 'JSON', data: JSON.stringify({ openapi: '3.0.3', info: { title: 'o', version: '1' }, paths: {} }) },
     });
-    expect(registered.status).toBe(201);
+    // 202 when validating outlasts the registration's wait on a busy machine; it finishes in the background.
+    expect([201, 202]).toContain(registered.status);
     apiId = registered.body.id;
     expect((await paired.client.request('POST', '/v1/application/events', { name: 'order-created' })).status).toBe(201);
   }, 180_000);
 
   it('lists the application’s API and event definitions with their spec status', async () => {
-    const apis = await get(`/v1/applications/${paired.app.id}/apis`, token);
-    expect(apis.status).toBe(200);
-    expect(apis.body.items).toEqual([expect.objectContaining({ id: apiId, name: 'orders', spec: expect.objectContaining({ type: 'OPENAPI', status: 'SUCCEEDED' }) })]);
+    await expect
+      .poll(async () => (await get(`/v1/applications/${paired.app.id}/apis`, token)).body.items, { timeout: 30_000 })
+      .toEqual([expect.objectContaining({ id: apiId, name: 'orders', spec: expect.objectContaining({ type: 'OPENAPI', status: 'SUCCEEDED' }) })]);
     const events = await get(`/v1/applications/${paired.app.id}/events`, token);
     expect(events.body.items.map((e: { name: string }) => e.name)).toEqual(['order-created']);
   });
