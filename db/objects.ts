@@ -4,8 +4,14 @@ import { withTransaction, type Db } from './tx.js';
 
 /** Applications and runtimes share labels, scenarios, pagination and filters; this says where each lives. */
 export const OBJECT_TABLES = {
-  application: { table: 'applications', labels: 'application_labels', memberships: 'application_scenarios', fk: 'application_id' },
-  runtime: { table: 'runtimes', labels: 'runtime_labels', memberships: 'runtime_scenarios', fk: 'runtime_id' },
+  application: { table: 'applications', labels: 'application_labels', memberships: 'application_scenarios', fk: 'application_id', extra: '' },
+  runtime: {
+    table: 'runtimes',
+    labels: 'runtime_labels',
+    memberships: 'runtime_scenarios',
+    fk: 'runtime_id',
+    extra: ', (SELECT s.seen_at FROM runtime_last_seen s WHERE s.runtime_id = t.id) AS last_seen_at',
+  },
 } as const;
 /** The two kinds of object that share labels, scenarios and certificates. */
 export type ObjectKind = keyof typeof OBJECT_TABLES;
@@ -46,7 +52,7 @@ function selectSql(kind: ObjectKind): string {
   const k = OBJECT_TABLES[kind];
   return `SELECT t.*, t.created_at::text AS cursor_at,
     COALESCE((SELECT jsonb_object_agg(l.key, l.value) FROM ${k.labels} l WHERE l.${k.fk} = t.id), '{}'::jsonb) AS labels,
-    COALESCE((SELECT array_agg(m.scenario ORDER BY m.scenario) FROM ${k.memberships} m WHERE m.${k.fk} = t.id), '{}') AS scenarios
+    COALESCE((SELECT array_agg(m.scenario ORDER BY m.scenario) FROM ${k.memberships} m WHERE m.${k.fk} = t.id), '{}') AS scenarios${k.extra}
     FROM ${k.table} t`;
 }
 

@@ -81,7 +81,16 @@ export async function deleteRuntime(db: Db, id: string): Promise<void> {
   await db.query('DELETE FROM runtimes WHERE id = $1', [id]);
 }
 
-/** Records that these runtimes called Meridian now: one statement for many calls (see services/last-seen.ts). */
-export async function markSeen(db: Db, ids: string[]): Promise<void> {
-  await db.query('UPDATE runtimes SET last_seen_at = now() WHERE id = ANY($1::uuid[])', [ids]);
+/**
+ * Records when these runtimes last called Meridian (runtime id → time), in one statement for many calls
+ * (see services/last-seen.ts). Rows are written in id order, so two API processes flushing at once
+ * cannot deadlock; a time never moves back; runtimes deleted meanwhile are skipped.
+ */
+export async function markSeen(db: Db, seen: Map<string, Date>): Promise<void> {
+  await db.query(
+    `INSERT INTO runtime_last_seen (runtime_id, seen_at)
+     SELECT v.id, v.at FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, at) JOIN runtimes r ON r.id = v.id ORDER BY v.id
+     ON CONFLICT (runtime_id) DO UPDATE SET seen_at = GREATEST(runtime_last_seen.seen_at, EXCLUDED.seen_at)`,
+    [[...seen.keys()], [...seen.values()]],
+  );
 }

@@ -48,10 +48,20 @@ const schema = z.object({
   /** Temporal Web UI port of the dev server `npm start` runs. @default 8233 */
   TEMPORAL_UI_PORT: port.default(8233),
   /**
-   * Where operators open the Temporal Web UI: operations and runtime agents in the API and the console link
-   * their workflow's page there. @default http://localhost:<TEMPORAL_UI_PORT> when `npm start` runs the dev server; else none
+   * Where operators open the Temporal Web UI: operations, deliveries and runtime agents in the API and the
+   * console link their workflow's page there. @default the dev server's UI when `npm start` runs one; else none
    */
-  MERIDIAN_TEMPORAL_UI_URL: z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be an http(s) URL, e.g. https://temporal.example.com').optional(),
+  MERIDIAN_TEMPORAL_UI_URL: z
+    .string()
+    .refine((value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash && !url.username && !url.password;
+      } catch {
+        return false;
+      }
+    }, 'must be an http(s) URL without query or fragment, e.g. https://temporal.example.com')
+    .optional(),
   /** Interface the public listener binds. @default 127.0.0.1 */
   MERIDIAN_HOST: z.string().min(1).default('127.0.0.1'),
   /** Public HTTP listener. @default 8080 */
@@ -252,7 +262,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       uiPort: e.TEMPORAL_UI_PORT,
-      uiUrl: e.MERIDIAN_TEMPORAL_UI_URL ?? (e.MERIDIAN_START_TEMPORAL ? `http://localhost:${e.TEMPORAL_UI_PORT}` : undefined),
+      uiUrl: e.MERIDIAN_TEMPORAL_UI_URL,
       startDevServer: e.MERIDIAN_START_TEMPORAL,
       tls:
         e.TEMPORAL_TLS_CERT_FILE && e.TEMPORAL_TLS_KEY_FILE

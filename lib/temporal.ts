@@ -43,7 +43,7 @@ export interface StageEntered {
  * The MeridianStage values of a workflow's history in order, each with the time of its event: the stage
  * it started with, then every upsert. This is the stage timeline the Temporal UI shows as events.
  */
-type SearchAttributesEvent = { searchAttributes?: { indexedFields?: Record<string, { data?: Uint8Array | null } | undefined> | null } | null } | null;
+type SearchAttributesEvent = { input?: { payloads?: Array<{ data?: Uint8Array | null }> | null } | null; searchAttributes?: { indexedFields?: Record<string, { data?: Uint8Array | null } | undefined> | null } | null } | null;
 interface HistoryEvent {
   eventTime?: { seconds?: number | { toNumber(): number } | null; nanos?: number | null } | null;
   workflowExecutionStartedEventAttributes?: SearchAttributesEvent;
@@ -64,4 +64,20 @@ export function stageTimeline(history: { events?: unknown[] | null }, { upsertsO
     stages.push({ stage, at: new Date(seconds * 1000 + (time?.nanos ?? 0) / 1e6).toISOString() });
   }
   return stages;
+}
+
+/**
+ * Whether this run was started for the operation: Meridian's operation workflows take `{operationId, …}` as
+ * their first argument. A workflow id serves several operations over time (a new pairing, a registration
+ * replaced), and a history read by id is its latest run's.
+ */
+export function startedFor(history: { events?: unknown[] | null }, operationId: string): boolean {
+  const start = ((history.events ?? []) as HistoryEvent[])[0]?.workflowExecutionStartedEventAttributes;
+  const data = start?.input?.payloads?.[0]?.data;
+  if (!data) return false;
+  try {
+    return (JSON.parse(Buffer.from(data).toString('utf8')) as { operationId?: unknown }).operationId === operationId;
+  } catch {
+    return false;
+  }
 }

@@ -128,7 +128,8 @@ runMain(async () => {
   stops.push(async () => void (await deps.providers.local.stopAll()));
 
   const api = await startApi(
-    { pool, temporal, logger, metrics, ...sharedDeps(config), ...apiSettings(config) },
+    // Operations link the dev server's UI unless MERIDIAN_TEMPORAL_UI_URL names another.
+    { pool, temporal, logger, metrics, ...sharedDeps(config), ...apiSettings(config), temporalUiUrl: config.temporal.uiUrl ?? devServer?.current().uiUrl },
     config.http,
   );
   stops.push(api.stop);

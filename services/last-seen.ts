@@ -1,18 +1,21 @@
 // When each runtime last called Meridian, kept without a database write per call.
 import type pg from 'pg';
 import { markSeen } from '../db/runtimes.js';
+import { isConnectionError } from '../db/tx.js';
 import type { Logger } from '../lib/logger.js';
 
 /** How often an API process writes the runtimes it heard from. @default 15 s */
 export const LAST_SEEN_FLUSH_MS = 15_000;
 
 /**
- * The runtimes whose calls this API process answered since its last flush; every
- * {@link LAST_SEEN_FLUSH_MS} one UPDATE sets their `last_seen_at`. A thousand runtimes polling cost one
- * statement per interval, not a thousand. A flush that fails (PostgreSQL away) keeps its ids for the next.
+ * The runtimes whose calls this API process answered since its last flush, each with the time of its
+ * latest call; every {@link LAST_SEEN_FLUSH_MS} one statement writes them (`runtime_last_seen`). A thousand
+ * runtimes polling cost one statement per interval, not a thousand. A flush that fails because PostgreSQL
+ * is away keeps its times for the next; one refused for another reason is logged and dropped.
  */
 export class LastSeen {
-  private pending = new Set<string>();
+  private pending = new Map<string, Date>();
+  private writing: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -25,19 +28,29 @@ export class LastSeen {
 
   /** The runtime called now. */
   seen(runtimeId: string): void {
-    this.pending.add(runtimeId);
+    this.pending.set(runtimeId, new Date());
   }
 
-  /** Writes what was seen since the last flush. */
-  async flush(): Promise<void> {
+  /** Writes what was seen since the last flush, after any flush still running. */
+  flush(): Promise<void> {
+    this.writing = this.writing.then(() => this.write());
+    return this.writing;
+  }
+
+  private async write(): Promise<void> {
     if (this.pending.size === 0) return;
-    const ids = [...this.pending];
-    this.pending = new Set();
+    const batch = this.pending;
+    this.pending = new Map();
     try {
-      await markSeen(this.pool, ids);
+      await markSeen(this.pool, batch);
     } catch (error) {
-      for (const id of ids) this.pending.add(id);
-      this.logger.warn({ err: error, runtimes: ids.length }, 'could not record when runtimes were last seen; kept for the next flush');
+      if (!isConnectionError(error)) {
+        this.logger.error({ err: error, runtimes: batch.size }, 'could not record when runtimes were last seen; dropped');
+        return;
+      }
+      // Calls seen since keep their later time.
+      for (const [id, at] of batch) if (!this.pending.has(id)) this.pending.set(id, at);
+      this.logger.warn({ err: error, runtimes: batch.size }, 'could not record when runtimes were last seen; kept for the next flush');
     }
   }
 

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { untilFinished } from '../client/admin.js';
 import { createLogger } from '../lib/logger.js';
+import { markSeen } from '../db/runtimes.js';
 import { LastSeen } from '../services/last-seen.js';
 import { CapturedLog, call, createTenant, pairedApplication, receiver, startTestApi, uniqueName, type TestApi } from './helpers.js';
 
@@ -130,8 +131,29 @@ describe('an application, its runtime and what the console reads of them', () =>
       operations: { inProgress: 0, failed24h: 0 },
     });
     // The runtime's agent holds a long poll: as if it had stopped calling an hour ago.
-    await api.pool.query(`UPDATE runtimes SET last_seen_at = now() - interval '1 hour' WHERE id = $1`, [runtime.id]);
+    await api.pool.query(`UPDATE runtime_last_seen SET seen_at = now() - interval '1 hour' WHERE runtime_id = $1`, [runtime.id]);
     expect((await overview()).freshness).toEqual({ fresh: 0, stale: 1, never: 0 });
+  });
+});
+
+describe('workflows that moved on or do not answer', () => {
+  it('shows a superseded operation no stages of the later one that reused its workflow id', async () => {
+    const { token } = await createTenant(api.pool);
+    const app = (await call(`${api.url}/v1/applications`, { token, body: { name: uniqueName('app') } })).body;
+    const first = (await call(`${api.url}/v1/applications/${app.id}/pairing`, { method: 'POST', token })).body;
+    const second = (await call(`${api.url}/v1/applications/${app.id}/pairing`, { method: 'POST', token })).body;
+    await expect.poll(async () => (await get(`/v1/operations/${second.operationId}/stages`, token)).body.items.length, { timeout: 30_000 }).toBeGreaterThan(0);
+    expect((await get(`/v1/operations/${first.operationId}/stages`, token)).body.items).toEqual([]);
+  });
+
+  it('says an agent workflow that runs but that no worker answers is NOT_ANSWERING, and a closed one how it closed', async () => {
+    const { tenant, token } = await createTenant(api.pool);
+    const runtimeId = (await api.pool.query<{ id: string }>(`INSERT INTO runtimes (tenant_id, name, provider) VALUES ($1, $2, 'simulated') RETURNING id`, [tenant.id, uniqueName('silent')])).rows[0]!.id;
+    const handle = await api.temporal.workflow.start('agentWorkflow', { taskQueue: uniqueName('nobody-polls'), workflowId: `agent:${runtimeId}`, args: [{ runtimeId }] });
+    const silent = await get(`/v1/runtimes/${runtimeId}/agent`, token);
+    expect([silent.status, silent.body.state, silent.body.workflowId]).toEqual([200, 'NOT_ANSWERING', `agent:${runtimeId}`]);
+    await handle.terminate('test');
+    expect((await get(`/v1/runtimes/${runtimeId}/agent`, token)).body.state).toBe('TERMINATED');
   });
 });
 
@@ -188,26 +210,44 @@ describe('bad input to what the console reads', () => {
 });
 
 describe('LastSeen', () => {
-  it('keeps the runtimes it could not write while PostgreSQL is away and writes them once it is back', async () => {
-    const writes: string[][] = [];
+  it('keeps the time of each call while PostgreSQL is away and writes them once it is back', async () => {
+    const writes: Array<Map<string, Date>> = [];
     let down = true;
     const pool = {
-      query: async (_sql: string, [ids]: [string[]]) => {
+      query: async (_sql: string, [ids, times]: [string[], Date[]]) => {
         if (down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-        writes.push(ids);
+        writes.push(new Map(ids.map((id, i) => [id, times[i]!])));
         return { rows: [], rowCount: ids.length };
       },
     };
     const log = new CapturedLog();
     const seen = new LastSeen(pool as never, createLogger('info', log), 3_600_000);
     seen.seen('r1');
-    seen.seen('r1');
+    const r1At = Date.now();
     await seen.flush();
     expect(writes).toEqual([]);
     expect(log.text).toContain('kept for the next flush');
+    await new Promise((resolve) => setTimeout(resolve, 20));
     down = false;
     seen.seen('r2');
     await seen.stop();
-    expect(writes.map((ids) => ids.sort())).toEqual([['r1', 'r2']]);
+    expect(writes).toHaveLength(1);
+    const [written] = writes;
+    expect([...written!.keys()].sort()).toEqual(['r1', 'r2']);
+    // r1 keeps the time it called, not the time PostgreSQL came back.
+    expect(written!.get('r1')!.getTime()).toBeLessThanOrEqual(r1At);
+    expect(written!.get('r2')!.getTime()).toBeGreaterThan(written!.get('r1')!.getTime());
+  });
+
+  it('writes in id order and never moves a time back', async () => {
+    const { tenant } = await createTenant(api.pool);
+    const ids = await Promise.all([1, 2, 3].map(async () => (await api.pool.query<{ id: string }>(
+      `INSERT INTO runtimes (tenant_id, name, provider) VALUES ($1, $2, 'simulated') RETURNING id`, [tenant.id, uniqueName('seen')])).rows[0]!.id));
+    const later = new Date();
+    const earlier = new Date(later.getTime() - 60_000);
+    await markSeen(api.pool, new Map([[ids[0]!, later], [ids[1]!, earlier], [crypto.randomUUID(), later]]));
+    await markSeen(api.pool, new Map([[ids[0]!, earlier], [ids[1]!, later]]));
+    const { rows } = await api.pool.query<{ runtime_id: string; seen_at: Date }>('SELECT runtime_id, seen_at FROM runtime_last_seen WHERE runtime_id = ANY($1)', [ids]);
+    expect(Object.fromEntries(rows.map((r) => [r.runtime_id, r.seen_at.getTime()]))).toEqual({ [ids[0]!]: later.getTime(), [ids[1]!]: later.getTime() });
   });
 });

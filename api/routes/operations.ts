@@ -3,7 +3,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
 import { OPERATION_STATES, OPERATION_TYPES, getOperation, listOperations, type OperationRow } from '../../db/operations.js';
-import { stageTimeline, workflowPage } from '../../lib/temporal.js';
+import { stageTimeline, startedFor, workflowPage } from '../../lib/temporal.js';
 import { tenantOf } from '../auth.js';
 import { notFound } from '../problems.js';
 import { route, type Route } from '../route.js';
@@ -82,7 +82,7 @@ export function operationRoutes(deps: OperationRouteDeps): Route[] {
       method: 'get',
       path: '/v1/operations/{id}/stages',
       operationId: 'list-operation-stages',
-      summary: "The stages an operation's workflow went through, each with when it entered it (from the workflow's history)",
+      summary: "The stages an operation's workflow went through, each with when it entered it (from the workflow's history); none when its workflow id has since run for a later operation",
       tag: 'operations',
       auth: 'admin',
       params: IdParams,
@@ -99,7 +99,8 @@ export function operationRoutes(deps: OperationRouteDeps): Route[] {
                 throw error;
               })
           : { events: [] };
-        return { status: 200, body: { items: stageTimeline(history), nextCursor: null } };
+        // The workflow id's latest run may be a later operation's (a new pairing): then this one's stages are not there.
+        return { status: 200, body: { items: row.workflow_id && startedFor(history, row.id) ? stageTimeline(history) : [], nextCursor: null } };
       },
     }),
     route({

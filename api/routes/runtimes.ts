@@ -1,5 +1,5 @@
 // Runtimes as administrators manage them: created (provisioned) and deleted (deprovisioned) by workflows.
-import { WorkflowNotFoundError, isGrpcServiceError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, isGrpcDeadlineError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
 import { getRow, type Row } from '../../db/objects.js';
@@ -13,7 +13,7 @@ import { agentStatus } from '../../workflows/agent.js';
 import { workflowId } from '../../workflows/ids.js';
 import { ProvisioningStage } from '../../workflows/provisioning.js';
 import { tenantOf } from '../auth.js';
-import { conflict, notFound } from '../problems.js';
+import { conflict, isUnavailable, notFound } from '../problems.js';
 import { route, type Route } from '../route.js';
 import { startRecorded } from '../starts.js';
 import { Description, DnsName, IdParams, Labels, ScenarioList, Timestamp } from '../schemas.js';
@@ -60,9 +60,6 @@ const NewRuntime = z.strictObject({
   pollIntervalSeconds: z.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be 1-3600').max(3600, 'must be 1-3600').optional(),
 });
 
-/** gRPC's DEADLINE_EXCEEDED status code. */
-const GRPC_DEADLINE_EXCEEDED = 4;
-
 /** A second operation while one runs is refused by the database's partial unique index. */
 const busy = (error: unknown): never => {
   if (pgError(error)?.code === UNIQUE_VIOLATION && pgError(error)?.constraint === 'operations_one_in_progress_per_runtime') {
@@ -87,12 +84,14 @@ export interface RuntimeRouteDeps {
 /** How long the agent's status query may take before the answer says it did not answer. */
 const AGENT_QUERY_MS = 3_000;
 
+const AGENT_STATES = ['RUNNING', 'NOT_ANSWERING', 'NOT_FOUND', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'CONTINUED_AS_NEW', 'TIMED_OUT', 'CLOSED'] as const;
+
 const AgentStatus = z.object({
   workflowId: z.string(),
   temporalUiUrl: z.url().optional(),
   state: z
-    .enum(['RUNNING', 'NOT_ANSWERING', 'NOT_FOUND', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'CONTINUED_AS_NEW', 'TIMED_OUT'])
-    .describe('RUNNING when its worker answered the status query; NOT_ANSWERING when it runs but no worker answered within 3 s'),
+    .enum(AGENT_STATES)
+    .describe('RUNNING when its worker answered the status query; NOT_ANSWERING when it runs but no worker answered within 3 s (or the query failed); else how it closed (CLOSED: another way)'),
   design: z.enum(['watch', 'poll']).optional(),
   connected: z.boolean().optional(),
   appliedVersion: z.number().int().optional().describe('The configVersion the agent applied last'),
@@ -114,7 +113,8 @@ async function agentStatusOf(deps: RuntimeRouteDeps, runtimeId: string): Promise
     throw error;
   });
   if (!description) return { ...base, state: 'NOT_FOUND' };
-  if (description.status.name !== 'RUNNING') return { ...base, state: description.status.name as z.infer<typeof AgentStatus>['state'] };
+  const closed = AGENT_STATES.find((state) => state === description.status.name);
+  if (description.status.name !== 'RUNNING') return { ...base, state: closed ?? 'CLOSED' };
   try {
     const s = await deps.temporal.connection.withDeadline(Date.now() + AGENT_QUERY_MS, () => handle.query(agentStatus));
     return {
@@ -130,8 +130,9 @@ async function agentStatusOf(deps: RuntimeRouteDeps, runtimeId: string): Promise
       consecutiveErrors: s.consecutiveErrors,
     };
   } catch (error) {
-    if (isGrpcServiceError(error) && error.code === GRPC_DEADLINE_EXCEEDED) return { ...base, state: 'NOT_ANSWERING' };
-    throw error;
+    // Temporal itself answered describe(): no worker answered in time, or the query failed there.
+    if (isUnavailable(error) && !isGrpcDeadlineError(error)) throw error;
+    return { ...base, state: 'NOT_ANSWERING' };
   }
 }
 

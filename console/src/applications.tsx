@@ -4,7 +4,7 @@ import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { all, call, items, type Application, type CredentialSlot, type Definition, type Delivery, type Webhook } from './api.js';
 import { useLive, useNow } from './live.js';
-import { Certificates, Condition, DeleteButton, LabelEditor, Operations, Refusal, ScenarioEditor, When } from './parts.js';
+import { Certificates, Condition, DeleteButton, LabelEditor, Operations, Refusal, ScenarioEditor, TemporalLink, When } from './parts.js';
 
 /** Rows per page of a list. */
 export const PAGE_SIZE = 25;
@@ -185,7 +185,7 @@ function Webhooks({ id }: { id: string }) {
                 <td>{d.attempts}</td>
                 <td>{d.lastStatus ?? ''} {d.lastError ?? ''}</td>
                 <td><When iso={d.updatedAt} /></td>
-                <td>{d.temporalUiUrl ? <a href={d.temporalUiUrl} target="_blank" rel="noopener noreferrer">notify ↗</a> : '—'}</td>
+                <td><TemporalLink url={d.temporalUiUrl} id={null} text="notify" /></td>
               </tr>
             ))}
           </tbody>

@@ -12,7 +12,7 @@ export function Operations({ state = '' }: { state?: string }) {
           <a key={s} href={`#/operations${s ? `/${s}` : ''}`} aria-current={s === state ? 'page' : undefined}>{s || 'all'}</a>
         ))}
       </nav>
-      <List query={`limit=50${state ? `&state=${state}` : ''}`} withResource timeline={state === 'IN_PROGRESS'} />
+      <List query={`limit=50${state ? `&state=${encodeURIComponent(state)}` : ''}`} withResource timeline={state === 'IN_PROGRESS'} />
     </section>
   );
 }

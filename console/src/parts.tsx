@@ -127,8 +127,14 @@ export function ScenarioEditor({ path, current, onSaved }: { path: string; curre
 }
 
 /** A link to a workflow's page in the Temporal UI, when Meridian knows where the UI is. */
-export const TemporalLink = ({ url, id }: { url?: string; id: string | null }) =>
-  url ? <a href={url} target="_blank" rel="noopener noreferrer">{id} ↗</a> : <code>{id ?? '—'}</code>;
+export const TemporalLink = ({ url, id, text }: { url?: string; id: string | null; text?: string }) =>
+  url ? (
+    <a href={url} target="_blank" rel="noopener noreferrer">
+      {text ?? id} ↗<span class="sr-only"> (Temporal UI, opens in a new tab)</span>
+    </a>
+  ) : (
+    <code>{text ? '—' : (id ?? '—')}</code>
+  );
 
 /** The stages an operation's workflow entered, with when: live while it runs. */
 export function StageTimeline({ operation }: { operation: Operation }) {
