@@ -4,7 +4,6 @@ import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
 import { applicationExists } from '../../db/applications.js';
-import { SLOT_STATUSES, listSlots } from '../../db/credentials.js';
 import { listDefinitions } from '../../db/definitions.js';
 import { recentDeliveries, type DeliveryRow } from '../../db/deliveries.js';
 import { listWebhooks } from '../../db/webhooks.js';
@@ -12,7 +11,7 @@ import { tenantOf } from '../auth.js';
 import { notFound } from '../problems.js';
 import { route, type Route } from '../route.js';
 import { IdParams, PageQuery, Timestamp } from '../schemas.js';
-import { CredentialSlot, decodeSlotCursor, encodeSlotCursor, toSlot } from './application/credentials.js';
+import { SlotPage, SlotPageQuery, slotPage } from './application/credentials.js';
 import { DEFINITION_KINDS, Definition, toDefinition } from './application/definitions.js';
 import { Webhook, toWebhook } from './application/webhooks.js';
 import { workflowLink, type WorkflowLink } from './operations.js';
@@ -113,14 +112,11 @@ export function applicationReadRoutes(deps: { pool: pg.Pool; temporal: Client; t
       tag: 'applications',
       auth: 'admin',
       params: IdParams,
-      query: z.strictObject({ ...PageQuery, status: z.enum(SLOT_STATUSES, { error: `must be one of ${SLOT_STATUSES.join(', ')}` }).optional() }),
-      responses: { 200: { description: 'A page of slots', schema: z.object({ items: z.array(CredentialSlot), nextCursor: z.string().nullable() }) } },
+      query: SlotPageQuery,
+      responses: { 200: { description: 'A page of slots', schema: SlotPage } },
       handle: async ({ req, params, query }) => {
         await ownApplication(tenantOf(req), params.id);
-        const after = query.cursor === undefined ? undefined : decodeSlotCursor(query.cursor);
-        const rows = await listSlots(pool, params.id, { status: query.status, limit: query.limit + 1, after });
-        const items = rows.slice(0, query.limit);
-        return { status: 200, body: { items: items.map(toSlot), nextCursor: rows.length > query.limit ? encodeSlotCursor(items.at(-1)!) : null } };
+        return { status: 200, body: await slotPage(pool, params.id, query) };
       },
     }),
   ];

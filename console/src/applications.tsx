@@ -1,26 +1,9 @@
 // Applications: the list (search by name or label, pages), one application with everything it owns,
 // and the actions on it (create, pairing, labels, scenarios, delete).
-import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { all, call, items, type Application, type CredentialSlot, type Definition, type Delivery, type Webhook } from './api.js';
 import { useLive, useNow } from './live.js';
-import { Certificates, Condition, DeleteButton, LabelEditor, Operations, Refusal, ScenarioEditor, TemporalLink, When } from './parts.js';
-
-/** Rows per page of a list. */
-export const PAGE_SIZE = 25;
-
-/** Previous / next over a list already read; says where it is. */
-export function Pager({ page, count, onPage }: { page: number; count: number; onPage: (page: number) => void }) {
-  const pages = Math.max(1, Math.ceil(count / PAGE_SIZE));
-  if (pages === 1) return null;
-  return (
-    <nav class="pager" aria-label="Pages">
-      <button type="button" disabled={page === 0} onClick={() => onPage(page - 1)}>Previous</button>
-      <span>Page {page + 1} of {pages} ({count})</span>
-      <button type="button" disabled={page >= pages - 1} onClick={() => onPage(page + 1)}>Next</button>
-    </nav>
-  );
-}
+import { Certificates, Condition, DeleteButton, LabelEditor, Operations, PAGE_SIZE, Pager, Part, Refusal, ScenarioEditor, TemporalLink, When } from './parts.js';
 
 const labelText = (labels: Record<string, unknown>) => Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
 
@@ -120,14 +103,6 @@ function PairingPanel({ id, condition }: { id: string; condition: string }) {
     </section>
   );
 }
-
-/** A titled section of a detail page. */
-export const Part = ({ id, title, children }: { id: string; title: string; children: ComponentChildren }) => (
-  <section aria-labelledby={id}>
-    <h2 id={id}>{title}</h2>
-    {children}
-  </section>
-);
 
 function Definitions({ id }: { id: string }) {
   const { data } = useLive(async () => ({ apis: await items<Definition>(`/v1/applications/${id}/apis`), events: await items<Definition>(`/v1/applications/${id}/events`) }), [id]);

@@ -1,5 +1,6 @@
 // Pieces several views show: conditions, charts, labels and scenarios editors, operations with their
 // stages and Temporal UI links, certificates.
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { all, call, items, type Certificate, type Operation, type StageEntered } from './api.js';
 import { relative, useLive } from './live.js';
@@ -234,3 +235,27 @@ export function DeleteButton({ what, path, warning, after }: { what: string; pat
     </>
   );
 }
+
+/** Rows per page of a list. */
+export const PAGE_SIZE = 25;
+
+/** Previous / next over a list already read; says where it is. */
+export function Pager({ page, count, onPage }: { page: number; count: number; onPage: (page: number) => void }) {
+  const pages = Math.max(1, Math.ceil(count / PAGE_SIZE));
+  if (pages === 1) return null;
+  return (
+    <nav class="pager" aria-label="Pages">
+      <button type="button" disabled={page === 0} onClick={() => onPage(page - 1)}>Previous</button>
+      <span>Page {page + 1} of {pages} ({count})</span>
+      <button type="button" disabled={page >= pages - 1} onClick={() => onPage(page + 1)}>Next</button>
+    </nav>
+  );
+}
+
+/** A titled section of a detail page. */
+export const Part = ({ id, title, children }: { id: string; title: string; children: ComponentChildren }) => (
+  <section aria-labelledby={id}>
+    <h2 id={id}>{title}</h2>
+    {children}
+  </section>
+);

@@ -2,9 +2,8 @@
 // the actions on it (create with a provider, labels, scenarios, delete).
 import { useState } from 'preact/hooks';
 import { all, call, type AgentStatus, type Operation, type Runtime } from './api.js';
-import { PAGE_SIZE, Pager, Part } from './applications.js';
 import { useLive } from './live.js';
-import { Certificates, Condition, DeleteButton, LabelEditor, Operations, Refusal, ScenarioEditor, StageTimeline, TemporalLink, When } from './parts.js';
+import { Certificates, Condition, DeleteButton, LabelEditor, Operations, PAGE_SIZE, Pager, Part, Refusal, ScenarioEditor, StageTimeline, TemporalLink, When } from './parts.js';
 
 export function Runtimes() {
   const { data, error } = useLive(() => all<Runtime>('/v1/runtimes'));

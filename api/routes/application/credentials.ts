@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { SLOT_STATUSES, listSlots, setCredentials, slotBinding, type SlotRow } from '../../../db/credentials.js';
 import { getDefinition } from '../../../db/definitions.js';
+import type { Db } from '../../../db/tx.js';
 import { seal, type Keyring } from '../../../trust/encryption.js';
 import { badRequest, notFound } from '../../problems.js';
 import { route, type Route } from '../../route.js';
@@ -36,7 +37,7 @@ export const CredentialSlot = z.object({
   updatedAt: Timestamp,
 });
 
-export const toSlot = (row: SlotRow): z.infer<typeof CredentialSlot> => ({
+const toSlot = (row: SlotRow): z.infer<typeof CredentialSlot> => ({
   apiId: row.api_id,
   apiName: row.api_name,
   runtimeId: row.runtime_id,
@@ -46,8 +47,8 @@ export const toSlot = (row: SlotRow): z.infer<typeof CredentialSlot> => ({
 });
 
 const SlotCursor = z.tuple([z.uuid(), z.uuid()]);
-export const encodeSlotCursor = (row: SlotRow) => Buffer.from(JSON.stringify([row.api_id, row.runtime_id])).toString('base64url');
-export const decodeSlotCursor = (cursor: string) => {
+const encodeSlotCursor = (row: SlotRow) => Buffer.from(JSON.stringify([row.api_id, row.runtime_id])).toString('base64url');
+const decodeSlotCursor = (cursor: string) => {
   try {
     const [apiId, runtimeId] = SlotCursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
     return { apiId, runtimeId };
@@ -55,6 +56,18 @@ export const decodeSlotCursor = (cursor: string) => {
     throw badRequest('cursor: is not a cursor this server issued', [{ path: 'cursor', message: 'is not a cursor this server issued' }]);
   }
 };
+
+/** The query of a page of an application's slots: `limit`, `cursor`, `status`. */
+export const SlotPageQuery = z.strictObject({ ...PageQuery, status: z.enum(SLOT_STATUSES, { error: `must be one of ${SLOT_STATUSES.join(', ')}` }).optional() });
+export const SlotPage = z.object({ items: z.array(CredentialSlot), nextCursor: z.string().nullable() });
+
+/** A page of the application's slots, as the application itself and its administrators read them. */
+export async function slotPage(db: Db, applicationId: string, query: z.infer<typeof SlotPageQuery>): Promise<z.infer<typeof SlotPage>> {
+  const after = query.cursor === undefined ? undefined : decodeSlotCursor(query.cursor);
+  const rows = await listSlots(db, applicationId, { status: query.status, limit: query.limit + 1, after });
+  const items = rows.slice(0, query.limit);
+  return { items: items.map(toSlot), nextCursor: rows.length > query.limit ? encodeSlotCursor(items.at(-1)!) : null };
+}
 
 export interface CredentialRouteDeps {
   pool: pg.Pool;
@@ -75,14 +88,9 @@ export function credentialRoutes({ pool, keyring }: CredentialRouteDeps): Route[
       summary: "The caller's credential slots, one per (API, runtime) pair of a shared scenario; never the secret values",
       tag: 'application',
       auth: 'application',
-      query: z.strictObject({ ...PageQuery, status: z.enum(SLOT_STATUSES, { error: `must be one of ${SLOT_STATUSES.join(', ')}` }).optional() }),
-      responses: { 200: { description: 'A page of slots', schema: z.object({ items: z.array(CredentialSlot), nextCursor: z.string().nullable() }) } },
-      handle: async ({ req, query }) => {
-        const after = query.cursor === undefined ? undefined : decodeSlotCursor(query.cursor);
-        const rows = await listSlots(pool, req.client!.id, { status: query.status, limit: query.limit + 1, after });
-        const items = rows.slice(0, query.limit);
-        return { status: 200, body: { items: items.map(toSlot), nextCursor: rows.length > query.limit ? encodeSlotCursor(items.at(-1)!) : null } };
-      },
+      query: SlotPageQuery,
+      responses: { 200: { description: 'A page of slots', schema: SlotPage } },
+      handle: async ({ req, query }) => ({ status: 200, body: await slotPage(pool, req.client!.id, query) }),
     }),
     route({
       method: 'put',
