@@ -22,6 +22,7 @@ import { applicationRoutes } from './routes/applications.js';
 import { certificateInventoryRoutes } from './routes/certificates.js';
 import { certificateRoutes, connectorRoutes } from './routes/connector.js';
 import { operationalRoutes } from './routes/operational.js';
+import { labelDefinitionRoutes } from './routes/label-definitions.js';
 import { operationRoutes } from './routes/operations.js';
 import { overviewRoutes } from './routes/overview.js';
 import { ownRuntimeRoutes } from './routes/runtime.js';
@@ -127,6 +128,7 @@ export function createApp(ctx: AppContext): Express {
     ...applicationRoutes(ctx.pool, membershipChanged),
     ...runtimeObjectRoutes(ctx.pool, membershipChanged),
     ...scenarioRoutes(ctx.pool),
+    ...labelDefinitionRoutes(ctx.pool),
     ...operationRoutes(ctx),
     ...overviewRoutes(ctx),
     ...applicationReadRoutes(ctx),

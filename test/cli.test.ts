@@ -148,6 +148,24 @@ describe('meridian CLI through the real API', () => {
     expect((await cli('scenario', 'delete', scenario)).code).toBe(0);
   });
 
+  it('defines a label key, refuses a value that breaks it with the path, lists and undefines it', async () => {
+    const key = `k_${uniqueName('x').slice(2).replace('-', '')}`;
+    const defined = await cli('label', 'define', key, '{"type":"string","enum":["dev","prod"]}');
+    expect([defined.code, defined.stdout]).toEqual([0, `${key}: {"type":"string","enum":["dev","prod"]}\n`]);
+    const name = uniqueName('app');
+    expect((await cli('app', 'create', name)).code).toBe(0);
+    const refused = await cli('label', 'set', 'app', name, key, '"qa"');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`labels.${key} must be equal to one of the allowed values`);
+    expect((await cli('label', 'set', 'app', name, key, '"prod"')).code).toBe(0);
+    const narrowed = await cli('label', 'define', key, '{"const":"dev"}');
+    expect([narrowed.code, narrowed.stderr]).toEqual([1, expect.stringContaining(`(${name}): labels.${key}`)]);
+    expect((await cli('label', 'definitions')).stdout).toMatch(new RegExp(`^KEY\\s+SCHEMA\\s+UPDATED\\n(.*\\n)*${key}\\s+\\{"type"`));
+    expect((await cli('label', 'undefine', key)).stdout).toBe(`${key} is no longer defined\n`);
+    expect((await cli('label', 'undefine', key)).code).toBe(1);
+    expect(meridian('label', 'define', '--help').stdout).toContain('Examples:');
+  });
+
   it('prints the problem detail and exits 1 when Meridian refuses; usage and exit 2 for wrong arguments', async () => {
     const name = uniqueName('dup');
     expect((await cli('app', 'create', name)).code).toBe(0);

@@ -7,6 +7,7 @@ import { tenantOf } from '../auth.js';
 import { route, type Route } from '../route.js';
 import { Description, DnsName, IdParams, Labels, ScenarioList, Timestamp } from '../schemas.js';
 import { asProblem, found, objectFields, objectRoutes, toObjectFields, type MembershipChanged } from './objects.js';
+import { assertLabels } from './label-definitions.js';
 import { Operation, toOperation } from './operations.js';
 
 export const Application = z.object({
@@ -51,6 +52,7 @@ export function applicationRoutes(pool: pg.Pool, membershipChanged: MembershipCh
       body: NewApplication,
       responses: { 201: { description: 'Created', schema: Application } },
       handle: async ({ req, body }) => {
+        await assertLabels(pool, tenantOf(req), body.labels);
         const row = await createApplication(pool, tenantOf(req), body).catch((e: unknown) => asProblem(e, 'application', body.name));
         return { status: 201, body: toApplication(row), headers: { location: `/v1/applications/${row.id}` } };
       },
@@ -66,10 +68,10 @@ export function applicationRoutes(pool: pg.Pool, membershipChanged: MembershipCh
       params: IdParams,
       body: ApplicationPatch,
       responses: { 200: { description: 'Updated', schema: Application } },
-      handle: async ({ req, params, body }) => ({
-        status: 200,
-        body: toApplication(found('application', await updateApplication(pool, tenantOf(req), params.id, body))),
-      }),
+      handle: async ({ req, params, body }) => {
+        await assertLabels(pool, tenantOf(req), body.labels);
+        return { status: 200, body: toApplication(found('application', await updateApplication(pool, tenantOf(req), params.id, body))) };
+      },
     }),
     route({
       method: 'delete',

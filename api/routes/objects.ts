@@ -8,6 +8,7 @@ import { CHECK_VIOLATION, UNIQUE_VIOLATION, pgError } from '../../db/tx.js';
 import { tenantOf } from '../auth.js';
 import { badRequest, conflict, notFound } from '../problems.js';
 import { noContent, route, type Route } from '../route.js';
+import { assertLabels } from './label-definitions.js';
 import { ApplicationScenarioList, Id, IdParams, LabelKey, LabelValue, Labels, MAX_LABELS, PageQuery, ScenarioList, ScenarioName, Timestamp, pageOf } from '../schemas.js';
 
 /** Fields of both applications and runtimes. */
@@ -149,6 +150,7 @@ export function objectRoutes(pool: pg.Pool, { kind, path, schema, toObject }: Ob
       responses: { 200: { description: `The ${noun} with the label set`, schema } },
       refusals: { 409: `A new key when the ${noun} has ${MAX_LABELS} labels already` },
       handle: async ({ req, params, body }) => {
+        await assertLabels(pool, tenantOf(req), { [params.key]: body });
         const outcome = await setLabel(pool, kind, tenantOf(req), params.id, params.key, body, MAX_LABELS);
         if (outcome === 'missing') throw notFound(`no such ${noun}`);
         if (outcome === 'full') throw conflict(`the ${noun} has ${MAX_LABELS} labels already; remove one first`);

@@ -18,6 +18,7 @@ import { route, type Route } from '../route.js';
 import { startRecorded } from '../starts.js';
 import { Description, DnsName, IdParams, Labels, ScenarioList, Timestamp } from '../schemas.js';
 import { objectFields, objectRoutes, toObjectFields, type MembershipChanged } from './objects.js';
+import { assertLabels } from './label-definitions.js';
 import { Operation, toOperation, workflowLink } from './operations.js';
 
 export const Runtime = z.object({
@@ -168,6 +169,7 @@ export function runtimeRoutes(deps: RuntimeRouteDeps): Route[] {
       responses: { 202: { description: 'Provisioning started', schema: z.object({ runtime: Runtime, operation: Operation }) } },
       handle: async ({ req, body }) => {
         const tenantId = tenantOf(req);
+        await assertLabels(pool, tenantId, body.labels);
         const { runtime, operation } = await withTransaction(pool, async (client) => {
           const row = await insertRuntime(client, tenantId, body);
           const op = await insertOperation(client, {
