@@ -1,3 +1,4 @@
+import { createAssignmentActivities, type AssignmentDeps } from './assignment.js';
 import { createConnectorActivities, type ConnectorDeps } from './connector.js';
 import { createProvisioningActivities, type ProvisioningDeps } from './provisioning.js';
 import { createReconcileActivities, type ReconcileDeps } from './reconcile.js';
@@ -5,7 +6,7 @@ import { createRegistrationActivities, type RegistrationDeps } from './registrat
 import { createWebhookActivities, type WebhookDeps } from './webhooks.js';
 
 /** What activities need from the outside world; tests pass real or fake ones. */
-export type ActivityDeps = ConnectorDeps & RegistrationDeps & WebhookDeps & ProvisioningDeps & ReconcileDeps;
+export type ActivityDeps = ConnectorDeps & RegistrationDeps & WebhookDeps & ProvisioningDeps & ReconcileDeps & AssignmentDeps;
 
 /** Builds the management plane's activities around their dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createWebhookActivities(deps),
     ...createProvisioningActivities(deps),
     ...createReconcileActivities(deps),
+    ...createAssignmentActivities(deps),
   };
 }
 

@@ -18,6 +18,7 @@ import {
   pairingStart,
   provisioningStart,
   registrationStart,
+  scenarioAssignmentStart,
   startFlow,
   type FlowStart,
 } from '../services/workflow-starts.js';
@@ -59,6 +60,7 @@ const LABEL: Record<string, string> = {
   API_REGISTRATION: 'registration',
   PROVISIONING: 'provisioning',
   DEPROVISIONING: 'deprovisioning',
+  SCENARIO_ASSIGNMENT: 'scenario assignment',
 };
 
 export function createReconcileActivities(deps: ReconcileDeps) {
@@ -88,6 +90,9 @@ export function createReconcileActivities(deps: ReconcileDeps) {
           specType: definition.specType,
         });
       }
+      case 'SCENARIO_ASSIGNMENT':
+        if (op.scenario === null) return 'the scenario no longer exists';
+        return scenarioAssignmentStart({ ...common, scenarioId: op.resource_id, scenario: op.scenario });
       default:
         return `a ${op.type} operation has no workflow to start`;
     }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { decodeCursor, encodeCursor, type Page } from './page.js';
+import { syncAssignedScenarios } from './scenario-assignments.js';
 import { withTransaction, type Db } from './tx.js';
 
 /** Applications and runtimes share labels, scenarios, pagination and filters; this says where each lives. */
@@ -10,7 +11,8 @@ export const OBJECT_TABLES = {
     labels: 'runtime_labels',
     memberships: 'runtime_scenarios',
     fk: 'runtime_id',
-    extra: ', (SELECT s.seen_at FROM runtime_last_seen s WHERE s.runtime_id = t.id) AS last_seen_at',
+    extra: `, (SELECT s.seen_at FROM runtime_last_seen s WHERE s.runtime_id = t.id) AS last_seen_at,
+      COALESCE((SELECT array_agg(m.scenario ORDER BY m.scenario) FROM runtime_scenarios m WHERE m.runtime_id = t.id AND m.by_assignment), '{}') AS assigned_scenarios`,
   },
 } as const;
 /** The two kinds of object that share labels, scenarios and certificates. */
@@ -146,6 +148,7 @@ export async function setLabel(
        ON CONFLICT (${k.fk}, key) DO UPDATE SET value = EXCLUDED.value`,
       [id, key, JSON.stringify(value)],
     );
+    if (kind === 'runtime') await syncAssignedScenarios(client, tenantId, [id]);
     return 'set';
   });
 }
@@ -153,12 +156,13 @@ export async function setLabel(
 /** Removes one label; false when the row is not the tenant's or had no such label. */
 export async function deleteLabel(pool: pg.Pool, kind: ObjectKind, tenantId: string, id: string, key: string): Promise<boolean> {
   const k = OBJECT_TABLES[kind];
-  const { rowCount } = await pool.query(
-    `DELETE FROM ${k.labels} l USING ${k.table} t
-     WHERE l.${k.fk} = t.id AND t.tenant_id = $1 AND t.id = $2 AND l.key = $3`,
-    [tenantId, id, key],
-  );
-  return rowCount === 1;
+  return withTransaction(pool, async (client) => {
+    const { rowCount } = await client.query(`SELECT 1 FROM ${k.table} WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id]);
+    if (!rowCount) return false;
+    const deleted = await client.query(`DELETE FROM ${k.labels} WHERE ${k.fk} = $1 AND key = $2`, [id, key]);
+    if (kind === 'runtime') await syncAssignedScenarios(client, tenantId, [id]);
+    return deleted.rowCount === 1;
+  });
 }
 
 /** Replaces a row's scenario set with `names`, every one of which must exist in the tenant. */
@@ -169,9 +173,13 @@ export async function replaceScenarios(db: Db, kind: ObjectKind, tenantId: strin
   const known = new Set(rows.map((r) => r.name));
   const unknown = wanted.filter((n) => !known.has(n));
   if (unknown.length > 0) throw new UnknownScenarios(unknown);
-  await db.query(`DELETE FROM ${k.memberships} WHERE ${k.fk} = $1 AND NOT (scenario = ANY($2))`, [id, wanted]);
+  // A runtime's scenarios given by hand are these; one an assignment also gives stays, without the by-hand reason.
+  const assigned = kind === 'runtime';
+  await db.query(`DELETE FROM ${k.memberships} WHERE ${k.fk} = $1 AND NOT (scenario = ANY($2))${assigned ? ' AND NOT by_assignment' : ''}`, [id, wanted]);
+  if (assigned) await db.query('UPDATE runtime_scenarios SET by_hand = false WHERE runtime_id = $1 AND by_hand AND NOT (scenario = ANY($2))', [id, wanted]);
   await db.query(
-    `INSERT INTO ${k.memberships} (tenant_id, ${k.fk}, scenario) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING`,
+    `INSERT INTO ${k.memberships} (tenant_id, ${k.fk}, scenario) SELECT $1, $2, unnest($3::text[])
+     ON CONFLICT (${k.fk}, scenario) ${assigned ? 'DO UPDATE SET by_hand = true' : 'DO NOTHING'}`,
     [tenantId, id, wanted],
   );
 }

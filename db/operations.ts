@@ -2,7 +2,7 @@ import { InvalidCursor } from './objects.js';
 import { decodeCursor, encodeCursor, type Page } from './page.js';
 import type { Db } from './tx.js';
 
-export const OPERATION_TYPES = ['PAIRING', 'API_REGISTRATION', 'PROVISIONING', 'DEPROVISIONING', 'UNREGISTRATION'] as const;
+export const OPERATION_TYPES = ['PAIRING', 'API_REGISTRATION', 'PROVISIONING', 'DEPROVISIONING', 'UNREGISTRATION', 'SCENARIO_ASSIGNMENT'] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 export const OPERATION_STATES = ['IN_PROGRESS', 'SUCCEEDED', 'FAILED'] as const;
 export type OperationState = (typeof OPERATION_STATES)[number];
@@ -18,6 +18,16 @@ export interface OperationRow {
   workflow_id: string | null;
   started_at: Date;
   finished_at: Date | null;
+  /** How far a long operation is (a scenario assignment's pass over the tenant's runtimes). */
+  progress: OperationProgress | null;
+}
+
+/** A scenario assignment's pass: runtimes examined of the tenant's total, and how many joined or left. */
+export interface OperationProgress {
+  examined: number;
+  total: number;
+  joined: number;
+  left: number;
 }
 
 export interface NewOperation {
@@ -83,6 +93,8 @@ export interface UnfinishedOperation extends OperationRow {
   runtime: { name: string; provider: string } | null;
   /** API_REGISTRATION: the definition, when it still exists. */
   definition: { applicationId: string; kind: 'API' | 'EVENT'; name: string; specType: string | null } | null;
+  /** SCENARIO_ASSIGNMENT: the scenario's name, when it still exists. */
+  scenario: string | null;
 }
 
 /**
@@ -95,10 +107,12 @@ export async function unfinishedOperations(db: Db, options: { startedBefore: Dat
        EXISTS (SELECT 1 FROM operations n WHERE n.resource_id = o.resource_id AND n.type = o.type AND n.started_at > o.started_at) AS superseded,
        CASE WHEN r.id IS NULL THEN NULL ELSE json_build_object('name', r.name, 'provider', r.provider) END AS runtime,
        CASE WHEN d.id IS NULL THEN NULL
-         ELSE json_build_object('applicationId', d.application_id, 'kind', d.kind, 'name', d.name, 'specType', d.spec_type) END AS definition
+         ELSE json_build_object('applicationId', d.application_id, 'kind', d.kind, 'name', d.name, 'specType', d.spec_type) END AS definition,
+       s.name AS scenario
      FROM operations o
      LEFT JOIN runtimes r ON o.type IN ('PROVISIONING', 'DEPROVISIONING') AND r.id = o.resource_id
      LEFT JOIN definitions d ON o.type = 'API_REGISTRATION' AND d.id = o.resource_id
+     LEFT JOIN scenarios s ON o.type = 'SCENARIO_ASSIGNMENT' AND s.id = o.resource_id
      WHERE o.state = 'IN_PROGRESS' AND o.workflow_id IS NOT NULL AND o.started_at < $1
        AND ($2::uuid[] IS NULL OR o.tenant_id = ANY($2::uuid[]))
      ORDER BY o.started_at
@@ -153,4 +167,18 @@ export async function listOperations(db: Db, tenantId: string, filter: Operation
   const items = rows.slice(0, filter.limit);
   const last = items.at(-1);
   return { items, nextCursor: rows.length > filter.limit && last ? encodeCursor({ createdAt: last.cursor_at, id: last.id }) : null };
+}
+
+/** Records how far an in-progress operation is. */
+export async function setOperationProgress(db: Db, operationId: string, progress: OperationProgress): Promise<void> {
+  await db.query(`UPDATE operations SET progress = $2 WHERE id = $1 AND state = 'IN_PROGRESS'`, [operationId, JSON.stringify(progress)]);
+}
+
+/** Fails the scenario's in-progress assignment passes: a newer change of its assignment supersedes them. */
+export async function supersedeAssignments(db: Db, scenarioId: string): Promise<void> {
+  await db.query(
+    `UPDATE operations SET state = 'FAILED', message = 'superseded by a newer change of the scenario assignment', finished_at = now()
+     WHERE resource_id = $1 AND type = 'SCENARIO_ASSIGNMENT' AND state = 'IN_PROGRESS'`,
+    [scenarioId],
+  );
 }

@@ -34,6 +34,9 @@ export async function scenarioUsers(pool: pg.Pool, tenantId: string, name: strin
      UNION ALL
      SELECT 'runtime ' || r.name FROM runtime_scenarios m JOIN runtimes r ON r.id = m.runtime_id
       WHERE m.tenant_id = $1 AND m.scenario = $2
+     UNION ALL
+     SELECT 'its assignment ' || a.key || '=' || a.value::text FROM scenario_assignments a
+      WHERE a.tenant_id = $1 AND a.scenario = $2
      ORDER BY 1 LIMIT 20`,
     [tenantId, name],
   );

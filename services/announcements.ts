@@ -2,7 +2,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { markAnnounced, pendingAnnouncements, type Announcement } from '../db/credentials.js';
-import type { Logger } from '../lib/logger.js';
 import { notificationAttributes, workflowId } from '../workflows/ids.js';
 import { notifyApplication } from '../workflows/notify.js';
 
@@ -10,7 +9,7 @@ export interface AnnouncementDeps {
   pool: pg.Pool;
   temporal: Client;
   taskQueue: string;
-  logger: Logger;
+  logger: { warn(object: object, message: string): void };
 }
 
 /**

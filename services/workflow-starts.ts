@@ -6,10 +6,11 @@ import type { Workflow } from '@temporalio/common';
 import type { Provider } from '../db/runtimes.js';
 import type { ConnectorConfig, ProvisioningConfig } from '../lib/config.js';
 import { DeprovisioningStage, type deprovisioning } from '../workflows/deprovisioning.js';
-import { applicationAttributes, runtimeAttributes, workflowId } from '../workflows/ids.js';
+import { MeridianStage, MeridianTenant, applicationAttributes, runtimeAttributes, workflowId } from '../workflows/ids.js';
 import { PairingStage, type pairing } from '../workflows/pairing.js';
 import { ProvisioningStage, type provisioning } from '../workflows/provisioning.js';
 import { RegistrationStage, type apiRegistration } from '../workflows/registration.js';
+import { AssignmentStage, type scenarioAssignment } from '../workflows/scenario-assignment.js';
 
 /** A workflow start: its type (the workflow function's name) and its options. */
 export interface FlowStart<W extends Workflow> {
@@ -36,6 +37,7 @@ const FIRST_STAGE = {
   deprovisioning: DeprovisioningStage.REVOKING,
   pairing: PairingStage.MARKING_PAIRING,
   registration: RegistrationStage.VALIDATING,
+  assignment: AssignmentStage.ASSIGNING,
 } as const;
 
 /** What starting a runtime's provisioning or deprovisioning takes. */
@@ -132,6 +134,29 @@ export function registrationStart(p: {
       memo: { operationId: p.operationId } satisfies OperationMemo,
       typedSearchAttributes: applicationAttributes(p.tenantId, p.applicationId, FIRST_STAGE.registration),
       staticSummary: `Fetch and validate the ${p.specType ?? ''} spec of ${p.noun} "${p.name}"`,
+    },
+  };
+}
+
+/**
+ * `scenario-assignment:<scenarioId>` (POST/DELETE /v1/scenarios/{name}/assignments): a pass over the
+ * tenant's runtimes. A newer change of the assignment replaces a pass still running (its own pass
+ * covers every runtime against the assignment as it is now).
+ */
+export function scenarioAssignmentStart(p: { taskQueue: string; tenantId: string; scenarioId: string; scenario: string; operationId: string }): FlowStart<typeof scenarioAssignment> {
+  return {
+    workflowType: 'scenarioAssignment',
+    options: {
+      workflowId: workflowId.scenarioAssignment(p.scenarioId),
+      taskQueue: p.taskQueue,
+      args: [{ tenantId: p.tenantId, scenario: p.scenario, operationId: p.operationId }],
+      workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+      memo: { operationId: p.operationId } satisfies OperationMemo,
+      typedSearchAttributes: [
+        { key: MeridianTenant, value: p.tenantId },
+        { key: MeridianStage, value: FIRST_STAGE.assignment },
+      ],
+      staticSummary: `Bring every runtime's membership of scenario "${p.scenario}" in line with its automatic assignment`,
     },
   };
 }

@@ -15,6 +15,8 @@ export const workflowId = {
   fanOut: (eventId: string) => `fan-out:${eventId}`,
   /** One issuance per request (renewals, runtime certificates): `requestId` is the request's issuance key. */
   certificate: (objectId: string, requestId: string) => `certificate:${objectId}:${requestId}`,
+  /** One pass at a time per scenario (names repeat across tenants, so by the scenario's id). */
+  scenarioAssignment: (scenarioId: string) => `scenario-assignment:${scenarioId}`,
   /** The one reconciler of the namespace (`reconciler`); a scoped one (tests) is `reconciler:<scope>`. */
   reconciler: (scope?: string) => (scope ? `reconciler:${scope}` : 'reconciler'),
 } as const;

@@ -7,3 +7,4 @@ export { pairing } from './pairing.js';
 export { provisioning } from './provisioning.js';
 export { reconciler } from './reconciler.js';
 export { apiRegistration } from './registration.js';
+export { scenarioAssignment } from './scenario-assignment.js';

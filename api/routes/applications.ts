@@ -7,7 +7,7 @@ import { tenantOf } from '../auth.js';
 import { route, type Route } from '../route.js';
 import { Description, DnsName, IdParams, Labels, ScenarioList, Timestamp } from '../schemas.js';
 import { asProblem, found, objectFields, objectRoutes, toObjectFields, type MembershipChanged } from './objects.js';
-import { assertLabels } from './label-definitions.js';
+import { LABEL_REFUSAL, assertLabels } from './label-definitions.js';
 import { Operation, toOperation } from './operations.js';
 
 export const Application = z.object({
@@ -25,7 +25,7 @@ export function toApplication(row: Row): z.infer<typeof Application> {
   };
 }
 
-const NewApplication = z.strictObject({
+export const NewApplication = z.strictObject({
   name: DnsName,
   description: Description.optional(),
   providerName: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').optional(),
@@ -51,6 +51,7 @@ export function applicationRoutes(pool: pg.Pool, membershipChanged: MembershipCh
       auth: 'admin',
       body: NewApplication,
       responses: { 201: { description: 'Created', schema: Application } },
+      refusals: LABEL_REFUSAL,
       handle: async ({ req, body }) => {
         await assertLabels(pool, tenantOf(req), body.labels);
         const row = await createApplication(pool, tenantOf(req), body).catch((e: unknown) => asProblem(e, 'application', body.name));
@@ -68,6 +69,7 @@ export function applicationRoutes(pool: pg.Pool, membershipChanged: MembershipCh
       params: IdParams,
       body: ApplicationPatch,
       responses: { 200: { description: 'Updated', schema: Application } },
+      refusals: LABEL_REFUSAL,
       handle: async ({ req, params, body }) => {
         await assertLabels(pool, tenantOf(req), body.labels);
         return { status: 200, body: toApplication(found('application', await updateApplication(pool, tenantOf(req), params.id, body))) };

@@ -31,6 +31,9 @@ const KeyParams = z.strictObject({
   key: LabelKey.refine((key) => key !== 'scenarios', 'scenarios is built in and cannot be defined'),
 });
 
+/** The refusal of a route that checks labels against their definitions (in its OpenAPI entry). */
+export const LABEL_REFUSAL = { 400: "A label value breaks its key's definition (errors name the path)" } as const;
+
 /** Refuses labels that break their key's definition in the tenant: 400 naming each path that failed. */
 export async function assertLabels(db: Db, tenantId: string, labels: Record<string, unknown> | undefined): Promise<void> {
   if (!labels) return;
@@ -76,7 +79,7 @@ export function labelDefinitionRoutes(pool: pg.Pool): Route[] {
       params: KeyParams,
       body: z.strictObject({ schema: JsonSchema }),
       responses: { 200: { description: 'The definition', schema: LabelDefinition } },
-      refusals: { 409: 'Labels with this key that exist break the schema (a few are named)' },
+      refusals: { 400: 'The schema is not a JSON Schema 2020-12 Meridian runs (unknown keyword, remote $ref, a pattern not linear)', 409: 'Labels with this key that exist break the schema (a few are named)' },
       handle: async ({ req, params, body }) => {
         const tenantId = tenantOf(req);
         try {

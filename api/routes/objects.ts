@@ -8,7 +8,7 @@ import { CHECK_VIOLATION, UNIQUE_VIOLATION, pgError } from '../../db/tx.js';
 import { tenantOf } from '../auth.js';
 import { badRequest, conflict, notFound } from '../problems.js';
 import { noContent, route, type Route } from '../route.js';
-import { assertLabels } from './label-definitions.js';
+import { LABEL_REFUSAL, assertLabels } from './label-definitions.js';
 import { ApplicationScenarioList, Id, IdParams, LabelKey, LabelValue, Labels, MAX_LABELS, PageQuery, ScenarioList, ScenarioName, Timestamp, pageOf } from '../schemas.js';
 
 /** Fields of both applications and runtimes. */
@@ -126,7 +126,7 @@ export function objectRoutes(pool: pg.Pool, { kind, path, schema, toObject }: Ob
       method: 'put',
       path: `/v1/${path}/{id}/scenarios`,
       operationId: `set-${noun}-scenarios`,
-      summary: `Replace the scenarios of a ${noun}; every name must exist${kind === 'application' ? ', and at least one must remain' : ''}`,
+      summary: `Replace the scenarios of a ${noun}; every name must exist${kind === 'application' ? ', and at least one must remain' : '; scenarios an assignment gives stay while its label matches'}`,
       tag,
       auth: 'admin',
       params: IdParams,
@@ -148,12 +148,14 @@ export function objectRoutes(pool: pg.Pool, { kind, path, schema, toObject }: Ob
       params: z.strictObject({ id: Id, key: LabelKey }),
       body: LabelValue,
       responses: { 200: { description: `The ${noun} with the label set`, schema } },
-      refusals: { 409: `A new key when the ${noun} has ${MAX_LABELS} labels already` },
+      refusals: { ...LABEL_REFUSAL, 409: `A new key when the ${noun} has ${MAX_LABELS} labels already` },
       handle: async ({ req, params, body }) => {
         await assertLabels(pool, tenantOf(req), { [params.key]: body });
         const outcome = await setLabel(pool, kind, tenantOf(req), params.id, params.key, body, MAX_LABELS);
         if (outcome === 'missing') throw notFound(`no such ${noun}`);
         if (outcome === 'full') throw conflict(`the ${noun} has ${MAX_LABELS} labels already; remove one first`);
+        // A runtime's labels decide its assigned scenarios.
+        if (kind === 'runtime') await membershipChanged(tenantOf(req));
         return { status: 200, body: toObject(found(kind, await getRow(pool, kind, tenantOf(req), params.id))) };
       },
     }),
@@ -168,6 +170,7 @@ export function objectRoutes(pool: pg.Pool, { kind, path, schema, toObject }: Ob
       responses: noContent,
       handle: async ({ req, params }) => {
         if (!(await deleteLabel(pool, kind, tenantOf(req), params.id, params.key))) throw notFound(`no such ${noun} or label`);
+        if (kind === 'runtime') await membershipChanged(tenantOf(req));
         return { status: 204 };
       },
     }),

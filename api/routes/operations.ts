@@ -21,6 +21,8 @@ export const Operation = z.object({
   temporalUiUrl: z.url().optional(),
   startedAt: Timestamp,
   finishedAt: Timestamp.optional(),
+  /** A scenario assignment's pass: runtimes examined of the tenant's total, joined and left so far. */
+  progress: z.object({ examined: z.number().int(), total: z.number().int(), joined: z.number().int(), left: z.number().int() }).optional(),
 });
 
 /** Where a workflow's Temporal UI page is, when a UI is configured. */
@@ -40,6 +42,7 @@ export function toOperation(row: OperationRow, link?: WorkflowLink): z.infer<typ
     ...(temporalUiUrl && { temporalUiUrl }),
     startedAt: row.started_at.toISOString(),
     ...(row.finished_at && { finishedAt: row.finished_at.toISOString() }),
+    ...(row.progress && { progress: row.progress }),
   };
 }
 

@@ -18,7 +18,7 @@ import { route, type Route } from '../route.js';
 import { startRecorded } from '../starts.js';
 import { Description, DnsName, IdParams, Labels, ScenarioList, Timestamp } from '../schemas.js';
 import { objectFields, objectRoutes, toObjectFields, type MembershipChanged } from './objects.js';
-import { assertLabels } from './label-definitions.js';
+import { LABEL_REFUSAL, assertLabels } from './label-definitions.js';
 import { Operation, toOperation, workflowLink } from './operations.js';
 
 export const Runtime = z.object({
@@ -32,6 +32,8 @@ export const Runtime = z.object({
   eventUrl: z.string().optional(),
   /** When the runtime last called Meridian (recorded every few seconds, not per call); null before its first call. */
   lastSeenAt: Timestamp.nullable(),
+  /** Scenarios of `scenarios` an automatic assignment gives (its label matches); they stay while it does. */
+  assignedScenarios: z.array(z.string()),
 });
 
 /** The API object of a runtime row. */
@@ -48,6 +50,7 @@ export function toRuntime(row: Row): z.infer<typeof Runtime> {
     },
     ...(eventUrl && { eventUrl }),
     lastSeenAt: row.last_seen_at instanceof Date ? row.last_seen_at.toISOString() : null,
+    assignedScenarios: row.assigned_scenarios as string[],
   };
 }
 
@@ -167,6 +170,7 @@ export function runtimeRoutes(deps: RuntimeRouteDeps): Route[] {
       auth: 'admin',
       body: NewRuntime,
       responses: { 202: { description: 'Provisioning started', schema: z.object({ runtime: Runtime, operation: Operation }) } },
+      refusals: LABEL_REFUSAL,
       handle: async ({ req, body }) => {
         const tenantId = tenantOf(req);
         await assertLabels(pool, tenantId, body.labels);
