@@ -166,6 +166,24 @@ describe('meridian CLI through the real API', () => {
     expect(meridian('label', 'define', '--help').stdout).toContain('Examples:');
   });
 
+  it('assigns runtimes by label to a scenario, following the pass, lists and removes the assignment', async () => {
+    const scenario = uniqueName('S');
+    await cli('scenario', 'create', scenario);
+    const rt = uniqueName('rt');
+    expect((await cli('runtime', 'create', rt, '--provider', 'simulated', '--label', 'zone=7')).code).toBe(0);
+    const assigned = await cli('scenario', 'assign', scenario, 'zone=7', '--wait');
+    expect(assigned.code).toBe(0);
+    expect(assigned.stderr).toMatch(/SCENARIO_ASSIGNMENT SUCCEEDED/);
+    expect(assigned.stdout).toMatch(/progress\s+(\d+) of \1 runtimes examined, 1 joined, 0 left/);
+    expect((await cli('--json', 'runtime', 'show', rt)).json()).toMatchObject({ scenarios: [scenario], assignedScenarios: [scenario] });
+    expect((await cli('scenario', 'assignments', scenario)).stdout).toMatch(/^KEY\s+VALUE\s+CREATED\nzone\s+7\s/);
+    expect((await cli('scenario', 'assign', scenario, 'zone')).code).toBe(2);
+    expect((await cli('scenario', 'unassign', scenario, '--wait')).code).toBe(0);
+    expect((await cli('--json', 'runtime', 'show', rt)).json()).toMatchObject({ scenarios: [] });
+    expect((await cli('scenario', 'unassign', scenario)).code).toBe(1);
+    expect(meridian('scenario', 'assign', '--help').stdout).toContain('meridian scenario assign payments env=prod --wait');
+  });
+
   it('prints the problem detail and exits 1 when Meridian refuses; usage and exit 2 for wrong arguments', async () => {
     const name = uniqueName('dup');
     expect((await cli('app', 'create', name)).code).toBe(0);

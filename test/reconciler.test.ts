@@ -9,6 +9,8 @@ import { insertDefinition } from '../db/definitions.js';
 import { insertOperation } from '../db/operations.js';
 import { createPool } from '../db/pool.js';
 import { createRuntime } from '../db/runtimes.js';
+import { insertAssignment, scenarioIdOf } from '../db/scenario-assignments.js';
+import { createScenario } from '../db/scenarios.js';
 import { issueToken, peekToken } from '../db/tokens.js';
 import { loadConfig } from '../lib/config.js';
 import { ensureReconciler } from '../services/reconciler.js';
@@ -95,6 +97,13 @@ describe('the reconciler (time-skipping)', () => {
     const provisioningOp = await insertOperation(pool, { tenantId: tenant.id, type: 'PROVISIONING', resourceId: runtime.id, stage: 'REGISTERING', workflowId: workflowId.provisioning(runtime.id) });
     const doomed = await createRuntime(pool, tenant.id, { name: uniqueName('rt'), provider: 'local' });
     const deprovisioningOp = await insertOperation(pool, { tenantId: tenant.id, type: 'DEPROVISIONING', resourceId: doomed.id, stage: 'REVOKING', workflowId: workflowId.deprovisioning(doomed.id) });
+    // What POST /v1/scenarios/{name}/assignments committed before the same.
+    const scenario = uniqueName('S');
+    await createScenario(pool, tenant.id, scenario);
+    const labelled = await createRuntime(pool, tenant.id, { name: uniqueName('rt'), provider: 'simulated', labels: { fleet: 'blue' } });
+    await insertAssignment(pool, tenant.id, scenario, 'fleet', 'blue');
+    const scenarioId = (await scenarioIdOf(pool, tenant.id, scenario))!;
+    const assignmentOp = await insertOperation(pool, { tenantId: tenant.id, type: 'SCENARIO_ASSIGNMENT', resourceId: scenarioId, stage: 'ASSIGNING', workflowId: workflowId.scenarioAssignment(scenarioId) });
 
     const reconciler = await reconcilerFor(tenant.id, { roundsPerRun: 2 });
     const firstRun = (await reconciler.describe()).runId;
@@ -135,9 +144,14 @@ describe('the reconciler (time-skipping)', () => {
       deprovisionTimeoutMs: 78_000,
     });
     expect((await pool.query('SELECT 1 FROM runtimes WHERE id = $1', [doomed.id])).rowCount).toBe(0);
+    // The assignment's pass ran: the labelled runtime joined.
+    await expect.poll(async () => (await operation(assignmentOp.id)).state, { timeout: 30_000 }).toBe('SUCCEEDED');
+    expect(await startInput(workflowId.scenarioAssignment(scenarioId))).toEqual({ tenantId: tenant.id, scenario, operationId: assignmentOp.id });
+    const joined = await pool.query('SELECT by_hand, by_assignment FROM runtime_scenarios WHERE runtime_id = $1 AND scenario = $2', [labelled.id, scenario]);
+    expect(joined.rows).toEqual([{ by_hand: false, by_assignment: true }]);
     // It continued as new every two rounds, carrying its totals.
     expect((await reconciler.describe()).runId).not.toBe(firstRun);
-    expect((await reconciler.query(reconcilerStatus)).totals).toMatchObject({ rounds: expect.any(Number), redriven: 3, failed: 0, errors: 0 });
+    expect((await reconciler.query(reconcilerStatus)).totals).toMatchObject({ rounds: expect.any(Number), redriven: 4, failed: 0, errors: 0 });
     expect((await reconciler.query(reconcilerStatus)).totals.rounds).toBeGreaterThanOrEqual(4);
   });
 

@@ -6,6 +6,9 @@ import { examples } from '../arguments.js';
 import { ApiError, CommandFailed, type Answer, type Context } from '../context.js';
 import { Progress, details } from '../output.js';
 
+/** A scenario assignment's pass in words. */
+const progressText = (p: { examined: number; total: number; joined: number; left: number }) => `${p.examined} of ${p.total} runtimes examined, ${p.joined} joined, ${p.left} left`;
+
 /** An operation as `key  value` lines, with the Temporal UI link of its workflow. */
 export const showOperation = (ctx: Context, cmd: Command, op: Answer) =>
   details([
@@ -14,6 +17,7 @@ export const showOperation = (ctx: Context, cmd: Command, op: Answer) =>
     ['state', op.state],
     ['stage', op.stage],
     ['message', op.message],
+    ['progress', op.progress && progressText(op.progress)],
     ['resource', op.resourceId],
     ['workflow', op.workflowId],
     ['temporal ui', op.workflowId ? ctx.uiLink(cmd, op.workflowId) : undefined],
@@ -31,7 +35,7 @@ export async function watchOperation(ctx: Context, cmd: Command, id: string): Pr
     intervalMs: ctx.io.interactive ? 100 : 250,
     onPoll: (answer) => {
       if (polls++ === 0) ctx.io.err(`${answer.type} ${answer.resourceId}: ${ctx.uiLink(cmd, answer.workflowId)}\n`);
-      progress.update(answer.stage);
+      progress.update(answer.progress ? `${answer.stage} (${progressText(answer.progress)})` : answer.stage);
     },
   }).catch((error: unknown) => {
     throw error instanceof OperationUnreadable ? new ApiError(error.status, error.problem) : error;

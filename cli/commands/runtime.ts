@@ -52,6 +52,7 @@ export function runtimeCommands(program: Command, ctx: Context): void {
           ['condition', r.status.condition],
           ['message', r.status.message],
           ['scenarios', r.scenarios],
+          ['by assignment', r.assignedScenarios],
           ['event url', r.eventUrl],
           ['agent', ctx.uiLink(cmd, workflowId.agent(r.id))],
           ['created', r.createdAt],

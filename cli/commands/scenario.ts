@@ -1,10 +1,11 @@
 // `meridian scenario …`: scenarios, and which of them an application or a runtime is a member of.
 import type { Command } from 'commander';
-import { examples, kindPath } from '../arguments.js';
+import { examples, jsonValue, kindPath, pairs } from '../arguments.js';
 import type { Context } from '../context.js';
 import { table } from '../output.js';
+import { showOperation, watchOperation } from './op.js';
 
-/** Adds `scenario create|list|delete|set`. */
+/** Adds `scenario create|list|delete|set|assign|assignments|unassign`. */
 export function scenarioCommands(program: Command, ctx: Context): void {
   const scenario = program.command('scenario').description('scenarios and memberships (admin)');
   examples(
@@ -39,5 +40,39 @@ export function scenarioCommands(program: Command, ctx: Context): void {
       }),
     'meridian scenario set app billing payments DEFAULT',
     'meridian scenario set runtime edge-1 payments',
+  );
+  const assignments = (name: string) => `/v1/scenarios/${encodeURIComponent(name)}/assignments`;
+  examples(
+    scenario
+      .command('assign <name> <key=value>')
+      .description('runtimes whose label <key> equals <value> (JSON when it parses) join the scenario, now and whenever they are created or relabelled')
+      .option('--wait', 'follow the pass over existing runtimes until it is done')
+      .action(async (name: string, selector: string, o: { wait?: boolean }, cmd: Command) => {
+        const [[key, value]] = Object.entries(pairs([selector], '<key=value>')) as [[string, string]];
+        const created = await ctx.admin(cmd, 'POST', assignments(name), { selector: { key, value: jsonValue(value) } });
+        if (o.wait) return watchOperation(ctx, cmd, created.operation.id);
+        ctx.print(cmd, created, () => `${name}: runtimes with ${key}=${JSON.stringify(created.assignment.selector.value)}\n${showOperation(ctx, cmd, created.operation)}`);
+      }),
+    'meridian scenario assign payments env=prod --wait',
+  );
+  examples(
+    scenario.command('assignments <name>').description("the scenario's automatic assignment, if any").action(async (name: string, _o, cmd: Command) => {
+      const { items } = await ctx.admin(cmd, 'GET', assignments(name));
+      const rows = (items as Array<{ selector: { key: string; value: unknown }; createdAt: string }>).map((a) => [a.selector.key, JSON.stringify(a.selector.value), a.createdAt]);
+      ctx.print(cmd, items, () => table(['KEY', 'VALUE', 'CREATED'], rows));
+    }),
+    'meridian scenario assignments payments',
+  );
+  examples(
+    scenario
+      .command('unassign <name>')
+      .description('remove the assignment: runtimes that are members only through it leave; members by hand stay')
+      .option('--wait', 'follow the pass until it is done')
+      .action(async (name: string, o: { wait?: boolean }, cmd: Command) => {
+        const op = await ctx.admin(cmd, 'DELETE', assignments(name));
+        if (o.wait) return watchOperation(ctx, cmd, op.id);
+        ctx.print(cmd, op, () => showOperation(ctx, cmd, op));
+      }),
+    'meridian scenario unassign payments --wait',
   );
 }
