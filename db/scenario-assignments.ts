@@ -5,6 +5,7 @@
 import type { Db } from './tx.js';
 
 export interface AssignmentRow {
+  id: string;
   tenant_id: string;
   scenario: string;
   key: string;
@@ -12,19 +13,19 @@ export interface AssignmentRow {
   created_at: Date;
 }
 
-/** The scenario's id (locked against a concurrent change of its assignment when `lock`); undefined when it does not exist. */
+/** The scenario's id (locked against a concurrent change of its assignments when `lock`); undefined when it does not exist. */
 export async function scenarioIdOf(db: Db, tenantId: string, scenario: string, lock = false): Promise<string | undefined> {
   const { rows } = await db.query<{ id: string }>(`SELECT id FROM scenarios WHERE tenant_id = $1 AND name = $2${lock ? ' FOR UPDATE' : ''}`, [tenantId, scenario]);
   return rows[0]?.id;
 }
 
-/** The scenario's assignment, if it has one. */
-export async function assignmentOf(db: Db, tenantId: string, scenario: string): Promise<AssignmentRow | undefined> {
-  const { rows } = await db.query<AssignmentRow>('SELECT * FROM scenario_assignments WHERE tenant_id = $1 AND scenario = $2', [tenantId, scenario]);
-  return rows[0];
+/** The scenario's assignments, oldest first. */
+export async function assignmentsOf(db: Db, tenantId: string, scenario: string): Promise<AssignmentRow[]> {
+  const { rows } = await db.query<AssignmentRow>('SELECT * FROM scenario_assignments WHERE tenant_id = $1 AND scenario = $2 ORDER BY created_at, id', [tenantId, scenario]);
+  return rows;
 }
 
-/** Records the scenario's assignment; a unique violation (it has one) propagates unchanged. */
+/** Records an assignment of the scenario; a unique violation (the same selector) propagates unchanged. */
 export async function insertAssignment(db: Db, tenantId: string, scenario: string, key: string, value: unknown): Promise<AssignmentRow> {
   const { rows } = await db.query<AssignmentRow>('INSERT INTO scenario_assignments (tenant_id, scenario, key, value) VALUES ($1, $2, $3, $4::jsonb) RETURNING *', [
     tenantId,
@@ -35,10 +36,10 @@ export async function insertAssignment(db: Db, tenantId: string, scenario: strin
   return rows[0]!;
 }
 
-/** Removes the scenario's assignment; false when it had none. */
-export async function deleteAssignment(db: Db, tenantId: string, scenario: string): Promise<boolean> {
-  const { rowCount } = await db.query('DELETE FROM scenario_assignments WHERE tenant_id = $1 AND scenario = $2', [tenantId, scenario]);
-  return (rowCount ?? 0) > 0;
+/** Removes one assignment of the scenario, or all of them without `id`; how many were removed. */
+export async function deleteAssignments(db: Db, tenantId: string, scenario: string, id?: string): Promise<number> {
+  const { rowCount } = await db.query('DELETE FROM scenario_assignments WHERE tenant_id = $1 AND scenario = $2 AND ($3::uuid IS NULL OR id = $3)', [tenantId, scenario, id ?? null]);
+  return rowCount ?? 0;
 }
 
 /** Pairs (runtime, scenario) the assignments want among `runtimeIds` ($1), of one scenario ($2) or all, in tenant $3. */
@@ -89,7 +90,7 @@ export interface AssignmentBatch extends AssignmentChanges {
 
 /**
  * Examines the tenant's next `limit` runtimes after `after` (by id), locked, and syncs their membership
- * of `scenario` with its assignment (or its absence). Call it in a transaction.
+ * of `scenario` with its assignments (or their absence). Call it in a transaction.
  */
 export async function assignmentBatch(db: Db, tenantId: string, scenario: string, after: string | null, limit: number): Promise<AssignmentBatch> {
   const { rows } = await db.query<{ id: string }>(

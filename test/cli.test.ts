@@ -176,7 +176,7 @@ describe('meridian CLI through the real API', () => {
     expect(assigned.stderr).toMatch(/SCENARIO_ASSIGNMENT SUCCEEDED/);
     expect(assigned.stdout).toMatch(/progress\s+(\d+) of \1 runtimes examined, 1 joined, 0 left/);
     expect((await cli('--json', 'runtime', 'show', rt)).json()).toMatchObject({ scenarios: [scenario], assignedScenarios: [scenario] });
-    expect((await cli('scenario', 'assignments', scenario)).stdout).toMatch(/^KEY\s+VALUE\s+CREATED\nzone\s+7\s/);
+    expect((await cli('scenario', 'assignments', scenario)).stdout).toMatch(/^ID\s+KEY\s+VALUE\s+CREATED\n[0-9a-f-]{36}\s+zone\s+7\s/);
     expect((await cli('scenario', 'assign', scenario, 'zone')).code).toBe(2);
     expect((await cli('scenario', 'unassign', scenario, '--wait')).code).toBe(0);
     expect((await cli('--json', 'runtime', 'show', rt)).json()).toMatchObject({ scenarios: [] });

@@ -1,6 +1,7 @@
 // Automatic scenario assignment: runtimes whose label matches join the scenario, now (a durable pass,
 // tracked by an operation) and when they are created or relabelled; the same path as a change by hand
 // (configVersion, credential slots, configuration.changed). Real API, worker, Temporal and PostgreSQL.
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { untilFinished } from '../client/admin.js';
@@ -67,7 +68,7 @@ describe('automatic scenario assignment', () => {
 
     const created = await req('POST', `/v1/scenarios/${scenario}/assignments`, { selector: { key: 'env', value: 'prod' } });
     expect(created.status).toBe(202);
-    expect(created.body.assignment).toEqual({ scenario, selector: { key: 'env', value: 'prod' }, createdAt: expect.any(String) });
+    expect(created.body.assignment).toEqual({ id: expect.any(String), scenario, selector: { key: 'env', value: 'prod' }, createdAt: expect.any(String) });
     expect(created.body.operation).toMatchObject({ type: 'SCENARIO_ASSIGNMENT', state: 'IN_PROGRESS', workflowId: expect.stringMatching(/^scenario-assignment:/) });
     const done = await finished(token, created.body.operation.id);
     expect(done).toMatchObject({ state: 'SUCCEEDED', stage: 'FINISHED', progress: { examined: 2, total: 2, joined: 1, left: 0 } });
@@ -111,14 +112,27 @@ describe('automatic scenario assignment', () => {
     expect((await configurationOf(both.id)).applications).toEqual([]);
   });
 
-  it('removing the assignment takes out the runtimes that were members only through it', async () => {
+  it('removing an assignment takes out the runtimes that were members only through it; another assignment or a hand keeps the rest', async () => {
     const byHand = await connectedRuntime(token, { labels: { env: 'prod' }, scenarios: [scenario] });
-    const byLabel = await connectedRuntime(token, { labels: { env: 'prod' } });
-    const removed = await req('DELETE', `/v1/scenarios/${scenario}/assignments`);
+    const byEnv = await connectedRuntime(token, { labels: { env: 'prod' } });
+    const byBoth = await connectedRuntime(token, { labels: { env: 'prod', tier: 1 } });
+    const [envAssignment] = (await req('GET', `/v1/scenarios/${scenario}/assignments`)).body.items;
+    const tier = await req('POST', `/v1/scenarios/${scenario}/assignments`, { selector: { key: 'tier', value: 1 } });
+    expect(await finished(token, tier.body.operation.id)).toMatchObject({ state: 'SUCCEEDED', progress: { joined: 0 } });
+
+    const removed = await req('DELETE', `/v1/scenarios/${scenario}/assignments/${envAssignment.id}`);
     expect(removed.status).toBe(202);
     expect(await finished(token, removed.body.id)).toMatchObject({ type: 'SCENARIO_ASSIGNMENT', state: 'SUCCEEDED', progress: { left: expect.any(Number) } });
     expect(await runtime(byHand.id)).toMatchObject({ scenarios: [scenario], assignedScenarios: [] });
-    expect(await runtime(byLabel.id)).toMatchObject({ scenarios: [], assignedScenarios: [] });
+    expect(await runtime(byEnv.id)).toMatchObject({ scenarios: [], assignedScenarios: [] });
+    expect(await runtime(byBoth.id)).toMatchObject({ scenarios: [scenario], assignedScenarios: [scenario] });
+    expect((await req('GET', `/v1/scenarios/${scenario}/assignments`)).body.items.map((a: { id: string }) => a.id)).toEqual([tier.body.assignment.id]);
+    expect((await req('DELETE', `/v1/scenarios/${scenario}/assignments/${envAssignment.id}`)).status).toBe(404);
+
+    const all = await req('DELETE', `/v1/scenarios/${scenario}/assignments`);
+    expect(await finished(token, all.body.id)).toMatchObject({ state: 'SUCCEEDED' });
+    expect(await runtime(byBoth.id)).toMatchObject({ scenarios: [], assignedScenarios: [] });
+    expect(await runtime(byHand.id)).toMatchObject({ scenarios: [scenario] });
     expect((await req('GET', `/v1/scenarios/${scenario}/assignments`)).body.items).toEqual([]);
     expect((await req('DELETE', `/v1/scenarios/${scenario}/assignments`)).status).toBe(404);
   });
@@ -194,7 +208,9 @@ describe('assignment bad input and tenants', () => {
 
     const created = await reqA('POST', url, { selector: { key: 'env', value: 'prod' } });
     expect(created.status).toBe(202);
-    expect((await reqA('POST', url, { selector: { key: 'env', value: 'dev' } })).status).toBe(409);
+    expect((await reqA('POST', url, { selector: { key: 'env', value: 'prod' } })).status).toBe(409);
+    expect((await reqA('DELETE', `${url}/not-a-uuid`)).status).toBe(400);
+    expect((await reqA('DELETE', `${url}/${crypto.randomUUID()}`)).status).toBe(404);
     // The scenario is in use by its assignment.
     const busy = await reqA('DELETE', `/v1/scenarios/${scenario}`);
     expect([busy.status, busy.body.detail]).toEqual([409, expect.stringContaining('its assignment env="prod"')]);
@@ -202,10 +218,12 @@ describe('assignment bad input and tenants', () => {
     // Tenant B: the same name is not its scenario, and its runtimes never join A's.
     expect((await reqB('GET', url)).status).toBe(404);
     expect((await reqB('DELETE', url)).status).toBe(404);
+    expect((await reqB('DELETE', `${url}/${created.body.assignment.id}`)).status).toBe(404);
     const bRuntime = (await reqB('POST', '/v1/runtimes', { name: uniqueName('rt'), provider: 'simulated', labels: { env: 'prod' } })).body.runtime;
     expect(bRuntime).toMatchObject({ scenarios: [], assignedScenarios: [] });
     await reqB('POST', '/v1/scenarios', { name: scenario });
     expect((await reqB('GET', url)).body.items).toEqual([]);
+    expect((await reqB('DELETE', `${url}/${created.body.assignment.id}`)).status).toBe(404);
     await untilFinished(api.url, a.token, created.body.operation.id, { timeoutMs: 60_000, intervalMs: 200 });
     expect((await reqA('GET', url)).body.items).toHaveLength(1);
     expect((await reqB('GET', `/v1/runtimes/${bRuntime.id}`)).body.scenarios).toEqual([]);

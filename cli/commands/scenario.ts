@@ -45,7 +45,7 @@ export function scenarioCommands(program: Command, ctx: Context): void {
   examples(
     scenario
       .command('assign <name> <key=value>')
-      .description('runtimes whose label <key> equals <value> (JSON when it parses) join the scenario, now and whenever they are created or relabelled')
+      .description('runtimes whose label <key> equals <value> (JSON when it parses) join the scenario, now and whenever they are created or relabelled; a scenario may have several')
       .option('--wait', 'follow the pass over existing runtimes until it is done')
       .action(async (name: string, selector: string, o: { wait?: boolean }, cmd: Command) => {
         const [[key, value]] = Object.entries(pairs([selector], '<key=value>')) as [[string, string]];
@@ -56,23 +56,24 @@ export function scenarioCommands(program: Command, ctx: Context): void {
     'meridian scenario assign payments env=prod --wait',
   );
   examples(
-    scenario.command('assignments <name>').description("the scenario's automatic assignment, if any").action(async (name: string, _o, cmd: Command) => {
+    scenario.command('assignments <name>').description("the scenario's automatic assignments").action(async (name: string, _o, cmd: Command) => {
       const { items } = await ctx.admin(cmd, 'GET', assignments(name));
-      const rows = (items as Array<{ selector: { key: string; value: unknown }; createdAt: string }>).map((a) => [a.selector.key, JSON.stringify(a.selector.value), a.createdAt]);
-      ctx.print(cmd, items, () => table(['KEY', 'VALUE', 'CREATED'], rows));
+      const rows = (items as Array<{ id: string; selector: { key: string; value: unknown }; createdAt: string }>).map((a) => [a.id, a.selector.key, JSON.stringify(a.selector.value), a.createdAt]);
+      ctx.print(cmd, items, () => table(['ID', 'KEY', 'VALUE', 'CREATED'], rows));
     }),
     'meridian scenario assignments payments',
   );
   examples(
     scenario
-      .command('unassign <name>')
-      .description('remove the assignment: runtimes that are members only through it leave; members by hand stay')
+      .command('unassign <name> [id]')
+      .description('remove one assignment (by id), or all of the scenario\'s: runtimes that were members only through them leave; members by hand stay')
       .option('--wait', 'follow the pass until it is done')
-      .action(async (name: string, o: { wait?: boolean }, cmd: Command) => {
-        const op = await ctx.admin(cmd, 'DELETE', assignments(name));
+      .action(async (name: string, id: string | undefined, o: { wait?: boolean }, cmd: Command) => {
+        const op = await ctx.admin(cmd, 'DELETE', id ? `${assignments(name)}/${encodeURIComponent(id)}` : assignments(name));
         if (o.wait) return watchOperation(ctx, cmd, op.id);
         ctx.print(cmd, op, () => showOperation(ctx, cmd, op));
       }),
     'meridian scenario unassign payments --wait',
+    'meridian scenario unassign payments 3f0c…',
   );
 }

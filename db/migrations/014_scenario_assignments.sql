@@ -1,13 +1,15 @@
 -- Automatic scenario assignment (issue #18): "runtimes whose label `key` equals `value` join
--- `scenario`", at most one per scenario. A membership remembers why it exists: given by hand (PUT
--- …/scenarios, or at creation), by an assignment, or both; it ends when neither reason is left.
+-- `scenario`"; a scenario may have several (a runtime matching any of them joins). A membership
+-- remembers why it exists: given by hand (PUT …/scenarios, or at creation), by assignment, or both; it
+-- ends when neither reason is left.
 CREATE TABLE scenario_assignments (
+  id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   tenant_id  uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
   scenario   text NOT NULL,
   key        text NOT NULL CHECK (length(key) <= 256 AND key ~ '^[a-zA-Z0-9_]+$'),
   value      jsonb NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (tenant_id, scenario),
+  UNIQUE (tenant_id, scenario, key, value),
   -- NO ACTION, not RESTRICT: a tenant's deletion removes its scenarios and assignments in one statement.
   FOREIGN KEY (tenant_id, scenario) REFERENCES scenarios (tenant_id, name)
 );
