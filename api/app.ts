@@ -18,11 +18,13 @@ import { HttpProblem, errorHandler, notFoundRoute } from './problems.js';
 import { mount, type Route } from './route.js';
 import { ownApplicationRoute, ownApplicationRoutes } from './routes/application/index.js';
 import { applicationReadRoutes } from './routes/application-reads.js';
+import { applicationTemplateRoutes } from './routes/application-templates.js';
 import { applicationRoutes } from './routes/applications.js';
 import { certificateInventoryRoutes } from './routes/certificates.js';
 import { certificateRoutes, connectorRoutes } from './routes/connector.js';
 import { operationalRoutes } from './routes/operational.js';
 import { labelDefinitionRoutes } from './routes/label-definitions.js';
+import { scenarioAssignmentRoutes } from './routes/scenario-assignments.js';
 import { operationRoutes } from './routes/operations.js';
 import { overviewRoutes } from './routes/overview.js';
 import { ownRuntimeRoutes } from './routes/runtime.js';
@@ -128,7 +130,9 @@ export function createApp(ctx: AppContext): Express {
     ...applicationRoutes(ctx.pool, membershipChanged),
     ...runtimeObjectRoutes(ctx.pool, membershipChanged),
     ...scenarioRoutes(ctx.pool),
+    ...scenarioAssignmentRoutes(ctx),
     ...labelDefinitionRoutes(ctx.pool),
+    ...applicationTemplateRoutes(ctx),
     ...operationRoutes(ctx),
     ...overviewRoutes(ctx),
     ...applicationReadRoutes(ctx),

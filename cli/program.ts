@@ -12,6 +12,7 @@ import { labelCommands } from './commands/label.js';
 import { operationCommands } from './commands/op.js';
 import { runtimeCommands } from './commands/runtime.js';
 import { scenarioCommands } from './commands/scenario.js';
+import { templateCommands } from './commands/template.js';
 import { tenantCommands } from './commands/tenant.js';
 import { webhookCommands } from './commands/webhook.js';
 import { ApiError, CommandFailed, Context, UsageError } from './context.js';
@@ -26,6 +27,7 @@ const GROUPS = [
   runtimeCommands,
   scenarioCommands,
   labelCommands,
+  templateCommands,
   operationCommands,
   connectCommands,
   definitionCommands,

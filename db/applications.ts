@@ -15,16 +15,19 @@ export interface NewApplication {
 
 /** Creates an application with its labels and scenarios (DEFAULT when none are given) in one transaction. */
 export async function createApplication(pool: pg.Pool, tenantId: string, input: NewApplication): Promise<Row> {
-  return withTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ id: string }>(
-      'INSERT INTO applications (tenant_id, name, description, provider_name) VALUES ($1, $2, $3, $4) RETURNING id',
-      [tenantId, input.name, input.description ?? '', input.providerName ?? null],
-    );
-    const id = rows[0]!.id;
-    await replaceLabels(client, 'application', id, input.labels ?? {});
-    await replaceScenarios(client, 'application', tenantId, id, input.scenarios?.length ? input.scenarios : ['DEFAULT']);
-    return (await getRow(client, 'application', tenantId, id))!;
-  });
+  return withTransaction(pool, (client) => insertApplication(client, tenantId, input));
+}
+
+/** Inserts an application with its labels and scenarios (DEFAULT when none are given) in the caller's transaction. */
+export async function insertApplication(client: pg.PoolClient, tenantId: string, input: NewApplication): Promise<Row> {
+  const { rows } = await client.query<{ id: string }>(
+    'INSERT INTO applications (tenant_id, name, description, provider_name) VALUES ($1, $2, $3, $4) RETURNING id',
+    [tenantId, input.name, input.description ?? '', input.providerName ?? null],
+  );
+  const id = rows[0]!.id;
+  await replaceLabels(client, 'application', id, input.labels ?? {});
+  await replaceScenarios(client, 'application', tenantId, id, input.scenarios?.length ? input.scenarios : ['DEFAULT']);
+  return (await getRow(client, 'application', tenantId, id))!;
 }
 
 export interface ApplicationPatch {

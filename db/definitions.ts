@@ -52,13 +52,14 @@ const values = (input: DefinitionInput) => [
 
 /**
  * Stores a new API or event definition of the application (spec PENDING when it has one), under `id`
- * when given (the id its default credentials were sealed for).
+ * when given (the id its default credentials were sealed for). Its creation time is the statement's,
+ * so definitions added in one transaction (an application made from a template) list in that order.
  */
 export async function insertDefinition(db: Db, owner: { tenantId: string; applicationId: string; kind: DefinitionKind }, input: DefinitionInput, id?: string): Promise<DefinitionRow> {
   const { rows } = await db.query<DefinitionRow>(
     `INSERT INTO definitions (id, tenant_id, application_id, kind, name, description, target_url, spec_type, spec_format, spec_fetch_url, spec_data, spec_status,
-       default_credentials_ciphertext, default_credentials_key_id)
-     VALUES (COALESCE($14::uuid, gen_random_uuid()), $11, $12, $13, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
+       default_credentials_ciphertext, default_credentials_key_id, created_at, updated_at)
+     VALUES (COALESCE($14::uuid, gen_random_uuid()), $11, $12, $13, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, clock_timestamp(), clock_timestamp()) RETURNING ${COLUMNS}`,
     [...values(input), owner.tenantId, owner.applicationId, owner.kind, id ?? null],
   );
   return rows[0]!;

@@ -51,10 +51,11 @@ export async function lockAndCountWebhooks(db: Db, applicationId: string): Promi
   return rows[0]!.count;
 }
 
-/** Adds a webhook to an application. */
+/** Adds a webhook to an application; its creation time is the statement's, so webhooks added in one transaction list in that order. */
 export async function insertWebhook(db: Db, webhook: NewWebhook): Promise<WebhookRow> {
   const { rows } = await db.query<WebhookRow>(
-    `INSERT INTO webhooks (id, tenant_id, application_id, type, url, secret_ciphertext, secret_key_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+    `INSERT INTO webhooks (id, tenant_id, application_id, type, url, secret_ciphertext, secret_key_id, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp()) RETURNING ${COLUMNS}`,
     [webhook.id, webhook.tenantId, webhook.applicationId, webhook.type, webhook.url, webhook.secret?.ciphertext ?? null, webhook.secret?.keyId ?? null],
   );
   return rows[0]!;

@@ -18,7 +18,7 @@ import {
   type DefinitionKind,
   type DefinitionRow,
 } from '../../../db/definitions.js';
-import { insertOperation, supersedeRegistrations } from '../../../db/operations.js';
+import { insertOperation, supersedeRegistrations, type OperationRow } from '../../../db/operations.js';
 import { UNIQUE_VIOLATION, pgError, withTransaction, type Db } from '../../../db/tx.js';
 import type { RegistrationConfig } from '../../../lib/config.js';
 import type { Logger } from '../../../lib/logger.js';
@@ -132,62 +132,90 @@ export interface DefinitionRouteDeps {
   logger: Logger;
 }
 
-type Owner = { tenantId: string; applicationId: string; kind: DefinitionKind };
-type DefinitionBody = Omit<DefinitionInput, 'defaultCredentials'> & { defaultCredentials?: Credentials };
+/** Whose definitions of which kind: an application of a tenant, its APIs or its events. */
+export type DefinitionOwner = { tenantId: string; applicationId: string; kind: DefinitionKind };
+/** A definition as a request gives it: its default credentials in the clear, sealed when stored. */
+export type DefinitionBody = Omit<DefinitionInput, 'defaultCredentials'> & { defaultCredentials?: Credentials };
+/** A definition as stored, with the API_REGISTRATION operation validating its spec when it has one. */
+export interface StoredDefinition {
+  row: DefinitionRow;
+  operation?: OperationRow;
+}
 
 /** The calling application's definitions of one kind. */
-const ownerOf = (req: Request, kind: DefinitionKind): Owner => ({ tenantId: req.client!.tenantId, applicationId: req.client!.id, kind });
+const ownerOf = (req: Request, kind: DefinitionKind): DefinitionOwner => ({ tenantId: req.client!.tenantId, applicationId: req.client!.id, kind });
 
 /** Refuses a new definition of an application that has as many as MERIDIAN_MAX_DEFINITIONS_PER_APPLICATION; holds the application's lock until commit. */
-async function refuseBeyondDefinitionLimit(client: Db, who: Owner, limit: number): Promise<void> {
+async function refuseBeyondDefinitionLimit(client: Db, who: DefinitionOwner, limit: number): Promise<void> {
   const count = await lockAndCountDefinitions(client, who.applicationId);
   if (count >= limit) {
     throw conflict(`this application has ${count} API and event definitions, the limit (MERIDIAN_MAX_DEFINITIONS_PER_APPLICATION = ${limit}); delete one before registering another`);
   }
 }
 
-/** Stores the definition and, with a spec, starts its registration and waits for it a little. */
-async function register(deps: DefinitionRouteDeps, who: Owner, body: DefinitionBody, id?: string): Promise<Reply> {
-  const { pool, temporal } = deps;
-  const { noun } = DEFINITION_KINDS[who.kind];
+/**
+ * Stores a new definition (or replaces the one with `id`) in the caller's transaction: its default
+ * credentials sealed for its row, a new one refused beyond the application's limit, a validation in
+ * flight superseded, and with a spec an API_REGISTRATION operation, whose workflow
+ * {@link startRegistration} starts once the transaction commits. A taken name is a unique violation.
+ */
+export async function storeDefinition(
+  client: Db,
+  deps: Pick<DefinitionRouteDeps, 'keyring' | 'registration'>,
+  who: DefinitionOwner,
+  body: DefinitionBody,
+  id?: string,
+): Promise<StoredDefinition> {
   // A new definition's id is chosen here: its default credentials are sealed for it.
   const definitionId = id ?? randomUUID();
   const defaultCredentials = body.defaultCredentials && seal(deps.keyring, JSON.stringify(body.defaultCredentials), defaultCredentialsBinding(who.tenantId, definitionId));
   const input: DefinitionInput = { ...body, defaultCredentials };
-  const stored = await withTransaction(pool, async (client) => {
-    if (!id) await refuseBeyondDefinitionLimit(client, who, deps.registration.maxDefinitionsPerApplication);
-    const row = id ? await replaceDefinition(client, who, id, input) : await insertDefinition(client, who, input, definitionId);
-    if (!row) throw notFound(`no such ${noun}`);
-    // A replacement supersedes a validation in flight (its workflow is replaced below).
-    if (id) await supersedeRegistrations(client, row.id);
-    const operation = input.spec
-      ? await insertOperation(client, {
-          tenantId: who.tenantId,
-          type: 'API_REGISTRATION',
-          resourceId: row.id,
-          stage: RegistrationStage.VALIDATING,
-          workflowId: workflowId.registration(row.id),
-        })
-      : undefined;
-    return { row, operation };
-  }).catch((error: unknown) => {
-    if (pgError(error)?.code === UNIQUE_VIOLATION) throw conflict(`this application already has an ${noun} named "${input.name}"`);
-    throw error;
-  });
-  await announcePendingSlots(deps, who.tenantId);
-  if (!stored.operation) return { status: id ? 200 : 201, body: toDefinition(stored.row) };
+  if (!id) await refuseBeyondDefinitionLimit(client, who, deps.registration.maxDefinitionsPerApplication);
+  const row = id ? await replaceDefinition(client, who, id, input) : await insertDefinition(client, who, input, definitionId);
+  if (!row) throw notFound(`no such ${DEFINITION_KINDS[who.kind].noun}`);
+  // A replacement supersedes a validation in flight (its workflow is replaced when the new one starts).
+  if (id) await supersedeRegistrations(client, row.id);
+  const operation = input.spec
+    ? await insertOperation(client, {
+        tenantId: who.tenantId,
+        type: 'API_REGISTRATION',
+        resourceId: row.id,
+        stage: RegistrationStage.VALIDATING,
+        workflowId: workflowId.registration(row.id),
+      })
+    : undefined;
+  return { row, operation };
+}
+
+/**
+ * Starts the registration workflow of a definition's committed operation. Undefined when Temporal is
+ * unavailable: the operation is recorded and the reconciler starts it.
+ */
+export function startRegistration(deps: Pick<DefinitionRouteDeps, 'temporal' | 'taskQueue' | 'logger'>, who: DefinitionOwner, row: DefinitionRow, operation: OperationRow) {
   const start = registrationStart({
     taskQueue: deps.taskQueue,
     tenantId: who.tenantId,
     applicationId: who.applicationId,
-    definitionId: stored.row.id,
-    operationId: stored.operation.id,
-    noun,
-    name: stored.row.name,
-    specType: stored.row.spec_type,
+    definitionId: row.id,
+    operationId: operation.id,
+    noun: DEFINITION_KINDS[who.kind].noun,
+    name: row.name,
+    specType: row.spec_type,
   });
+  return startRecorded(deps.temporal, start, deps.logger);
+}
+
+/** Stores the definition and, with a spec, starts its registration and waits for it a little. */
+async function register(deps: DefinitionRouteDeps, who: DefinitionOwner, body: DefinitionBody, id?: string): Promise<Reply> {
+  const { pool, temporal } = deps;
+  const stored = await withTransaction(pool, (client) => storeDefinition(client, deps, who, body, id)).catch((error: unknown) => {
+    if (pgError(error)?.code === UNIQUE_VIOLATION) throw conflict(`this application already has an ${DEFINITION_KINDS[who.kind].noun} named "${body.name}"`);
+    throw error;
+  });
+  await announcePendingSlots(deps, who.tenantId);
+  if (!stored.operation) return { status: id ? 200 : 201, body: toDefinition(stored.row) };
   // Temporal unavailable: the registration is recorded and the reconciler starts it; answer 202 with the operation.
-  const handle = await startRecorded(temporal, start, deps.logger);
+  const handle = await startRegistration(deps, who, stored.row, stored.operation);
   if (!handle) return { status: 202, body: toDefinition(stored.row, stored.operation.id) };
   // A result Temporal cannot give now (unavailable meanwhile) is a 202 too: the operation tells the rest.
   // The wait for the result ends with the answer: its own deadline, not the request's.

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { z } from 'zod';
-import { withTransaction } from '../../../db/tx.js';
+import { withTransaction, type Db } from '../../../db/tx.js';
 import { deleteWebhook, insertWebhook, listWebhooks, lockAndCountWebhooks, webhookSecretBinding, type WebhookRow } from '../../../db/webhooks.js';
 import type { RegistrationConfig } from '../../../lib/config.js';
 import { refusedLiteralHost } from '../../../lib/outbound.js';
@@ -35,7 +35,7 @@ export const toWebhook = (row: WebhookRow): z.infer<typeof Webhook> => ({
 /** A literal IP that is never called is refused here; host names and private addresses are checked at each delivery (lib/outbound.ts). */
 const WebhookUrl = HttpUrl.refine((value) => !refusedLiteralHost(value), 'must not point at a link-local, metadata or reserved address');
 
-const NewWebhook = z.strictObject({
+export const NewWebhook = z.strictObject({
   type: z.literal('CONFIGURATION_CHANGED', { error: 'must be CONFIGURATION_CHANGED' }),
   url: WebhookUrl,
   secret: z.string({ error: 'must be a string' }).min(16, 'must be at least 16 characters').max(256, 'must be at most 256 characters').optional(),
@@ -46,6 +46,27 @@ export interface WebhookRouteDeps {
   keyring: Keyring;
   /** Its maxWebhooksPerApplication bounds each application's webhooks. */
   registration: RegistrationConfig;
+}
+
+/**
+ * Adds a webhook to an application in the caller's transaction, its secret sealed for its row; refused
+ * with 409 when the application has `limit` webhooks (its lock, held until commit, makes concurrent
+ * additions count one after the other).
+ */
+export async function addWebhook(
+  client: Db,
+  keyring: Keyring,
+  limit: number,
+  owner: { tenantId: string; applicationId: string },
+  body: z.infer<typeof NewWebhook>,
+): Promise<WebhookRow> {
+  const id = randomUUID();
+  const secret = body.secret === undefined ? undefined : seal(keyring, body.secret, webhookSecretBinding(owner.tenantId, id));
+  const count = await lockAndCountWebhooks(client, owner.applicationId);
+  if (count >= limit) {
+    throw conflict(`this application has ${count} webhooks, the limit (MERIDIAN_MAX_WEBHOOKS_PER_APPLICATION = ${limit}); remove one before adding another`);
+  }
+  return insertWebhook(client, { id, ...owner, type: body.type, url: body.url, secret });
 }
 
 /** Add, list, get and remove the caller's webhooks (mTLS, application certificates). */
@@ -63,16 +84,8 @@ export function webhookRoutes({ pool, keyring, registration }: WebhookRouteDeps)
       responses: { 201: { description: 'Added', schema: Webhook } },
       refusals: { 409: 'the application has as many webhooks as allowed (MERIDIAN_MAX_WEBHOOKS_PER_APPLICATION, default 20)' },
       handle: async ({ req, body }) => {
-        const id = randomUUID();
-        const secret = body.secret === undefined ? undefined : seal(keyring, body.secret, webhookSecretBinding(req.client!.tenantId, id));
-        const row = await withTransaction(pool, async (client) => {
-          // The application's lock, held until commit, makes concurrent additions count one after the other.
-          const count = await lockAndCountWebhooks(client, req.client!.id);
-          if (count >= limit) {
-            throw conflict(`this application has ${count} webhooks, the limit (MERIDIAN_MAX_WEBHOOKS_PER_APPLICATION = ${limit}); remove one before adding another`);
-          }
-          return insertWebhook(client, { id, tenantId: req.client!.tenantId, applicationId: req.client!.id, type: body.type, url: body.url, secret });
-        });
+        const owner = { tenantId: req.client!.tenantId, applicationId: req.client!.id };
+        const row = await withTransaction(pool, (client) => addWebhook(client, keyring, limit, owner, body));
         return { status: 201, body: toWebhook(row) };
       },
     }),
