@@ -58,6 +58,9 @@ Examples:
   meridian runtime create edge-1 --scenario DEFAULT --wait
   meridian app pair billing --json | jq -r .token | meridian connect --token-file - --dir ./billing-certs
   meridian --dir ./billing-certs config --json
+  meridian scenario assign payments env=prod --wait    # runtimes labelled env=prod join payments, now and later
+  meridian label define env '{"enum":["dev","prod"]}'  # every label env must be dev or prod
+  meridian template apply shop --set region=eu --wait  # an application, its APIs registered, from template shop
 
 Secrets (admin token, pairing token, passwords, client secrets, webhook secrets) are never taken as
 arguments, which ps and shell history show: they come from a file or standard input (--*-file -) or

@@ -8,6 +8,8 @@ export const SCENARIO_NAME = /^[A-Za-z0-9]([-_A-Za-z0-9 ]*[A-Za-z0-9])?$/;
 export interface ScenarioRow {
   name: string;
   created_at: Date;
+  /** Its automatic assignments, oldest first (lists only). */
+  assignments?: Array<{ id: string; key: string; value: unknown; created_at: string }>;
 }
 
 /** Scenarios of a tenant ordered by name; the cursor is the last name seen. */
@@ -18,7 +20,10 @@ export async function listScenarios(pool: pg.Pool, tenantId: string, limit: numb
     if (!SCENARIO_NAME.test(after)) throw new InvalidCursor('cursor: is not a cursor this server issued');
   }
   const { rows } = await pool.query<ScenarioRow>(
-    `SELECT name, created_at FROM scenarios WHERE tenant_id = $1 AND ($2::text IS NULL OR name > $2) ORDER BY name LIMIT $3`,
+    `SELECT s.name, s.created_at,
+       COALESCE((SELECT json_agg(json_build_object('id', a.id, 'key', a.key, 'value', a.value, 'created_at', a.created_at) ORDER BY a.created_at, a.id)
+                 FROM scenario_assignments a WHERE a.tenant_id = s.tenant_id AND a.scenario = s.name), '[]') AS assignments
+     FROM scenarios s WHERE s.tenant_id = $1 AND ($2::text IS NULL OR s.name > $2) ORDER BY s.name LIMIT $3`,
     [tenantId, after ?? null, limit + 1],
   );
   const items = rows.slice(0, limit);

@@ -1,7 +1,7 @@
 // The operators' console (console/, served at /console/ by api/console.ts): its HTTP surface, then in a
 // real headless Chromium (Debian's package, driven by playwright-core) against the real API, worker and
-// runtime host: sign in, overview, applications, a runtime reaching CONNECTED, delete, sign out, and
-// an accessibility scan of each main page. Screenshots go to test-results/console/.
+// runtime host: sign in, overview, applications, a runtime reaching CONNECTED, delete, sign out, scenario
+// assignments, label definitions, application templates, and an accessibility scan of each main page. Screenshots go to test-results/console/.
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
@@ -256,6 +256,79 @@ describe('the console in a browser', () => {
     await page.close();
   }, 120_000);
 
+  it('shows a scenario\'s automatic assignment, marks the runtimes it brought in apart from members by hand, its pass\'s progress, and removes it', async () => {
+    const { token: own } = await createTenant(api.pool);
+    const scenario = `S${uniqueName('x').slice(2)}`;
+    expect((await call(`${api.url}/v1/scenarios`, { token: own, body: { name: scenario } })).status).toBe(201);
+    const runtime = async (fields: Record<string, unknown>) => (await call(`${api.url}/v1/runtimes`, { token: own, body: { name: uniqueName('rt'), provider: 'simulated', ...fields } })).body.runtime;
+    const auto = await runtime({ labels: { env: 'prod' } });
+    const byHand = await runtime({ labels: { env: 'dev' }, scenarios: [scenario] });
+    const { page, dialogs } = await open();
+    await signIn(page, own);
+    await page.getByRole('link', { name: 'Scenarios', exact: true }).click();
+    await page.getByLabel('Assign runtimes to a scenario by label').selectOption(scenario);
+    await page.getByLabel('Assignment label key').fill('env');
+    await page.getByLabel('Assignment label value (JSON or text)').fill('prod');
+    await page.getByRole('button', { name: 'Assign' }).click();
+    await expect.poll(async () => (await call(`${api.url}/v1/scenarios/${scenario}/assignments`, { token: own })).body.items, SOON).toEqual([expect.objectContaining({ selector: { key: 'env', value: 'prod' } })]);
+
+    // The column says which label brings runtimes in; their mark says "auto", a member by hand keeps its plain one.
+    const header = page.getByRole('columnheader', { name: new RegExp(`^${scenario}`) });
+    await expect.poll(() => header.textContent(), SOON).toMatch(/env = "prod"$/);
+    const column = async () => (await page.getByRole('columnheader').allTextContents()).findIndex((text) => text.startsWith(scenario));
+    const mark = async (name: string) => page.getByRole('row', { name: new RegExp(`^${name}`) }).getByRole('cell').nth((await column()) - 1).textContent();
+    await expect.poll(() => mark(auto.name), SOON).toBe(`✓ auto in ${scenario} by assignment`);
+    expect(await mark(byHand.name)).toBe(`✓ in ${scenario}`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'scenarios-assignment.png') });
+
+    // The pass over the tenant's runtimes: how many it examined, of how many, joined and left.
+    await page.getByRole('link', { name: 'Operations', exact: true }).click();
+    await expect.poll(() => page.getByRole('row', { name: /^SCENARIO_ASSIGNMENT/ }).textContent(), SOON).toMatch(/FINISHED — examined 2 of 2, joined 1, left 0/);
+
+    await page.getByRole('link', { name: 'Scenarios', exact: true }).click();
+    await page.getByRole('button', { name: `Remove the assignment of ${scenario}` }).click();
+    await expect.poll(async () => (await call(`${api.url}/v1/scenarios/${scenario}/assignments`, { token: own })).body.items, SOON).toEqual([]);
+    await expect.poll(async () => (await call(`${api.url}/v1/runtimes/${auto.id}`, { token: own })).body.scenarios, { timeout: 30_000 }).toEqual([]);
+    await expect.poll(() => mark(auto.name), SOON).toBe('');
+    expect(await header.textContent()).not.toContain('env');
+    expect(dialogs).toEqual([expect.stringMatching(new RegExp(`^confirm: Remove the assignment of ${scenario} \\(env = "prod"\\)\\?`))]);
+    await page.close();
+  }, 120_000);
+
+  it('lists the tenant\'s label definitions with their schema as JSON', async () => {
+    const { token: own } = await createTenant(api.pool);
+    const schema = { type: 'string', enum: ['prod', 'dev'], description: XSS };
+    expect((await call(`${api.url}/v1/label-definitions/env`, { method: 'PUT', token: own, body: { schema } })).status).toBe(200);
+    const { page } = await open();
+    await signIn(page, own);
+    await page.getByRole('link', { name: 'Labels', exact: true }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Label definitions' }).count(), SOON).toBe(1);
+    const row = page.locator('tbody tr', { has: page.getByRole('rowheader', { name: 'env', exact: true }) });
+    await expect.poll(() => row.getByRole('cell').allTextContents(), SOON).toEqual([JSON.stringify(schema), expect.stringMatching(/ ago$/)]);
+    expect(await page.locator('table img').count()).toBe(0);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'labels.png') });
+    await page.close();
+  }, 120_000);
+
+  it('lists the tenant\'s application templates with their placeholders', async () => {
+    const { token: own } = await createTenant(api.pool);
+    const template = {
+      name: uniqueName('shop'),
+      description: 'A shop front of one region',
+      placeholders: [{ name: 'app', description: 'name of the application (DNS label)' }, { name: 'region' }],
+      application: { name: '{{app}}', labels: { region: '{{region}}' } },
+    };
+    expect((await call(`${api.url}/v1/application-templates`, { token: own, body: template })).status).toBe(201);
+    const { page } = await open();
+    await signIn(page, own);
+    await page.getByRole('link', { name: 'Templates', exact: true }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Application templates' }).count(), SOON).toBe(1);
+    const row = page.getByRole('row', { name: new RegExp(`^${template.name}`) });
+    await expect.poll(() => row.getByRole('cell').allTextContents(), SOON).toEqual([template.description, 'app — name of the application (DNS label)region', expect.stringMatching(/ ago$/)]);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'templates.png') });
+    await page.close();
+  }, 120_000);
+
   it('sets and removes a label, and shows the API\'s refusal of a bad key', async () => {
     const app = (await call(`${api.url}/v1/applications`, { token, body: { name: uniqueName('labelled') } })).body;
     const { page } = await open();
@@ -287,7 +360,7 @@ describe('the console in a browser', () => {
     await signIn(page);
     const app = (await call(`${api.url}/v1/applications`, { token, body: { name: uniqueName('axe') } })).body;
     const runtime = (await call(`${api.url}/v1/runtimes`, { token, body: { name: uniqueName('axe'), provider: 'simulated' } })).body.runtime;
-    for (const view of ['overview', 'applications', 'runtimes', 'scenarios', 'operations', `applications/${app.id}`, `runtimes/${runtime.id}`]) {
+    for (const view of ['overview', 'applications', 'runtimes', 'scenarios', 'labels', 'templates', 'operations', `applications/${app.id}`, `runtimes/${runtime.id}`]) {
       await page.goto(`${api.url}/console/#/${view}`);
       await expect.poll(() => page.locator('main h1').textContent(), SOON).toMatch(/\w/);
       expect(await accessibilityViolations(page), view).toEqual([]);

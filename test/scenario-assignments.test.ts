@@ -81,6 +81,8 @@ describe('automatic scenario assignment', () => {
     expect(await slotsOf(prod.id)).toEqual([expect.objectContaining({ status: 'PENDING' })]);
     await expect.poll(() => deliveries(`/${app.app.id}`, 'configuration.changed', prod.id).length, { timeout: 15_000 }).toBe(1);
     expect((await req('GET', `/v1/scenarios/${scenario}/assignments`)).body.items).toEqual([created.body.assignment]);
+    // The list of scenarios carries each one's assignments (one request for the console's matrix).
+    expect((await req('GET', '/v1/scenarios')).body.items.find((s: { name: string }) => s.name === scenario).assignments).toEqual([created.body.assignment]);
   });
 
   it('takes in a matching runtime created afterwards, whose applications are told it connected; relabelling takes it out', async () => {

@@ -6,7 +6,7 @@ import { table } from '../output.js';
 
 /** Adds `label set|delete|define|definitions|undefine`. */
 export function labelCommands(program: Command, ctx: Context): void {
-  const label = program.command('label').description('labels of apps and runtimes (admin)');
+  const label = program.command('label').description('labels of apps and runtimes, and the JSON Schemas that define them (admin)');
   /** The path of one label of the app or runtime `ref`. */
   const labelPath = async (cmd: Command, kind: string, ref: string, key: string) => {
     const objects = kindPath(kind);

@@ -7,7 +7,7 @@ import { showOperation, watchOperation } from './op.js';
 
 /** Adds `scenario create|list|delete|set|assign|assignments|unassign`. */
 export function scenarioCommands(program: Command, ctx: Context): void {
-  const scenario = program.command('scenario').description('scenarios and memberships (admin)');
+  const scenario = program.command('scenario').description('scenarios, memberships and automatic assignment by label (admin)');
   examples(
     scenario.command('create <name>').description('create a scenario').action(async (name: string, _o, cmd: Command) => {
       const created = await ctx.admin(cmd, 'POST', '/v1/scenarios', { name });

@@ -84,6 +84,8 @@ export interface Runtime {
   configVersion: number;
   lastSeenAt: string | null;
   createdAt: string;
+  /** The scenarios of `scenarios` an automatic assignment gives (the runtime's label matches its selector). */
+  assignedScenarios: string[];
 }
 
 export interface Operation {
@@ -97,6 +99,8 @@ export interface Operation {
   temporalUiUrl?: string;
   startedAt: string;
   finishedAt?: string;
+  /** A scenario assignment's pass: runtimes examined of the tenant's total, joined and left so far. */
+  progress?: { examined: number; total: number; joined: number; left: number };
 }
 
 export interface Overview {
@@ -107,6 +111,31 @@ export interface Overview {
   credentialSlots: Record<string, number>;
   failedDeliveries24h: number;
   operations: { inProgress: number; failed24h: number };
+}
+
+/** A scenario's automatic assignment: runtimes whose label `key` equals `value` (JSON) join it. */
+export interface Assignment {
+  id: string;
+  scenario: string;
+  selector: { key: string; value: unknown };
+  createdAt: string;
+}
+
+/** The JSON Schema every label with `key` must satisfy, on every application and runtime of the tenant. */
+export interface LabelDefinition {
+  key: string;
+  schema: unknown;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** An application template as listed (without its application): the placeholders its values fill in. */
+export interface ApplicationTemplate {
+  id: string;
+  name: string;
+  description: string;
+  placeholders: Array<{ name: string; description?: string }>;
+  createdAt: string;
 }
 
 export interface Definition {

@@ -4,11 +4,13 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { Problem, call, session } from './api.js';
 import { ApplicationDetail, Applications } from './applications.js';
+import { LabelDefinitions } from './labels.js';
 import { onRefused } from './live.js';
 import { Operations } from './operations.js';
 import { Overview } from './overview.js';
 import { RuntimeDetail, Runtimes } from './runtimes.js';
 import { Scenarios } from './scenarios.js';
+import { Templates } from './templates.js';
 
 const route = () => location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
 
@@ -56,6 +58,8 @@ function Shell() {
   useEffect(() => {
     const changed = () => setPath(route());
     addEventListener('hashchange', changed);
+    // A change between the first render and this effect fired no event we heard.
+    changed();
     return () => removeEventListener('hashchange', changed);
   }, []);
   const [page, id, sub] = path;
@@ -65,6 +69,8 @@ function Shell() {
     : page === 'runtimes' && id ? <RuntimeDetail id={id} operationId={sub} />
     : page === 'runtimes' ? <Runtimes />
     : page === 'scenarios' ? <Scenarios />
+    : page === 'labels' ? <LabelDefinitions />
+    : page === 'templates' ? <Templates />
     : page === 'operations' ? <Operations state={id} />
     : <Overview />;
   const link = (to: string, text: string) => (
@@ -79,6 +85,8 @@ function Shell() {
           {link('applications', 'Applications')}
           {link('runtimes', 'Runtimes')}
           {link('scenarios', 'Scenarios')}
+          {link('labels', 'Labels')}
+          {link('templates', 'Templates')}
           {link('operations', 'Operations')}
           <button type="button" onClick={() => signOut()}>Sign out</button>
         </nav>

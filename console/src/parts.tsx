@@ -43,6 +43,15 @@ export const Stat = ({ label, value, href, bad }: { label: string; value: number
   </div>
 );
 
+/** What an operator typed as a label value: its JSON, or the text itself when it is not JSON. */
+export function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 /** The labels of an application or runtime: each removable, new ones added as JSON (or as text when not JSON). */
 export function LabelEditor({ path, labels, onSaved }: { path: string; labels: Record<string, unknown>; onSaved: () => void }) {
   const [key, setKey] = useState('');
@@ -61,13 +70,6 @@ export function LabelEditor({ path, labels, onSaved }: { path: string; labels: R
       setMessage((e as Error).message);
     }
   };
-  const parsed = (text: string): unknown => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text;
-    }
-  };
   return (
     <section aria-labelledby="labels-title">
       <h2 id="labels-title">Labels</h2>
@@ -80,7 +82,7 @@ export function LabelEditor({ path, labels, onSaved }: { path: string; labels: R
           </li>
         ))}
       </ul>
-      <form class="inline" onSubmit={(e) => (e.preventDefault(), void act('PUT', key, parsed(value)))}>
+      <form class="inline" onSubmit={(e) => (e.preventDefault(), void act('PUT', key, jsonOrText(value)))}>
         <label for="label-key" class="sr-only">Label key</label>
         <input id="label-key" required placeholder="key" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} />
         <label for="label-value" class="sr-only">Label value (JSON or text)</label>
@@ -92,12 +94,16 @@ export function LabelEditor({ path, labels, onSaved }: { path: string; labels: R
   );
 }
 
-/** Checkboxes of the tenant's scenarios; saving PUTs the chosen ones (the API refuses what it must, e.g. none for an application). */
-export function ScenarioEditor({ path, current, onSaved }: { path: string; current: string[]; onSaved: () => void }) {
+/**
+ * Checkboxes of the tenant's scenarios; saving PUTs the chosen ones (the API refuses what it must, e.g.
+ * none for an application). Scenarios an assignment gives (`assigned`, runtimes) are shown checked and
+ * fixed, and not sent: the list sets the scenarios given by hand.
+ */
+export function ScenarioEditor({ path, current, assigned = [], onSaved }: { path: string; current: string[]; assigned?: string[]; onSaved: () => void }) {
   const { data } = useLive(() => all<{ name: string }>('/v1/scenarios'));
   const [chosen, setChosen] = useState<string[]>();
   const [message, setMessage] = useState('');
-  const selected = chosen ?? current;
+  const selected = chosen ?? current.filter((name) => !assigned.includes(name));
   const toggle = (name: string) => setChosen(selected.includes(name) ? selected.filter((n) => n !== name) : [...selected, name]);
   const save = async (event: Event) => {
     event.preventDefault();
@@ -117,7 +123,15 @@ export function ScenarioEditor({ path, current, onSaved }: { path: string; curre
         <legend class="sr-only">Scenarios</legend>
         {(data ?? []).map(({ name }) => (
           <label key={name} class="check">
-            <input type="checkbox" checked={selected.includes(name)} onChange={() => toggle(name)} /> {name}
+            {assigned.includes(name) ? (
+              <>
+                <input type="checkbox" checked disabled /> {name} (by assignment)
+              </>
+            ) : (
+              <>
+                <input type="checkbox" checked={selected.includes(name)} onChange={() => toggle(name)} /> {name}
+              </>
+            )}
           </label>
         ))}
       </fieldset>
@@ -154,7 +168,13 @@ export function StageTimeline({ operation }: { operation: Operation }) {
 
 /** Where the resource of an operation is shown. */
 const resourceHref = (op: Operation) =>
-  op.type === 'PROVISIONING' || op.type === 'DEPROVISIONING' ? `#/runtimes/${op.resourceId}` : op.type === 'PAIRING' || op.type === 'UNREGISTRATION' ? `#/applications/${op.resourceId}` : undefined;
+  op.type === 'PROVISIONING' || op.type === 'DEPROVISIONING' ? `#/runtimes/${op.resourceId}`
+  : op.type === 'PAIRING' || op.type === 'UNREGISTRATION' ? `#/applications/${op.resourceId}`
+  : op.type === 'SCENARIO_ASSIGNMENT' ? '#/scenarios'
+  : undefined;
+
+/** How far a scenario assignment's pass is: "examined 3 of 10, joined 2, left 0". */
+const progressOf = ({ progress: p }: Operation) => (p ? `examined ${p.examined} of ${p.total}, joined ${p.joined}, left ${p.left}` : '');
 
 /** Operations (of one resource, or in one state), newest first, each linked to its workflow; the newest shows its stages. */
 export function Operations({ query, timeline = false, withResource = false }: { query: string; timeline?: boolean; withResource?: boolean }) {
@@ -182,7 +202,7 @@ export function Operations({ query, timeline = false, withResource = false }: { 
                   {timeline && i === 0 && <StageTimeline operation={op} />}
                 </td>
                 <td><Condition value={op.state} /></td>
-                <td>{op.stage}{op.message ? ` — ${op.message}` : ''}</td>
+                <td>{op.stage}{op.progress ? ` — ${progressOf(op)}` : ''}{op.message ? ` — ${op.message}` : ''}</td>
                 <td><When iso={op.startedAt} /></td>
                 <td><TemporalLink url={op.temporalUiUrl} id={op.workflowId} /></td>
               </tr>

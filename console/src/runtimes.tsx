@@ -109,12 +109,12 @@ export function RuntimeDetail({ id, operationId }: { id: string; operationId?: s
             <dt>Event URL</dt><dd>{data.eventUrl ?? '—'}</dd>
             <dt>Configuration version</dt><dd>{data.configVersion}</dd>
             <dt>Last call</dt><dd><When iso={data.lastSeenAt} /></dd>
-            <dt>Scenarios</dt><dd>{data.scenarios.join(', ')}</dd>
+            <dt>Scenarios</dt><dd>{data.scenarios.map((s) => (data.assignedScenarios.includes(s) ? `${s} (by assignment)` : s)).join(', ')}</dd>
             <dt>Id</dt><dd><code>{data.id}</code></dd>
           </dl>
           <Part id="agent" title="Agent"><Agent runtime={data} /></Part>
           <LabelEditor path={`/v1/runtimes/${id}`} labels={data.labels} onSaved={saved} />
-          <ScenarioEditor path={`/v1/runtimes/${id}`} current={data.scenarios} onSaved={saved} />
+          <ScenarioEditor path={`/v1/runtimes/${id}`} current={data.scenarios} assigned={data.assignedScenarios} onSaved={saved} />
           <Part id="operations" title="Operations"><Operations query={`resourceId=${id}&limit=10`} timeline /></Part>
           <Part id="certificates" title="Certificates"><Certificates path={`/v1/runtimes/${id}`} /></Part>
           <DeleteButton
