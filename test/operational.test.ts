@@ -47,7 +47,7 @@ describe('operational endpoints', () => {
     expect(setLabel.responses['409']['x-meridian-refusal']).toEqual([expect.stringContaining('64 labels')]);
     const create = paths['/v1/applications'].post;
     expect(create.requestBody.content['application/json'].schema.properties.labels.maxProperties).toBe(64);
-    expect(create.responses['400']['x-meridian-refusal']).toEqual([expect.stringContaining('scenario name that does not exist')]);
+    expect(create.responses['400']['x-meridian-refusal']).toEqual([expect.stringContaining('scenario name that does not exist'), expect.stringContaining("breaks its key's definition")]);
     expect(paths['/v1/applications/{id}/scenarios'].put.requestBody.content['application/json'].schema.minItems).toBe(1);
     expect(paths['/v1/runtimes/{id}/scenarios'].put.requestBody.content['application/json'].schema.minItems).toBeUndefined();
     expect(paths['/v1/applications'].get.responses['400']['x-meridian-refusal']).toEqual([expect.stringContaining('cursor')]);
