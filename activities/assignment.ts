@@ -27,9 +27,10 @@ export interface AssignmentBatchInput {
 export function createAssignmentActivities({ pool, temporal }: AssignmentDeps) {
   return {
     /**
-     * Syncs the next batch of runtimes with the scenario's assignment and records the pass's progress in
-     * the operation, in one transaction; then announces new credential slots. Returns the last runtime
-     * id examined (null: the pass is over) and the progress so far.
+     * Syncs the next batch of runtimes with the scenario's assignments and records the pass's progress
+     * in the operation, in one transaction; then announces new credential slots. Returns the last runtime
+     * id examined (null: the pass is over, or its operation was superseded by a newer pass, which covers
+     * every runtime itself) and the progress so far.
      */
     async assignScenarioBatch(input: AssignmentBatchInput): Promise<{ last: string | null; progress: OperationProgress }> {
       const { last, progress } = await withTransaction(pool, async (client) => {
@@ -40,8 +41,8 @@ export function createAssignmentActivities({ pool, temporal }: AssignmentDeps) {
           joined: input.progress.joined + batch.joined,
           left: input.progress.left + batch.left,
         };
-        await setOperationProgress(client, input.operationId, progress);
-        return { last: batch.last, progress };
+        const current = await setOperationProgress(client, input.operationId, progress);
+        return { last: current ? batch.last : null, progress };
       });
       const { log, info } = Context.current();
       await announcePendingSlots({ pool, temporal, taskQueue: info.taskQueue, logger: { warn: (object, message) => log.warn(message, { ...object }) } }, input.tenantId);

@@ -3,7 +3,7 @@ import { WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcServiceError } from '@t
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
 import { InvalidCursor, UnknownScenarios } from '../db/objects.js';
-import { FOREIGN_KEY_VIOLATION, isConnectionError, pgError } from '../db/tx.js';
+import { DEADLOCK_DETECTED, FOREIGN_KEY_VIOLATION, SERIALIZATION_FAILURE, isConnectionError, pgError } from '../db/tx.js';
 import type { Logger } from '../lib/logger.js';
 
 export interface FieldError {
@@ -125,6 +125,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
               : badRequest('the request body could not be read');
     } else if (pgError(error)?.code === FOREIGN_KEY_VIOLATION) {
       problem = goneReferent(req.client?.kind);
+    } else if (pgError(error)?.code === DEADLOCK_DETECTED || pgError(error)?.code === SERIALIZATION_FAILURE) {
+      // Two transactions locked the same rows in opposite orders (membership triggers update both sides
+      // of a scenario); PostgreSQL rolled this one back, changing nothing. Retrying succeeds.
+      log.warn({ err: describe(error) }, 'transaction rolled back by PostgreSQL (deadlock); answered 503');
+      problem = serviceUnavailable('the change collided with a concurrent one and was not made; retry it');
     } else if (isUnavailable(error)) {
       log.warn({ err: describe(error) }, 'dependency unavailable; answered 503');
       problem = serviceUnavailable();

@@ -37,8 +37,9 @@ export interface ApplicationPatch {
 }
 
 /** Applies a patch; undefined when the application is not the tenant's. */
-export async function updateApplication(pool: pg.Pool, tenantId: string, id: string, patch: ApplicationPatch): Promise<Row | undefined> {
+export async function updateApplication(pool: pg.Pool, tenantId: string, id: string, patch: ApplicationPatch, guard?: (db: Db) => Promise<void>): Promise<Row | undefined> {
   return withTransaction(pool, async (client) => {
+    await guard?.(client);
     const { rowCount } = await client.query(
       `UPDATE applications SET
          description = COALESCE($3, description),

@@ -14,6 +14,20 @@ export async function listLabelDefinitions(db: Db, tenantId: string): Promise<La
   return rows;
 }
 
+/**
+ * Locks these label keys of the tenant until the transaction ends: `shared` by a write of labels with
+ * them (checked against their definitions inside the lock), `exclusive` by a change of a definition
+ * (checked against the labels in place): neither can slip between the other's check and commit.
+ */
+export async function lockLabelKeys(db: Db, tenantId: string, keys: string[], mode: 'shared' | 'exclusive'): Promise<void> {
+  if (keys.length === 0) return;
+  await db.query(
+    `SELECT pg_advisory_xact_lock${mode === 'shared' ? '_shared' : ''}(hashtextextended('label:' || $1 || ':' || k, 0))
+     FROM (SELECT DISTINCT k FROM unnest($2::text[]) k ORDER BY k) keys`,
+    [tenantId, keys],
+  );
+}
+
 /** The definitions of these keys (those that have one). */
 export async function labelDefinitionsOf(db: Db, tenantId: string, keys: string[]): Promise<LabelDefinitionRow[]> {
   if (keys.length === 0) return [];

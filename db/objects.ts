@@ -12,7 +12,8 @@ export const OBJECT_TABLES = {
     memberships: 'runtime_scenarios',
     fk: 'runtime_id',
     extra: `, (SELECT s.seen_at FROM runtime_last_seen s WHERE s.runtime_id = t.id) AS last_seen_at,
-      COALESCE((SELECT array_agg(m.scenario ORDER BY m.scenario) FROM runtime_scenarios m WHERE m.runtime_id = t.id AND m.by_assignment), '{}') AS assigned_scenarios`,
+      COALESCE((SELECT array_agg(m.scenario ORDER BY m.scenario) FROM runtime_scenarios m WHERE m.runtime_id = t.id AND m.by_assignment), '{}') AS assigned_scenarios,
+      COALESCE((SELECT array_agg(m.scenario ORDER BY m.scenario) FROM runtime_scenarios m WHERE m.runtime_id = t.id AND m.by_hand), '{}') AS scenarios_by_hand`,
   },
 } as const;
 /** The two kinds of object that share labels, scenarios and certificates. */
@@ -132,9 +133,11 @@ export async function setLabel(
   key: string,
   value: unknown,
   maxLabels: number,
+  guard?: (db: Db) => Promise<void>,
 ): Promise<'set' | 'missing' | 'full'> {
   const k = OBJECT_TABLES[kind];
   return withTransaction(pool, async (client) => {
+    await guard?.(client);
     // The row lock orders concurrent sets of one object, so the count cannot be raced past the limit.
     const { rowCount } = await client.query(`SELECT 1 FROM ${k.table} WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id]);
     if (!rowCount) return 'missing';

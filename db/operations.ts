@@ -169,9 +169,10 @@ export async function listOperations(db: Db, tenantId: string, filter: Operation
   return { items, nextCursor: rows.length > filter.limit && last ? encodeCursor({ createdAt: last.cursor_at, id: last.id }) : null };
 }
 
-/** Records how far an in-progress operation is. */
-export async function setOperationProgress(db: Db, operationId: string, progress: OperationProgress): Promise<void> {
-  await db.query(`UPDATE operations SET progress = $2 WHERE id = $1 AND state = 'IN_PROGRESS'`, [operationId, JSON.stringify(progress)]);
+/** Records how far an in-progress operation is; false when it is no longer in progress (superseded). */
+export async function setOperationProgress(db: Db, operationId: string, progress: OperationProgress): Promise<boolean> {
+  const { rowCount } = await db.query(`UPDATE operations SET progress = $2 WHERE id = $1 AND state = 'IN_PROGRESS'`, [operationId, JSON.stringify(progress)]);
+  return (rowCount ?? 0) > 0;
 }
 
 /** Fails the scenario's in-progress assignment passes: a newer change of its assignment supersedes them. */

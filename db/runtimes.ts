@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { getRow, replaceLabels, replaceScenarios, type Labels, type Row } from './objects.js';
-import { syncAssignedScenarios } from './scenario-assignments.js';
+import { lockAssignments, syncAssignedScenarios } from './scenario-assignments.js';
 import { withTransaction, type Db } from './tx.js';
 
 export const PROVIDERS = ['local', 'simulated'] as const;
@@ -32,6 +32,7 @@ export async function insertRuntime(client: pg.PoolClient, tenantId: string, inp
   const id = rows[0]!.id;
   await replaceLabels(client, 'runtime', id, input.labels ?? {});
   await replaceScenarios(client, 'runtime', tenantId, id, input.scenarios ?? []);
+  await lockAssignments(client, tenantId, 'shared');
   await syncAssignedScenarios(client, tenantId, [id]);
   return (await getRow(client, 'runtime', tenantId, id))!;
 }

@@ -19,6 +19,16 @@ export async function scenarioIdOf(db: Db, tenantId: string, scenario: string, l
   return rows[0]?.id;
 }
 
+/**
+ * Orders the creation of runtimes (`shared`) against changes of the tenant's assignments (`exclusive`)
+ * until the transaction ends. A pass walks runtimes in id order and cannot see one whose creation has
+ * not committed: without this, a runtime created while an assignment changes could be synced with the
+ * old assignments and committed behind the pass.
+ */
+export async function lockAssignments(db: Db, tenantId: string, mode: 'shared' | 'exclusive'): Promise<void> {
+  await db.query(`SELECT pg_advisory_xact_lock${mode === 'shared' ? '_shared' : ''}(hashtextextended('scenario-assignments:' || $1, 0))`, [tenantId]);
+}
+
 /** The scenario's assignments, oldest first. */
 export async function assignmentsOf(db: Db, tenantId: string, scenario: string): Promise<AssignmentRow[]> {
   const { rows } = await db.query<AssignmentRow>('SELECT * FROM scenario_assignments WHERE tenant_id = $1 AND scenario = $2 ORDER BY created_at, id', [tenantId, scenario]);
@@ -94,7 +104,7 @@ export interface AssignmentBatch extends AssignmentChanges {
  */
 export async function assignmentBatch(db: Db, tenantId: string, scenario: string, after: string | null, limit: number): Promise<AssignmentBatch> {
   const { rows } = await db.query<{ id: string }>(
-    `SELECT id FROM runtimes WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3 FOR UPDATE`,
+    `SELECT id FROM runtimes WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3 FOR NO KEY UPDATE`,
     [tenantId, after, limit],
   );
   const ids = rows.map((r) => r.id);

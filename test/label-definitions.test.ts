@@ -79,6 +79,10 @@ describe('label definitions', () => {
       ['/v1/label-definitions/env', { schema: { type: 'nonsense' } }, 'schema'],
       ['/v1/label-definitions/env', { schema: { unknownKeyword: 1 } }, 'schema'],
       ['/v1/label-definitions/env', { schema: { $ref: 'https://example.com/schema.json' } }, 'schema'],
+      // Self-reference: a chain of anyOf over $refs doubles the work per level, a cycle never ends.
+      ['/v1/label-definitions/env', { schema: { $ref: '#/$defs/x', $defs: { x: { anyOf: [{ $ref: '#/$defs/x' }] } } } }, 'schema'],
+      ['/v1/label-definitions/env', { schema: { anyOf: [{ $defs: { y: {} } }] } }, 'schema'],
+      ['/v1/label-definitions/env', { schema: { enum: Array.from({ length: 2000 }, (_, i) => `value-${i}`) } }, 'schema'],
       ['/v1/label-definitions/env', { schema: 'a string' }, 'schema'],
       ['/v1/label-definitions/env', {}, 'schema'],
       ['/v1/label-definitions/env', { schema: {}, extra: 1 }, 'extra'],
@@ -109,6 +113,27 @@ describe('label definitions', () => {
       expect(res.body.detail).toContain('cannot be executed in linear time');
     }
     expect((await req('GET', '/v1/label-definitions/code')).body.schema.pattern).toBe('^(a+)+$');
+  });
+
+  it('serializes a label write with a change of its definition: the write waits, then is judged by the new one', async () => {
+    const { req } = await tenant();
+    const app = (await req('POST', '/v1/applications', { name: uniqueName('app') })).body;
+    const client = await api.pool.connect();
+    try {
+      // What PUT /v1/label-definitions/tier holds between judging the labels in place and committing.
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('label:' || $1 || ':tier', 0))`, [app.tenantId]);
+      let answered = false;
+      const write = req('PUT', `/v1/applications/${app.id}/labels/tier`, 9).then((res) => ((answered = true), res));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(answered).toBe(false);
+      await client.query(`INSERT INTO label_definitions (tenant_id, key, schema) VALUES ($1, 'tier', '{"maximum": 5}')`, [app.tenantId]);
+      await client.query('COMMIT');
+      const res = await write;
+      expect([res.status, res.body.errors]).toEqual([400, [{ path: 'labels.tier', message: 'must be <= 5' }]]);
+    } finally {
+      client.release();
+    }
   });
 
   it('is the tenant’s own: another tenant neither sees it nor is checked by it, and its labels do not block it', async () => {

@@ -102,13 +102,13 @@ describe('automatic scenario assignment', () => {
 
   it('keeps a scenario set by hand when the label stops matching, and an assigned one when the hand-set list omits it', async () => {
     const both = await connectedRuntime(token, { labels: { env: 'prod' }, scenarios: [scenario] });
-    expect(await runtime(both.id)).toMatchObject({ scenarios: [scenario], assignedScenarios: [scenario] });
+    expect(await runtime(both.id)).toMatchObject({ scenarios: [scenario], assignedScenarios: [scenario], scenariosByHand: [scenario] });
     // The label goes: the membership by hand stays.
     await req('DELETE', `/v1/runtimes/${both.id}/labels/env`);
     expect(await runtime(both.id)).toMatchObject({ scenarios: [scenario], assignedScenarios: [] });
     // By assignment again, then not by hand: the assignment keeps it.
     await req('PUT', `/v1/runtimes/${both.id}/labels/env`, 'prod');
-    expect((await req('PUT', `/v1/runtimes/${both.id}/scenarios`, [])).body).toMatchObject({ scenarios: [scenario], assignedScenarios: [scenario] });
+    expect((await req('PUT', `/v1/runtimes/${both.id}/scenarios`, [])).body).toMatchObject({ scenarios: [scenario], assignedScenarios: [scenario], scenariosByHand: [] });
     // Neither reason is left: it leaves.
     expect((await req('PUT', `/v1/runtimes/${both.id}/labels/env`, 'dev')).body).toMatchObject({ scenarios: [] });
     expect((await configurationOf(both.id)).applications).toEqual([]);
@@ -137,6 +137,29 @@ describe('automatic scenario assignment', () => {
     expect(await runtime(byHand.id)).toMatchObject({ scenarios: [scenario] });
     expect((await req('GET', `/v1/scenarios/${scenario}/assignments`)).body.items).toEqual([]);
     expect((await req('DELETE', `/v1/scenarios/${scenario}/assignments`)).status).toBe(404);
+  });
+});
+
+describe('assignments and runtimes created meanwhile', () => {
+  it('a runtime created while an assignment changes waits for it, and joins', async () => {
+    const { tenant, token } = await createTenant(api.pool);
+    const scenario = uniqueName('S');
+    await call(`${api.url}/v1/scenarios`, { token, body: { name: scenario } });
+    const client = await api.pool.connect();
+    try {
+      // What POST …/assignments holds between recording the assignment and committing.
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('scenario-assignments:' || $1, 0))`, [tenant.id]);
+      await client.query(`INSERT INTO scenario_assignments (tenant_id, scenario, key, value) VALUES ($1, $2, 'pool', '"a"')`, [tenant.id, scenario]);
+      let answered = false;
+      const created = call(`${api.url}/v1/runtimes`, { token, body: { name: uniqueName('rt'), provider: 'simulated', labels: { pool: 'a' } } }).then((res) => ((answered = true), res));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(answered).toBe(false);
+      await client.query('COMMIT');
+      expect((await created).body.runtime).toMatchObject({ scenarios: [scenario], assignedScenarios: [scenario], scenariosByHand: [] });
+    } finally {
+      client.release();
+    }
   });
 });
 

@@ -13,7 +13,7 @@ export const AssignmentStage = {
 export type AssignmentStage = (typeof AssignmentStage)[keyof typeof AssignmentStage];
 
 /** Runtimes per batch (one transaction each) unless the start says otherwise. */
-export const ASSIGNMENT_BATCH = 250;
+export const ASSIGNMENT_BATCH = 100;
 
 export interface ScenarioAssignmentInput {
   tenantId: string;

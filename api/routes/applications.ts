@@ -1,7 +1,8 @@
 // Applications as administrators manage them: create, change, delete (what they read of one: application-reads.ts).
 import type pg from 'pg';
 import { z } from 'zod';
-import { createApplication, deleteApplication, updateApplication } from '../../db/applications.js';
+import { deleteApplication, insertApplication, updateApplication } from '../../db/applications.js';
+import { withTransaction } from '../../db/tx.js';
 import type { Row } from '../../db/objects.js';
 import { tenantOf } from '../auth.js';
 import { route, type Route } from '../route.js';
@@ -53,8 +54,10 @@ export function applicationRoutes(pool: pg.Pool, membershipChanged: MembershipCh
       responses: { 201: { description: 'Created', schema: Application } },
       refusals: LABEL_REFUSAL,
       handle: async ({ req, body }) => {
-        await assertLabels(pool, tenantOf(req), body.labels);
-        const row = await createApplication(pool, tenantOf(req), body).catch((e: unknown) => asProblem(e, 'application', body.name));
+        const row = await withTransaction(pool, async (client) => {
+          await assertLabels(client, tenantOf(req), body.labels);
+          return insertApplication(client, tenantOf(req), body);
+        }).catch((e: unknown) => asProblem(e, 'application', body.name));
         return { status: 201, body: toApplication(row), headers: { location: `/v1/applications/${row.id}` } };
       },
     }),
@@ -71,8 +74,8 @@ export function applicationRoutes(pool: pg.Pool, membershipChanged: MembershipCh
       responses: { 200: { description: 'Updated', schema: Application } },
       refusals: LABEL_REFUSAL,
       handle: async ({ req, params, body }) => {
-        await assertLabels(pool, tenantOf(req), body.labels);
-        return { status: 200, body: toApplication(found('application', await updateApplication(pool, tenantOf(req), params.id, body))) };
+        const row = await updateApplication(pool, tenantOf(req), params.id, body, (db) => assertLabels(db, tenantOf(req), body.labels));
+        return { status: 200, body: toApplication(found('application', row)) };
       },
     }),
     route({

@@ -2,8 +2,8 @@
 // and runtime of the tenant; and the check every label write makes against them.
 import type pg from 'pg';
 import { z } from 'zod';
-import { deleteLabelDefinition, labelDefinitionsOf, labelsWithKey, listLabelDefinitions, putLabelDefinition, type LabelDefinitionRow } from '../../db/label-definitions.js';
-import type { Db } from '../../db/tx.js';
+import { deleteLabelDefinition, labelDefinitionsOf, labelsWithKey, listLabelDefinitions, lockLabelKeys, putLabelDefinition, type LabelDefinitionRow } from '../../db/label-definitions.js';
+import { withTransaction, type Db } from '../../db/tx.js';
 import { InvalidLabelSchema, compileLabelSchema, judgeLabel, labelViolations } from '../../services/label-rules.js';
 import { tenantOf } from '../auth.js';
 import { HttpProblem, badRequest, notFound } from '../problems.js';
@@ -26,15 +26,18 @@ const toLabelDefinition = (row: LabelDefinitionRow): z.infer<typeof LabelDefinit
   updatedAt: row.updated_at.toISOString(),
 });
 
-/** `scenarios` is built in: its values are scenario names, checked by the scenario rules. */
+/** `scenarios` is reserved: memberships are not labels but have their own endpoints (`PUT …/scenarios`). */
 const KeyParams = z.strictObject({
-  key: LabelKey.refine((key) => key !== 'scenarios', 'scenarios is built in and cannot be defined'),
+  key: LabelKey.refine((key) => key !== 'scenarios', 'scenarios is reserved: memberships are set with PUT …/scenarios, not labels'),
 });
 
 /** The refusal of a route that checks labels against their definitions (in its OpenAPI entry). */
 export const LABEL_REFUSAL = { 400: "A label value breaks its key's definition (errors name the path)" } as const;
 
-/** Refuses labels that break their key's definition in the tenant: 400 naming each path that failed. */
+/**
+ * Refuses labels that break their key's definition in the tenant: 400 naming each path that failed.
+ * Call it in the transaction that writes them (the keys stay locked until it ends).
+ */
 export async function assertLabels(db: Db, tenantId: string, labels: Record<string, unknown> | undefined): Promise<void> {
   if (!labels) return;
   const violations = await labelViolations(db, tenantId, labels);
@@ -88,15 +91,21 @@ export function labelDefinitionRoutes(pool: pg.Pool): Route[] {
           if (error instanceof InvalidLabelSchema) throw badRequest(`schema: ${error.message}`, [{ path: 'schema', message: error.message }]);
           throw error;
         }
-        const offenders = (await labelsWithKey(pool, tenantId, params.key)).flatMap((holder) => {
-          const broken = judgeLabel(params.key, body.schema, holder.value);
-          return broken ? [{ path: `${holder.kind}s/${holder.id} (${holder.name}): ${broken.path}`, message: broken.message }] : [];
+        // Labels with this key are judged and the definition stored with the key locked: no write of
+        // such a label, checked against the old definition, commits in between.
+        const row = await withTransaction(pool, async (client) => {
+          await lockLabelKeys(client, tenantId, [params.key], 'exclusive');
+          const offenders = (await labelsWithKey(client, tenantId, params.key)).flatMap((holder) => {
+            const broken = judgeLabel(params.key, body.schema, holder.value);
+            return broken ? [{ path: `${holder.kind}s/${holder.id} (${holder.name}): ${broken.path}`, message: broken.message }] : [];
+          });
+          if (offenders.length > 0) {
+            const named = offenders.slice(0, OFFENDERS_NAMED);
+            throw new HttpProblem(409, 'Conflict', `${offenders.length} existing label(s) ${params.key} break this schema; change them first: ${named.map((o) => `${o.path} ${o.message}`).join('; ')}`, named);
+          }
+          return putLabelDefinition(client, tenantId, params.key, body.schema);
         });
-        if (offenders.length > 0) {
-          const named = offenders.slice(0, OFFENDERS_NAMED);
-          throw new HttpProblem(409, 'Conflict', `${offenders.length} existing label(s) ${params.key} break this schema; change them first: ${named.map((o) => `${o.path} ${o.message}`).join('; ')}`, named);
-        }
-        return { status: 200, body: toLabelDefinition(await putLabelDefinition(pool, tenantId, params.key, body.schema)) };
+        return { status: 200, body: toLabelDefinition(row) };
       },
     }),
     route({

@@ -150,8 +150,7 @@ export function objectRoutes(pool: pg.Pool, { kind, path, schema, toObject }: Ob
       responses: { 200: { description: `The ${noun} with the label set`, schema } },
       refusals: { ...LABEL_REFUSAL, 409: `A new key when the ${noun} has ${MAX_LABELS} labels already` },
       handle: async ({ req, params, body }) => {
-        await assertLabels(pool, tenantOf(req), { [params.key]: body });
-        const outcome = await setLabel(pool, kind, tenantOf(req), params.id, params.key, body, MAX_LABELS);
+        const outcome = await setLabel(pool, kind, tenantOf(req), params.id, params.key, body, MAX_LABELS, (db) => assertLabels(db, tenantOf(req), { [params.key]: body }));
         if (outcome === 'missing') throw notFound(`no such ${noun}`);
         if (outcome === 'full') throw conflict(`the ${noun} has ${MAX_LABELS} labels already; remove one first`);
         // A runtime's labels decide its assigned scenarios.

@@ -34,6 +34,8 @@ export const Runtime = z.object({
   lastSeenAt: Timestamp.nullable(),
   /** Scenarios of `scenarios` an automatic assignment gives (its label matches); they stay while it does. */
   assignedScenarios: z.array(z.string()),
+  /** Scenarios of `scenarios` given by hand (what PUT …/scenarios sets); a scenario may be in both lists. */
+  scenariosByHand: z.array(z.string()),
 });
 
 /** The API object of a runtime row. */
@@ -51,6 +53,7 @@ export function toRuntime(row: Row): z.infer<typeof Runtime> {
     ...(eventUrl && { eventUrl }),
     lastSeenAt: row.last_seen_at instanceof Date ? row.last_seen_at.toISOString() : null,
     assignedScenarios: row.assigned_scenarios as string[],
+    scenariosByHand: row.scenarios_by_hand as string[],
   };
 }
 
@@ -173,8 +176,8 @@ export function runtimeRoutes(deps: RuntimeRouteDeps): Route[] {
       refusals: LABEL_REFUSAL,
       handle: async ({ req, body }) => {
         const tenantId = tenantOf(req);
-        await assertLabels(pool, tenantId, body.labels);
         const { runtime, operation } = await withTransaction(pool, async (client) => {
+          await assertLabels(client, tenantId, body.labels);
           const row = await insertRuntime(client, tenantId, body);
           const op = await insertOperation(client, {
             tenantId,

@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
 import { insertOperation, supersedeAssignments, type OperationRow } from '../../db/operations.js';
-import { assignmentsOf, deleteAssignments, insertAssignment, scenarioIdOf, type AssignmentRow } from '../../db/scenario-assignments.js';
+import { assignmentsOf, deleteAssignments, insertAssignment, lockAssignments, scenarioIdOf, type AssignmentRow } from '../../db/scenario-assignments.js';
 import { UNIQUE_VIOLATION, pgError, withTransaction, type Db } from '../../db/tx.js';
 import { scenarioAssignmentStart } from '../../services/workflow-starts.js';
 import { workflowId } from '../../workflows/ids.js';
@@ -23,11 +23,12 @@ const Selector = z.strictObject({ key: LabelKey, value: LabelValue }).meta({ des
 
 export const Assignment = z.object({ id: z.uuid(), scenario: z.string(), selector: z.object({ key: z.string(), value: z.unknown() }), createdAt: Timestamp });
 
-const toAssignment = (row: AssignmentRow): z.infer<typeof Assignment> => ({
+/** The API object of an assignment (a row, or one of a scenario's listed with it). */
+export const toAssignment = (row: Pick<AssignmentRow, 'id' | 'scenario' | 'key' | 'value'> & { created_at: Date | string }): z.infer<typeof Assignment> => ({
   id: row.id,
   scenario: row.scenario,
   selector: { key: row.key, value: row.value },
-  createdAt: row.created_at.toISOString(),
+  createdAt: new Date(row.created_at).toISOString(),
 });
 
 const Params = z.strictObject({ name: ScenarioName });
@@ -52,6 +53,7 @@ export function scenarioAssignmentRoutes(deps: AssignmentRouteDeps): Route[] {
     const { result, operation, scenarioId } = await withTransaction(pool, async (client) => {
       const scenarioId = await scenarioIdOf(client, tenantId, scenario, true);
       if (!scenarioId) throw notFound('no such scenario');
+      await lockAssignments(client, tenantId, 'exclusive');
       const result = await change(client);
       await supersedeAssignments(client, scenarioId);
       const operation: OperationRow = await insertOperation(client, {

@@ -7,7 +7,7 @@ import { tenantOf } from '../auth.js';
 import { conflict, notFound } from '../problems.js';
 import { noContent, route, type Route } from '../route.js';
 import { PageQuery, ScenarioName, Timestamp, pageOf } from '../schemas.js';
-import { Assignment } from './scenario-assignments.js';
+import { Assignment, toAssignment } from './scenario-assignments.js';
 
 export const Scenario = z.object({ name: z.string(), createdAt: Timestamp, assignments: z.array(Assignment) });
 
@@ -15,7 +15,7 @@ export const Scenario = z.object({ name: z.string(), createdAt: Timestamp, assig
 export const toScenario = (row: ScenarioRow): z.infer<typeof Scenario> => ({
   name: row.name,
   createdAt: row.created_at.toISOString(),
-  assignments: (row.assignments ?? []).map((a) => ({ id: a.id, scenario: row.name, selector: { key: a.key, value: a.value }, createdAt: new Date(a.created_at).toISOString() })),
+  assignments: (row.assignments ?? []).map((a) => toAssignment({ ...a, scenario: row.name })),
 });
 
 /** Create, list and delete scenarios (admin). */

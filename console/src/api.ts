@@ -86,6 +86,7 @@ export interface Runtime {
   createdAt: string;
   /** The scenarios of `scenarios` an automatic assignment gives (the runtime's label matches its selector). */
   assignedScenarios: string[];
+  scenariosByHand: string[];
 }
 
 export interface Operation {

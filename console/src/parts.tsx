@@ -95,15 +95,15 @@ export function LabelEditor({ path, labels, onSaved }: { path: string; labels: R
 }
 
 /**
- * Checkboxes of the tenant's scenarios; saving PUTs the chosen ones (the API refuses what it must, e.g.
- * none for an application). Scenarios an assignment gives (`assigned`, runtimes) are shown checked and
- * fixed, and not sent: the list sets the scenarios given by hand.
+ * Checkboxes of the tenant's scenarios given by hand (`current`); saving PUTs the chosen ones (the API
+ * refuses what it must, e.g. none for an application). A runtime's scenarios an assignment gives
+ * (`assigned`) are marked: they stay while its label matches, whatever the checkbox says.
  */
 export function ScenarioEditor({ path, current, assigned = [], onSaved }: { path: string; current: string[]; assigned?: string[]; onSaved: () => void }) {
   const { data } = useLive(() => all<{ name: string }>('/v1/scenarios'));
   const [chosen, setChosen] = useState<string[]>();
   const [message, setMessage] = useState('');
-  const selected = chosen ?? current.filter((name) => !assigned.includes(name));
+  const selected = chosen ?? current;
   const toggle = (name: string) => setChosen(selected.includes(name) ? selected.filter((n) => n !== name) : [...selected, name]);
   const save = async (event: Event) => {
     event.preventDefault();
@@ -123,15 +123,8 @@ export function ScenarioEditor({ path, current, assigned = [], onSaved }: { path
         <legend class="sr-only">Scenarios</legend>
         {(data ?? []).map(({ name }) => (
           <label key={name} class="check">
-            {assigned.includes(name) ? (
-              <>
-                <input type="checkbox" checked disabled /> {name} (by assignment)
-              </>
-            ) : (
-              <>
-                <input type="checkbox" checked={selected.includes(name)} onChange={() => toggle(name)} /> {name}
-              </>
-            )}
+            <input type="checkbox" checked={selected.includes(name)} onChange={() => toggle(name)} /> {name}
+            {assigned.includes(name) && <span class="hint"> (also by assignment)</span>}
           </label>
         ))}
       </fieldset>

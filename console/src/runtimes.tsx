@@ -114,7 +114,7 @@ export function RuntimeDetail({ id, operationId }: { id: string; operationId?: s
           </dl>
           <Part id="agent" title="Agent"><Agent runtime={data} /></Part>
           <LabelEditor path={`/v1/runtimes/${id}`} labels={data.labels} onSaved={saved} />
-          <ScenarioEditor path={`/v1/runtimes/${id}`} current={data.scenarios} assigned={data.assignedScenarios} onSaved={saved} />
+          <ScenarioEditor path={`/v1/runtimes/${id}`} current={data.scenariosByHand} assigned={data.assignedScenarios} onSaved={saved} />
           <Part id="operations" title="Operations"><Operations query={`resourceId=${id}&limit=10`} timeline /></Part>
           <Part id="certificates" title="Certificates"><Certificates path={`/v1/runtimes/${id}`} /></Part>
           <DeleteButton

@@ -5,15 +5,15 @@ import { all, call, type Application, type Assignment, type Runtime } from './ap
 import { useLive } from './live.js';
 import { Refusal, When, jsonOrText } from './parts.js';
 
-type Member = { id: string; name: string; scenarios: string[]; assignedScenarios?: string[] };
+type Member = { id: string; name: string; scenarios: string[]; assignedScenarios?: string[]; scenariosByHand?: string[] };
 
 /** An assignment's selector as it reads: `env = "prod"` (the value as JSON). */
 const selectorText = ({ selector }: Assignment) => `${selector.key} = ${JSON.stringify(selector.value)}`;
 
-/** A member's mark in a scenario: by hand, or by assignment ("auto"), or none. */
+/** A member's mark in a scenario: by hand (perhaps also by assignment), only by assignment ("auto"), or none. */
 function Mark({ member, scenario }: { member: Member; scenario: string }) {
   if (!member.scenarios.includes(scenario)) return <td />;
-  if (member.assignedScenarios?.includes(scenario)) return <td class="member auto">✓ auto<span class="sr-only"> in {scenario} by assignment</span></td>;
+  if (member.assignedScenarios?.includes(scenario) && !member.scenariosByHand?.includes(scenario)) return <td class="member auto">✓ auto<span class="sr-only"> in {scenario} by assignment</span></td>;
   return <td class="member">✓<span class="sr-only"> in {scenario}</span></td>;
 }
 
