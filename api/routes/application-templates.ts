@@ -1,7 +1,6 @@
 // Application templates (admin): a named application shape whose strings hold {{placeholders}}, and
 // the application made from it with their values: created with its webhooks and its API and event
 // definitions in one transaction, the definitions' specs then registered like the application's own.
-import type { Client } from '@temporalio/client';
 import type { Request } from 'express';
 import type pg from 'pg';
 import { z } from 'zod';
@@ -11,15 +10,13 @@ import { UnknownScenarios } from '../../db/objects.js';
 import type { OperationRow } from '../../db/operations.js';
 import { UNIQUE_VIOLATION, pgError, withTransaction } from '../../db/tx.js';
 import type { RegistrationConfig } from '../../lib/config.js';
-import type { Logger } from '../../lib/logger.js';
 import { announcePendingSlots } from '../../services/announcements.js';
 import { PLACEHOLDER_NAME, addedLength, fillPlaceholders, placeholderUses } from '../../services/placeholders.js';
-import type { Keyring } from '../../trust/encryption.js';
 import { tenantOf } from '../auth.js';
 import { badRequest, conflict, fieldErrors, notFound, type FieldError } from '../problems.js';
 import { noContent, route, type Route } from '../route.js';
 import { Description, IdParams, PageQuery, Timestamp, pageOf } from '../schemas.js';
-import { DEFINITION_KINDS, storeDefinition, startRegistration, type DefinitionOwner, type StoredDefinition } from './application/definitions.js';
+import { DEFINITION_KINDS, storeDefinition, startRegistration, type DefinitionOwner, type DefinitionRouteDeps, type StoredDefinition } from './application/definitions.js';
 import { NewWebhook, addWebhook } from './application/webhooks.js';
 import { Application, NewApplication, toApplication } from './applications.js';
 import { assertLabels } from './label-definitions.js';
@@ -197,13 +194,8 @@ function fillTemplate(template: TemplateRow, values: Record<string, string>): Ap
   return filled.data;
 }
 
-export interface TemplateRouteDeps {
-  pool: pg.Pool;
-  temporal: Client;
-  taskQueue: string;
-  keyring: Keyring;
-  registration: RegistrationConfig;
-  logger: Logger;
+/** What the template routes need: the definitions' own, and where the Temporal UI is. */
+export interface TemplateRouteDeps extends DefinitionRouteDeps {
   temporalUiUrl?: string;
 }
 
