@@ -38,7 +38,7 @@ export interface RuntimeInput {
  * activities (workflows/provisioning.ts), which run again when their workflow task times out: a late
  * copy of an earlier step must not undo a later one.
  */
-const AHEAD_OF: Record<string, string[]> = { PROVISIONING: ['CONNECTING', 'CONNECTED'], CONNECTING: ['CONNECTED'] };
+const AHEAD_OF: Record<string, string[]> = { PROVISIONING: ['CONNECTING', 'CONNECTED', 'UNREACHABLE'], CONNECTING: ['CONNECTED', 'UNREACHABLE'] };
 
 /** Activities of runtime provisioning and deprovisioning; they drive a provider and keep the records. */
 export function createProvisioningActivities(deps: ProvisioningDeps) {

@@ -1,17 +1,31 @@
 // The reconciler's activity (workflows/reconciler.ts): every IN_PROGRESS operation gets an owner. The
 // operation row, written in the same transaction as the change it tracks, is the durable intent; this
 // activity makes sure a workflow carries it out, or fails it with the reason. Each round also removes
-// credential slots that stayed UNUSED longer than their retention.
+// credential slots that stayed UNUSED longer than their retention, and audit entries older than theirs,
+// and marks runtimes that stopped calling UNREACHABLE (announcing liveness transitions not announced yet).
 import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionStatusName } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import type pg from 'pg';
+import { actingAs } from '../db/acting.js';
+import { pruneAudit } from '../db/audit.js';
 import { removeUnusedSlots } from '../db/credentials.js';
+import { markUnreachable } from '../db/liveness.js';
 import { failInProgressOperation, unfinishedOperations, type UnfinishedOperation } from '../db/operations.js';
 import { setRuntimeCondition, type Provider } from '../db/runtimes.js';
 import { invalidateTokens } from '../db/tokens.js';
 import { withTransaction } from '../db/tx.js';
-import type { ConnectorConfig, CredentialSlotsConfig, ProvisioningConfig } from '../lib/config.js';
+import {
+  DEFAULT_AUDIT_RETENTION_DAYS,
+  DEFAULT_UNREACHABLE_AFTER_INTERVALS,
+  type AuditConfig,
+  type ConnectorConfig,
+  type CredentialSlotsConfig,
+  type LivenessConfig,
+  type ProvisioningConfig,
+} from '../lib/config.js';
+import { LAST_SEEN_FLUSH_MS } from '../services/last-seen.js';
+import { announceLivenessTransitions } from '../services/liveness.js';
 import {
   deprovisioningStart,
   memoOperation,
@@ -30,10 +44,24 @@ export interface ReconcileDeps {
   connector: ConnectorConfig;
   provisioning?: ProvisioningConfig;
   credentialSlots: CredentialSlotsConfig;
+  /** How long audit entries are kept. @default 90 days ({@link DEFAULT_AUDIT_RETENTION_DAYS}) */
+  audit?: AuditConfig;
+  /** When a runtime that stopped calling becomes UNREACHABLE. @default 3 intervals ({@link DEFAULT_UNREACHABLE_AFTER_INTERVALS}) */
+  liveness?: LivenessConfig;
 }
 
 /** UNUSED credential slots removed per round at most; a backlog goes in the following rounds. */
 export const UNUSED_SLOTS_PER_ROUND = 1000;
+/** Audit entries removed per round at most; a backlog goes in the following rounds. */
+export const AUDIT_ENTRIES_PER_ROUND = 10_000;
+/** Runtimes marked UNREACHABLE per round at most; a backlog goes in the following rounds. */
+export const UNREACHABLE_PER_ROUND = 1000;
+
+/** What one round's liveness sweep did: runtimes marked UNREACHABLE, transitions announced. */
+export interface LivenessSweep {
+  unreachable: number;
+  announced: number;
+}
 
 /** What one round did: operations looked at, workflows started again, operations failed, errors. */
 export interface ReconcileRound {
@@ -98,9 +126,12 @@ export function createReconcileActivities(deps: ReconcileDeps) {
     }
   };
 
+  /** The reconciler's own workflow, as the audit trail names who failed an operation. */
+  const reconcilerActor = () => ({ kind: 'workflow' as const, name: `workflow:${Context.current().info.workflowExecution?.workflowId ?? 'reconciler'}` });
+
   /** Fails the operation (if still in progress) and leaves its object usable again. */
   const fail = async (op: UnfinishedOperation, reason: string): Promise<Outcome> => {
-    const failed = await withTransaction(pool, async (client) => {
+    const failed = await actingAs({ actor: reconcilerActor }, () => withTransaction(pool, async (client) => {
       if (!(await failInProgressOperation(client, op.id, reason))) return false;
       if ((op.type === 'PROVISIONING' || op.type === 'DEPROVISIONING') && op.runtime) {
         await setRuntimeCondition(client, op.resource_id, 'FAILED', `${LABEL[op.type]} failed: ${reason}`);
@@ -108,7 +139,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       // Tokens of a provisioning or pairing that can no longer finish must not be exchangeable.
       if (op.type === 'PROVISIONING' || op.type === 'PAIRING') await invalidateTokens(client, op.resource_id);
       return true;
-    });
+    }));
     if (failed) Context.current().log.warn('operation failed by the reconciler', { operationId: op.id, type: op.type, workflowId: op.workflow_id, reason });
     return failed ? 'failed' : 'owned';
   };
@@ -190,6 +221,31 @@ export function createReconcileActivities(deps: ReconcileDeps) {
     /** Removes credential slots UNUSED for longer than MERIDIAN_UNUSED_SLOT_RETENTION_DAYS (of `tenantIds` when given); returns how many. */
     async removeUnusedCredentialSlots(input: { tenantIds?: string[] }): Promise<number> {
       return removeUnusedSlots(pool, { retentionDays: deps.credentialSlots.unusedRetentionDays, tenantIds: input.tenantIds, limit: UNUSED_SLOTS_PER_ROUND });
+    },
+
+    /** Removes audit entries older than MERIDIAN_AUDIT_RETENTION_DAYS (of `tenantIds` when given); returns how many. */
+    async pruneAuditEntries(input: { tenantIds?: string[] }): Promise<number> {
+      const retentionDays = deps.audit?.retentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS;
+      return pruneAudit(pool, { retentionDays, tenantIds: input.tenantIds, limit: AUDIT_ENTRIES_PER_ROUND });
+    },
+
+    /**
+     * Marks UNREACHABLE the CONNECTED runtimes (of `tenantIds` when given) that missed
+     * MERIDIAN_UNREACHABLE_AFTER_INTERVALS of their poll intervals, then announces every liveness
+     * transition not announced yet: these, runtimes that called back, any a crash left behind. The
+     * fan-outs run on this activity's task queue, the management plane's.
+     */
+    async sweepLiveness(input: { tenantIds?: string[] }): Promise<LivenessSweep> {
+      const context = Context.current();
+      const marked = await markUnreachable(pool, {
+        afterIntervals: deps.liveness?.unreachableAfterIntervals ?? DEFAULT_UNREACHABLE_AFTER_INTERVALS,
+        lagSeconds: deps.liveness?.recordingLagSeconds ?? LAST_SEEN_FLUSH_MS / 1000,
+        tenantIds: input.tenantIds,
+        limit: UNREACHABLE_PER_ROUND,
+      });
+      if (marked.length > 0) context.log.warn('runtimes UNREACHABLE: they missed their polls', { runtimeIds: marked.map((r) => r.id) });
+      const announced = await announceLivenessTransitions({ pool, temporal, taskQueue: context.info.taskQueue }, { tenantIds: input.tenantIds });
+      return { unreachable: marked.length, announced };
     },
   };
 }

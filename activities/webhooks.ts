@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure, activityInfo } from '@temporalio/activity';
 import type pg from 'pg';
-import { markDeliveryFailed, planDeliveries, recordAttempt, type PlannedDelivery } from '../db/deliveries.js';
+import { markDeliveryFailed, planDeliveries, recordAttempt, takeRedeliveries, type DeliveryState, type PlannedDelivery } from '../db/deliveries.js';
 import { applicationsSharingRuntime } from '../db/scenarios.js';
 import { disableWebhook, webhookTarget } from '../db/webhooks.js';
 import { open, type Keyring } from '../trust/encryption.js';
@@ -17,12 +17,15 @@ export interface WebhookDeps {
 /** The JSON body of the Application Webhook API (docs/api.md); it carries no secret. */
 export interface NotificationBody {
   id: string;
-  type: 'runtime.connected' | 'runtime.removed' | 'configuration.changed';
+  type: 'runtime.connected' | 'runtime.removed' | 'runtime.unreachable' | 'runtime.reachable' | 'configuration.changed';
   applicationId: string;
   runtime: { id: string; name: string; eventUrl: string | null };
   configVersion: number;
   occurredAt: string;
 }
+
+/** What one notification tells every webhook: its body without the delivery's `id` and the `applicationId`. */
+export type NotificationEvent = Omit<NotificationBody, 'id' | 'applicationId'>;
 
 export type { PlannedDelivery };
 
@@ -32,9 +35,20 @@ export const ATTEMPT_TIMEOUT_MS = 10_000;
 /** Activities of webhook delivery and fan-out. Secrets are decrypted here, per attempt, and never returned. */
 export function createWebhookActivities({ pool, keyring, outbound }: WebhookDeps) {
   return {
-    /** One delivery per enabled CONFIGURATION_CHANGED webhook of the application; the same event twice yields the same deliveries. */
-    async planDeliveries(input: { applicationId: string; eventId: string; eventType: string }): Promise<PlannedDelivery[]> {
+    /**
+     * One delivery per enabled CONFIGURATION_CHANGED webhook of the application, each storing the event
+     * (for a redelivery later); the same event twice yields the same deliveries.
+     */
+    async planDeliveries(input: { applicationId: string; eventId: string; eventType: string; event?: NotificationEvent }): Promise<PlannedDelivery[]> {
       return planDeliveries(pool, input);
+    },
+
+    /**
+     * The deliveries the redelivery workflow `workflowId` sends (PENDING, marked for it), with the events
+     * stored when they were first planned; rows that someone else redelivers meanwhile are left out.
+     */
+    async takeRedeliveries(input: { workflowId: string; deliveryIds: string[]; states: DeliveryState[] }): Promise<Array<PlannedDelivery & { event: NotificationEvent }>> {
+      return (await takeRedeliveries(pool, input)) as Array<PlannedDelivery & { event: NotificationEvent }>;
     },
 
     /**

@@ -10,6 +10,7 @@ import type { Metrics } from '../lib/metrics.js';
 import { announcePendingSlots } from '../services/announcements.js';
 import type { ConfigWaiters } from '../services/config-waiters.js';
 import type { LastSeen } from '../services/last-seen.js';
+import { actingScope, recordAnswers } from './audit.js';
 import { adminAuthenticator } from './auth.js';
 import { CONSOLE_DIR, CONSOLE_PATH, consoleRouter } from './console.js';
 import { clientAuthenticator, type RevocationList } from './mtls.js';
@@ -20,6 +21,7 @@ import { ownApplicationRoute, ownApplicationRoutes } from './routes/application/
 import { applicationReadRoutes } from './routes/application-reads.js';
 import { applicationTemplateRoutes } from './routes/application-templates.js';
 import { applicationRoutes } from './routes/applications.js';
+import { auditRoutes } from './routes/audit.js';
 import { certificateInventoryRoutes } from './routes/certificates.js';
 import { certificateRoutes, connectorRoutes } from './routes/connector.js';
 import { operationalRoutes } from './routes/operational.js';
@@ -27,6 +29,7 @@ import { labelDefinitionRoutes } from './routes/label-definitions.js';
 import { scenarioAssignmentRoutes } from './routes/scenario-assignments.js';
 import { operationRoutes } from './routes/operations.js';
 import { overviewRoutes } from './routes/overview.js';
+import { ownRedeliveryRoutes, redeliveryRoutes } from './routes/redeliveries.js';
 import { ownRuntimeRoutes } from './routes/runtime.js';
 import { runtimeObjectRoutes, runtimeRoutes } from './routes/runtimes.js';
 import { scenarioRoutes } from './routes/scenarios.js';
@@ -118,6 +121,7 @@ export function createApp(ctx: AppContext): Express {
   app.set('trust proxy', ctx.trustProxy ?? false);
   app.set('query parser', 'simple');
   app.use(observe(ctx.logger, ctx.metrics));
+  app.use(actingScope);
   app.use((_req, _res, next) => void ctx.temporal.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, async () => next()));
   app.use(requireJson);
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'], strict: false }));
@@ -135,12 +139,15 @@ export function createApp(ctx: AppContext): Express {
     ...applicationTemplateRoutes(ctx),
     ...operationRoutes(ctx),
     ...overviewRoutes(ctx),
+    ...auditRoutes(ctx.pool),
     ...applicationReadRoutes(ctx),
+    ...redeliveryRoutes(ctx),
     ...certificateInventoryRoutes(ctx),
     ...connectorRoutes(ctx),
     ownApplicationRoute(ctx.pool),
     ...certificateRoutes(ctx),
     ...ownApplicationRoutes(ctx),
+    ...ownRedeliveryRoutes(ctx),
     ...runtimeRoutes(ctx),
     ...ownRuntimeRoutes(ctx),
   ];
@@ -151,7 +158,7 @@ export function createApp(ctx: AppContext): Express {
     application: clientAuthenticator(ctx.revocations, 'application'),
     runtime: clientAuthenticator(ctx.revocations, 'runtime'),
     client: clientAuthenticator(ctx.revocations),
-  });
+  }, recordAnswers(ctx.pool, ctx.logger));
   app.use(router);
   app.use(consoleRouter(ctx.consoleDir ?? CONSOLE_DIR));
   app.use(notFoundRoute);

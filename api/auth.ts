@@ -18,6 +18,7 @@ export function adminAuthenticator(pool: pg.Pool): Authenticator {
     if (!token) throw unauthorized('the admin token is invalid or revoked');
     if (token.useDue) await recordAdminTokenUse(pool, token.id);
     req.tenant = token.tenant;
+    req.adminTokenName = token.name;
   };
 }
 

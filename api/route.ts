@@ -8,6 +8,10 @@ declare module 'express-serve-static-core' {
   interface Request {
     /** The tenant of the authenticated administrator, set for routes with `auth: 'admin'`. */
     tenant?: Tenant;
+    /** The name of the administrator's admin token (never its value), for the audit trail. */
+    adminTokenName?: string;
+    /** Whose one-time token a connector route accepted (never the token), once it checked it. */
+    tokenHolder?: { tenantId: string; kind: 'application' | 'runtime'; id: string };
     /** Request id, echoed as `X-Request-Id` and on every log line of the request. */
     id: string;
     log: Logger;
@@ -62,6 +66,8 @@ export interface Route<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.
    * (a state the request conflicts with). Schemas registered in `refusals` (api/schemas.ts) add theirs.
    */
   refusals?: Record<number, string>;
+  /** A GET that changes state (it redeems a one-time token): recorded in the audit trail like a write. */
+  audited?: boolean;
   handle(input: { params: z.output<P>; query: z.output<Q>; body: z.output<B>; headers: z.output<H>; req: Request; res: Response }): Promise<Reply | undefined> | Reply | undefined;
 }
 
@@ -107,12 +113,15 @@ function unstorable(body: unknown): { path: string; message: string } | undefine
 
 export const expressPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
 
+/** Told of every answer a route's handler gave (not of errors), once it is sent: the audit trail's hook. */
+export type Answered = (route: Route, req: Request, reply: Reply) => void;
+
 /**
  * Mounts routes on an Express router, validating params, query and body before the handler runs. A
  * path answers a method it does not declare with 405 and `Allow` (HEAD with GET), and OPTIONS with 204
- * and `Allow`.
+ * and `Allow`. `answered` hears of each reply once it is sent.
  */
-export function mount(router: Router, routes: Route[], authenticators: Record<Auth, Authenticator>): void {
+export function mount(router: Router, routes: Route[], authenticators: Record<Auth, Authenticator>, answered?: Answered): void {
   const methods = new Map<string, string[]>();
   for (const r of routes) {
     const declared = methods.get(r.path) ?? [];
@@ -131,6 +140,7 @@ export function mount(router: Router, routes: Route[], authenticators: Record<Au
       if (reply.headers) res.set(reply.headers);
       if (reply.body === undefined) res.status(reply.status).end();
       else res.status(reply.status).json(reply.body);
+      answered?.(r, req, reply);
     });
   }
   // After every route: a method a path declares never reaches these.

@@ -4,6 +4,7 @@
 // are described in docs/api.md. One file per command group in commands/; what they share in context.ts.
 import { Command, CommanderError } from 'commander';
 import { appCommands } from './commands/app.js';
+import { auditCommands } from './commands/audit.js';
 import { configCommand, connectCommands } from './commands/connect.js';
 import { credentialsCommands } from './commands/credentials.js';
 import { definitionCommands } from './commands/definitions.js';
@@ -29,6 +30,7 @@ const GROUPS = [
   labelCommands,
   templateCommands,
   operationCommands,
+  auditCommands,
   connectCommands,
   definitionCommands,
   webhookCommands,

@@ -198,8 +198,11 @@ export async function updateScenarios(pool: pg.Pool, kind: ObjectKind, tenantId:
   });
 }
 
-/** The configVersion of the caller (one indexed read); undefined when it no longer exists. */
-export async function configVersion(db: Db, kind: ObjectKind, tenantId: string, id: string): Promise<number | undefined> {
-  const { rows } = await db.query<{ config_version: string }>(`SELECT config_version FROM ${OBJECT_TABLES[kind].table} WHERE id = $1 AND tenant_id = $2`, [id, tenantId]);
-  return rows[0] ? Number(rows[0].config_version) : undefined;
+/** The configVersion and condition of the caller (one indexed read); undefined when it no longer exists. */
+export async function configState(db: Db, kind: ObjectKind, tenantId: string, id: string): Promise<{ version: number; condition: string } | undefined> {
+  const { rows } = await db.query<{ config_version: string; condition: string }>(
+    `SELECT config_version, condition FROM ${OBJECT_TABLES[kind].table} WHERE id = $1 AND tenant_id = $2`,
+    [id, tenantId],
+  );
+  return rows[0] ? { version: Number(rows[0].config_version), condition: rows[0].condition } : undefined;
 }

@@ -86,14 +86,24 @@ export async function deleteRuntime(db: Db, id: string): Promise<void> {
 
 /**
  * Records when these runtimes last called Meridian (runtime id → time), in one statement for many calls
- * (see services/last-seen.ts). Rows are written in id order, so two API processes flushing at once
- * cannot deadlock; a time never moves back; runtimes deleted meanwhile are skipped.
+ * (see services/last-seen.ts); a time never moves back; runtimes deleted meanwhile are skipped. The same
+ * statement notes the flush in `runtime_call_recording`, even with nothing seen: after a gap of more than
+ * `gapSeconds` since any API process's last flush, recording starts again from now (db/liveness.ts). Each
+ * flush takes that one row first and writes runtimes in id order, so two API processes flushing at once
+ * cannot deadlock.
  */
-export async function markSeen(db: Db, seen: Map<string, Date>): Promise<void> {
+export async function markSeen(db: Db, seen: Map<string, Date>, gapSeconds = 45): Promise<void> {
   await db.query(
-    `INSERT INTO runtime_last_seen (runtime_id, seen_at)
-     SELECT v.id, v.at FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, at) JOIN runtimes r ON r.id = v.id ORDER BY v.id
+    `WITH recording AS (
+       INSERT INTO runtime_call_recording AS c (id, since, flushed_at) VALUES (true, now(), now())
+       ON CONFLICT (id) DO UPDATE
+         SET since = CASE WHEN c.flushed_at < now() - make_interval(secs => $3) THEN now() ELSE c.since END, flushed_at = now()
+       RETURNING since
+     )
+     INSERT INTO runtime_last_seen (runtime_id, seen_at)
+     SELECT v.id, v.at FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, at) JOIN runtimes r ON r.id = v.id
+      WHERE EXISTS (SELECT FROM recording) ORDER BY v.id
      ON CONFLICT (runtime_id) DO UPDATE SET seen_at = GREATEST(runtime_last_seen.seen_at, EXCLUDED.seen_at)`,
-    [[...seen.keys()], [...seen.values()]],
+    [[...seen.keys()], [...seen.values()], gapSeconds],
   );
 }

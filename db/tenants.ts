@@ -42,9 +42,10 @@ export async function createAdminToken(db: pg.Pool, tenantId: string, name: stri
   return token;
 }
 
-/** A live admin token: its id, its tenant, and whether its use is due to be recorded (see {@link recordAdminTokenUse}). */
+/** A live admin token: its id and name, its tenant, and whether its use is due to be recorded (see {@link recordAdminTokenUse}). */
 export interface LiveAdminToken {
   id: string;
+  name: string;
   tenant: Tenant;
   useDue: boolean;
 }
@@ -54,14 +55,14 @@ const USE_RECORDED_EVERY = "interval '1 minute'";
 
 /** The live (unrevoked) admin token with this plaintext; undefined for any other token. A plain read: it writes nothing. */
 export async function findAdminToken(db: Db, token: string): Promise<LiveAdminToken | undefined> {
-  const { rows } = await db.query<{ token_id: string; id: string; name: string; use_due: boolean }>(
-    `SELECT t.id AS token_id, n.id, n.name, (t.last_used_at IS NULL OR t.last_used_at < now() - ${USE_RECORDED_EVERY}) AS use_due
+  const { rows } = await db.query<{ token_id: string; token_name: string; id: string; name: string; use_due: boolean }>(
+    `SELECT t.id AS token_id, t.name AS token_name, n.id, n.name, (t.last_used_at IS NULL OR t.last_used_at < now() - ${USE_RECORDED_EVERY}) AS use_due
      FROM admin_tokens t JOIN tenants n ON n.id = t.tenant_id
      WHERE t.token_hash = $1 AND t.revoked_at IS NULL`,
     [hashToken(token)],
   );
   const row = rows[0];
-  return row && { id: row.token_id, tenant: { id: row.id, name: row.name }, useDue: row.use_due };
+  return row && { id: row.token_id, name: row.token_name, tenant: { id: row.id, name: row.name }, useDue: row.use_due };
 }
 
 /**

@@ -1,14 +1,19 @@
 import type pg from 'pg';
+import { beginStatement } from './acting.js';
 
 export type Db = pg.Pool | pg.PoolClient;
 
 /** Clients whose session is in doubt (a failed ROLLBACK): they must not go back to the pool. */
 const unusable = new WeakSet<pg.ClientBase>();
 
-/** Runs `fn` in one transaction on an already checked-out client: committed if it resolves, rolled back if it throws. */
+/**
+ * Runs `fn` in one transaction on an already checked-out client: committed if it resolves, rolled back if it
+ * throws. Inside an acting scope (db/acting.ts) the transaction tells the audit triggers who acts.
+ */
 export async function inTransaction<T>(client: pg.PoolClient, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
   try {
+    // Inside the try: a BEGIN that took, followed by a failed setting, is rolled back.
+    await client.query(beginStatement(client));
     const result = await fn(client);
     await client.query('COMMIT');
     return result;

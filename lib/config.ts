@@ -23,6 +23,12 @@ const postgresUrl = z.string().refine((value) => {
   }
 }, 'must be a postgres:// or postgresql:// URL with a host');
 
+/** Days the audit trail keeps an entry unless MERIDIAN_AUDIT_RETENTION_DAYS says otherwise. */
+export const DEFAULT_AUDIT_RETENTION_DAYS = 90;
+
+/** Poll intervals a CONNECTED runtime may miss before it is UNREACHABLE, unless MERIDIAN_UNREACHABLE_AFTER_INTERVALS says otherwise. */
+export const DEFAULT_UNREACHABLE_AFTER_INTERVALS = 3;
+
 /**
  * Every environment variable Meridian reads, with its rule and default.
  * The README's configuration table mirrors this schema.
@@ -110,6 +116,8 @@ const schema = z.object({
   MERIDIAN_MAX_WEBHOOKS_PER_APPLICATION: z.coerce.number().int().min(1, 'must be 1-1000').max(1000, 'must be 1-1000').default(20),
   /** Days an UNUSED credential slot is kept (so the application sees what went away) before the reconciler removes it. @default 30 */
   MERIDIAN_UNUSED_SLOT_RETENTION_DAYS: z.coerce.number().int().min(1, 'must be 1-3650 days').max(3650, 'must be 1-3650 days').default(30),
+  /** Days an audit trail entry is kept before the reconciler removes it. @default 90 */
+  MERIDIAN_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1, 'must be 1-3650 days').max(3650, 'must be 1-3650 days').default(DEFAULT_AUDIT_RETENTION_DAYS),
   /** AES-256-GCM key (base64 of 32 bytes) for secrets at rest; generated into the data directory when unset. */
   MERIDIAN_ENCRYPTION_KEY: z
     .string()
@@ -135,6 +143,11 @@ const schema = z.object({
   MERIDIAN_DEPROVISION_TIMEOUT_SECONDS: z.coerce.number().int().min(10, 'must be 10-86400 seconds').max(86400, 'must be 10-86400 seconds').default(600),
   /** A CONNECTED runtime that has not called Meridian for this long (or three of its poll intervals, when longer) counts as stale in the overview. @default 180 */
   MERIDIAN_RUNTIME_STALE_SECONDS: z.coerce.number().int().min(30, 'must be 30-86400 seconds').max(86400, 'must be 30-86400 seconds').default(180),
+  /**
+   * Poll intervals a CONNECTED runtime may miss (plus the API's 15 s of recording lag) before the
+   * reconciler marks it UNREACHABLE; its next call makes it CONNECTED again. @default 3
+   */
+  MERIDIAN_UNREACHABLE_AFTER_INTERVALS: z.coerce.number().int().min(2, 'must be 2-100').max(100, 'must be 2-100').default(DEFAULT_UNREACHABLE_AFTER_INTERVALS),
   /** Whether a worker process starts the reconciler at boot, unless it is running (docs/architecture.md, "Durable intent"). @default true */
   MERIDIAN_RECONCILER: boolean.default(true),
   /** Whether `npm start` runs the runtime host for simulated runtimes in its worker process. @default true */
@@ -191,6 +204,23 @@ export interface CredentialSlotsConfig {
   unusedRetentionDays: number;
 }
 
+/** How long the audit trail keeps its entries. */
+export interface AuditConfig {
+  /** Days an entry is kept before the reconciler removes it (MERIDIAN_AUDIT_RETENTION_DAYS). */
+  retentionDays: number;
+}
+
+/** When a CONNECTED runtime that stopped calling becomes UNREACHABLE (db/liveness.ts). */
+export interface LivenessConfig {
+  /** Poll intervals it may miss (MERIDIAN_UNREACHABLE_AFTER_INTERVALS). */
+  unreachableAfterIntervals: number;
+  /**
+   * How late an API process may record a call, added to the missed intervals: its last-seen flush
+   * interval (tests flush faster). @default 15
+   */
+  recordingLagSeconds?: number;
+}
+
 /** What calls made on a user's behalf may reach (lib/outbound.ts). */
 export interface OutboundConfig {
   /** Loopback and private addresses too (MERIDIAN_OUTBOUND_ALLOW_PRIVATE). */
@@ -218,6 +248,8 @@ export interface Config {
   connector: ConnectorConfig;
   registration: RegistrationConfig;
   credentialSlots: CredentialSlotsConfig;
+  audit: AuditConfig;
+  liveness: LivenessConfig;
   outbound: OutboundConfig;
   provisioning: ProvisioningConfig;
   encryptionKey?: string;
@@ -297,6 +329,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxWebhooksPerApplication: e.MERIDIAN_MAX_WEBHOOKS_PER_APPLICATION,
     },
     credentialSlots: { unusedRetentionDays: e.MERIDIAN_UNUSED_SLOT_RETENTION_DAYS },
+    audit: { retentionDays: e.MERIDIAN_AUDIT_RETENTION_DAYS },
+    liveness: { unreachableAfterIntervals: e.MERIDIAN_UNREACHABLE_AFTER_INTERVALS },
     outbound: { allowPrivate: e.MERIDIAN_OUTBOUND_ALLOW_PRIVATE ?? e.MERIDIAN_SPEC_FETCH_ALLOW_PRIVATE ?? false },
     provisioning: {
       provisionTimeoutMs: e.MERIDIAN_PROVISION_TIMEOUT_SECONDS * 1000,

@@ -59,7 +59,8 @@ const exists = (id: string) =>
  * skipping forever when a workflow is terminated while a workflow task is scheduled or running.)
  */
 async function waitingOnTimer(handle: { fetchHistory(): Promise<{ events?: Array<{ timerStartedEventAttributes?: unknown }> | null }> }) {
-  await expect.poll(async () => (await handle.fetchHistory()).events?.at(-1)?.timerStartedEventAttributes !== undefined, { timeout: 20_000 }).toBe(true);
+  // Decoded histories hold null, not undefined, for the attributes an event does not have.
+  await expect.poll(async () => !!(await handle.fetchHistory()).events?.at(-1)?.timerStartedEventAttributes, { timeout: 20_000 }).toBe(true);
 }
 
 /** The input a workflow was started with. */

@@ -29,6 +29,8 @@ export function activityDeps(config: Config, pool: pg.Pool, temporal: Client): A
     ...sharedDeps(config),
     outbound: config.outbound,
     credentialSlots: config.credentialSlots,
+    audit: config.audit,
+    liveness: config.liveness,
     providers: createProviders(config.dataDir, config.temporal, { outbound: config.outbound }),
     publicUrl: () => publicUrl(config),
   };

@@ -1,6 +1,7 @@
 // Runtime events for applications (docs/architecture.md, flow 4): `runtime.connected` and
 // `runtime.removed` reach every application that shares a scenario with the runtime, each through its
-// own notifyApplication workflow. Provisioning and deprovisioning run this flow as a child.
+// own notifyApplication workflow. Provisioning and deprovisioning run this flow as a child; liveness
+// transitions (`runtime.unreachable`, `runtime.reachable`) start it on its own (services/liveness.ts).
 import { ParentClosePolicy, executeChild, patched, proxyActivities, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/webhooks.js';
 import { MeridianStage, notificationAttributes, runtimeAttributes, workflowId } from './ids.js';
@@ -12,7 +13,10 @@ export type FanOutStage = (typeof FanOutStage)[keyof typeof FanOutStage];
 export interface RuntimeEventInput {
   tenantId: string;
   runtimeId: string;
-  /** Stable id of the event (`<type>:<runtimeId>`): each application is notified of it once. */
+  /**
+   * Stable id of the event (`<type>:<runtimeId>`, for liveness `<type>:<runtimeId>:<transition>`): each
+   * application is notified of it once.
+   */
   eventId: string;
   event: NotificationEvent;
   /** Whom to notify; when not given, the applications sharing a scenario with the runtime now. */
@@ -38,6 +42,16 @@ export function runtimeEvent(type: 'runtime.connected' | 'runtime.removed', runt
     eventId: `${type}:${runtime.runtimeId}`,
     event: { type, runtime: { id: runtime.runtimeId, name: runtime.name, eventUrl: runtime.eventUrl }, configVersion: runtime.configVersion, occurredAt: new Date().toISOString() },
     ...(applicationIds && { applicationIds }),
+  };
+}
+
+/** A liveness event: the runtime's transition number `transition` made it UNREACHABLE, or CONNECTED again. */
+export function livenessEvent(type: 'runtime.unreachable' | 'runtime.reachable', runtime: RuntimeEventFacts, transition: number, occurredAt: Date): RuntimeEventInput {
+  return {
+    tenantId: runtime.tenantId,
+    runtimeId: runtime.runtimeId,
+    eventId: `${type}:${runtime.runtimeId}:${transition}`,
+    event: { type, runtime: { id: runtime.runtimeId, name: runtime.name, eventUrl: runtime.eventUrl }, configVersion: runtime.configVersion, occurredAt: occurredAt.toISOString() },
   };
 }
 

@@ -11,7 +11,14 @@ export const workflowId = {
   agent: (runtimeId: string) => `agent:${runtimeId}`,
   /** One delivery workflow per application and event: a second start for the same event is refused. */
   notify: (applicationId: string, eventId: string) => `notify:${applicationId}:${eventId}`,
-  /** One fan-out per runtime event (`runtime.connected:<runtimeId>`, `runtime.removed:<runtimeId>`). */
+  /** The `n`th redelivery of one delivery (`n` counts its redeliveries, so each is a workflow of its own). */
+  redelivery: (deliveryId: string, n: number) => `redelivery:${deliveryId}:${n}`,
+  /** A redelivery of an application's FAILED deliveries, named after the first of them and its `n`th redelivery. */
+  redeliveries: (applicationId: string, firstDeliveryId: string, n: number) => `redeliveries:${applicationId}:${firstDeliveryId}:${n}`,
+  /**
+   * One fan-out per runtime event (`runtime.connected:<runtimeId>`, `runtime.removed:<runtimeId>`, and per
+   * liveness transition `runtime.unreachable:<runtimeId>:<n>`, `runtime.reachable:<runtimeId>:<n>`).
+   */
   fanOut: (eventId: string) => `fan-out:${eventId}`,
   /** One issuance per request (renewals, runtime certificates): `requestId` is the request's issuance key. */
   certificate: (objectId: string, requestId: string) => `certificate:${objectId}:${requestId}`,

@@ -6,5 +6,6 @@ export { notifyApplication } from './notify.js';
 export { pairing } from './pairing.js';
 export { provisioning } from './provisioning.js';
 export { reconciler } from './reconciler.js';
+export { redeliver } from './redelivery.js';
 export { apiRegistration } from './registration.js';
 export { scenarioAssignment } from './scenario-assignment.js';

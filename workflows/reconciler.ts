@@ -3,7 +3,9 @@
 // that was never started (or is gone) is started again from what PostgreSQL holds; one that closed
 // without finishing its operation fails the operation with the reason. One reconciler per namespace
 // (workflow id `reconciler`); it continues as new after a bounded number of rounds. Each round also
-// removes credential slots that stayed UNUSED longer than MERIDIAN_UNUSED_SLOT_RETENTION_DAYS.
+// removes credential slots that stayed UNUSED longer than MERIDIAN_UNUSED_SLOT_RETENTION_DAYS, and audit
+// entries older than MERIDIAN_AUDIT_RETENTION_DAYS, and marks CONNECTED runtimes that missed
+// MERIDIAN_UNREACHABLE_AFTER_INTERVALS polls UNREACHABLE (applications sharing a scenario are told).
 import { allHandlersFinished, condition, continueAsNew, defineQuery, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { ReconcileActivities, ReconcileRound } from '../activities/reconcile.js';
 import { failureMessage } from './failures.js';
@@ -30,6 +32,10 @@ export interface ReconcilerTotals {
   errors: number;
   /** UNUSED credential slots removed after their retention (absent in totals from before the removal). */
   unusedSlotsRemoved?: number;
+  /** Audit entries removed after their retention (absent in totals from before the pruning). */
+  auditEntriesPruned?: number;
+  /** Runtimes marked UNREACHABLE (absent in totals from before the liveness sweep). */
+  unreachable?: number;
 }
 
 export interface ReconcilerStatus {
@@ -46,7 +52,9 @@ const { reconcileOperations } = proxyActivities<ReconcileActivities>({
   // A round that fails (PostgreSQL down, say) is not retried: the next round comes soon anyway.
   retry: { maximumAttempts: 1 },
 });
-const { removeUnusedCredentialSlots } = proxyActivities<ReconcileActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 1 } });
+const { removeUnusedCredentialSlots, pruneAuditEntries } = proxyActivities<ReconcileActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 1 } });
+// Marks runtimes and starts up to 500 fan-outs; a sweep that fails is not retried: the next round sweeps again.
+const { sweepLiveness } = proxyActivities<ReconcileActivities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 1 } });
 
 export async function reconciler(input: ReconcilerInput = {}): Promise<never> {
   const intervalMs = (input.intervalSeconds ?? 15) * 1000;
@@ -71,6 +79,24 @@ export async function reconciler(input: ReconcilerInput = {}): Promise<never> {
     if (patched('remove-unused-credential-slots')) {
       try {
         status.totals.unusedSlotsRemoved = (status.totals.unusedSlotsRemoved ?? 0) + (await removeUnusedCredentialSlots({ tenantIds: input.tenantIds }));
+      } catch (error) {
+        status.lastError = failureMessage(error);
+        status.totals.errors++;
+      }
+    }
+    // Rounds of histories from before the audit trail replay without its pruning.
+    if (patched('prune-audit-entries')) {
+      try {
+        status.totals.auditEntriesPruned = (status.totals.auditEntriesPruned ?? 0) + (await pruneAuditEntries({ tenantIds: input.tenantIds }));
+      } catch (error) {
+        status.lastError = failureMessage(error);
+        status.totals.errors++;
+      }
+    }
+    // Rounds of histories from before liveness replay without its sweep.
+    if (patched('runtime-liveness')) {
+      try {
+        status.totals.unreachable = (status.totals.unreachable ?? 0) + (await sweepLiveness({ tenantIds: input.tenantIds })).unreachable;
       } catch (error) {
         status.lastError = failureMessage(error);
         status.totals.errors++;

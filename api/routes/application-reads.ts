@@ -26,15 +26,18 @@ export const Delivery = z.object({
   attempts: z.number().int(),
   lastStatus: z.number().int().nullable(),
   lastError: z.string().nullable(),
+  /** How often it was redelivered, and the workflow of the latest redelivery (`redelivery:…` or `redeliveries:…`). */
+  redeliveries: z.number().int(),
+  redeliveryWorkflowId: z.string().nullable(),
   /** The page of its notification workflow (`notify:<applicationId>:<eventId>`) in the Temporal UI, when one is configured. */
   temporalUiUrl: z.url().optional(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
 
-/** The API object of a delivery row of the application, linked to its notification workflow. */
-const toDelivery = (row: DeliveryRow, applicationId: string, link: WorkflowLink): z.infer<typeof Delivery> => {
-  const temporalUiUrl = link(workflowId.notify(applicationId, row.event_id));
+/** The API object of a delivery row of the application, linked to its notification workflow when `link` is given (administrators). */
+export const toDelivery = (row: DeliveryRow, applicationId: string, link?: WorkflowLink): z.infer<typeof Delivery> => {
+  const temporalUiUrl = link?.(workflowId.notify(applicationId, row.event_id));
   return {
     id: row.id,
     webhookId: row.webhook_id,
@@ -44,6 +47,8 @@ const toDelivery = (row: DeliveryRow, applicationId: string, link: WorkflowLink)
     attempts: row.attempts,
     lastStatus: row.last_status,
     lastError: row.last_error,
+    redeliveries: row.redeliveries,
+    redeliveryWorkflowId: row.redelivery_workflow_id,
     ...(temporalUiUrl && { temporalUiUrl }),
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),

@@ -199,6 +199,7 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
       summary: 'Exchange a pairing token for a CSR token and the exact subject to request',
       tag: 'connector',
       auth: 'connector',
+      audited: true,
       responses: {
         200: {
           description: 'What to put in the CSR, and where to send it',
@@ -218,6 +219,7 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
         const { grant, csr } = await withTransaction(pool, async (client) => {
           const redeemed = await redeemToken(client, token, ['application', 'runtime']);
           if (!redeemed) throw invalidToken();
+          req.tokenHolder = { tenantId: redeemed.tenantId, kind: redeemed.objectKind, id: redeemed.objectId };
           return { grant: redeemed, csr: await issueToken(client, { ...redeemed, purpose: 'csr' }, connector.ttl.csr) };
         });
         if (grant.objectKind === 'application') {
@@ -253,6 +255,7 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
         const token = connectorToken(req.get('connector-token'));
         const grant = await peekToken(pool, token, ['csr']);
         if (!grant) throw invalidToken();
+        req.tokenHolder = { tenantId: grant.tenantId, kind: grant.objectKind, id: grant.objectId };
         const csr = checkCsr(body.csr, subjectOf(connector, grant.objectKind, grant.objectId, grant.tenantId));
         const issuanceKey = issuanceKeyOf(token);
         const holder = { tenantId: grant.tenantId, objectKind: grant.objectKind, objectId: grant.objectId };

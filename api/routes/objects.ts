@@ -3,7 +3,7 @@
 import type { Request } from 'express';
 import type pg from 'pg';
 import { z } from 'zod';
-import { configVersion, deleteLabel, getRow, listRows, setLabel, updateScenarios, type ObjectKind, type Row } from '../../db/objects.js';
+import { configState, deleteLabel, getRow, listRows, setLabel, updateScenarios, type ObjectKind, type Row } from '../../db/objects.js';
 import { CHECK_VIOLATION, UNIQUE_VIOLATION, pgError } from '../../db/tx.js';
 import { tenantOf } from '../auth.js';
 import { badRequest, conflict, notFound } from '../problems.js';
@@ -185,11 +185,11 @@ export async function callerRow(pool: pg.Pool, kind: ObjectKind, req: Request): 
 
 /**
  * The caller's configVersion and its ETag; `unchanged` when the request's If-None-Match already names
- * it (answer 304). 404 when the caller was deleted meanwhile.
+ * it (answer 304); its condition, read with them. 404 when the caller was deleted meanwhile.
  */
-export async function configurationTag(pool: pg.Pool, kind: ObjectKind, req: Request): Promise<{ version: number; etag: string; unchanged: boolean }> {
-  const version = await configVersion(pool, kind, req.client!.tenantId, req.client!.id);
-  if (version === undefined) throw notFound(`the ${kind} no longer exists`);
-  const etag = `"${version}"`;
-  return { version, etag, unchanged: req.get('if-none-match') === etag };
+export async function configurationTag(pool: pg.Pool, kind: ObjectKind, req: Request): Promise<{ version: number; etag: string; unchanged: boolean; condition: string }> {
+  const state = await configState(pool, kind, req.client!.tenantId, req.client!.id);
+  if (state === undefined) throw notFound(`the ${kind} no longer exists`);
+  const etag = `"${state.version}"`;
+  return { version: state.version, etag, unchanged: req.get('if-none-match') === etag, condition: state.condition };
 }

@@ -12,7 +12,7 @@ const Counts = z.record(z.string(), z.number().int());
 
 const Overview = z.object({
   applications: Counts.describe('By condition'),
-  runtimes: Counts.describe('By condition'),
+  runtimes: Counts.describe('By condition; UNREACHABLE: CONNECTED runtimes that stopped calling (MERIDIAN_UNREACHABLE_AFTER_INTERVALS), not counted in freshness'),
   freshness: z
     .object({ fresh: z.number().int(), stale: z.number().int(), never: z.number().int() })
     .describe('CONNECTED runtimes by their last call: within staleAfterSeconds (or three of their poll intervals, when longer), longer ago, or not since this was recorded'),

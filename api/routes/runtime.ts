@@ -9,6 +9,8 @@ import { getRow } from '../../db/objects.js';
 import { reportConnected } from '../../db/runtimes.js';
 import type { ConfigWaiters } from '../../services/config-waiters.js';
 import type { LastSeen } from '../../services/last-seen.js';
+import { runtimeCalled } from '../../services/liveness.js';
+import type { Logger } from '../../lib/logger.js';
 import { open, type Keyring } from '../../trust/encryption.js';
 import { workflowId } from '../../workflows/ids.js';
 import { agentConnected } from '../../workflows/provisioning.js';
@@ -81,6 +83,9 @@ export interface OwnRuntimeRouteDeps {
   /** Configuration requests held for `Prefer: wait`, woken by the configuration hint listener. */
   waiters: ConfigWaiters;
   lastSeen: LastSeen;
+  /** The management plane's task queue, where liveness announcements run. */
+  taskQueue: string;
+  logger: Logger;
 }
 
 /** The applications a runtime sees, each of its APIs with the credentials set for this runtime, and only those, decrypted for it alone. */
@@ -92,6 +97,15 @@ async function configurationOf(deps: OwnRuntimeRouteDeps, tenantId: string, runt
     return secret ? { ...api, credentials: JSON.parse(open(deps.keyring, secret)) as unknown } : api;
   };
   return applications.map((application) => ({ ...application, apis: application.apis.map(withCredentials) }));
+}
+
+/**
+ * The runtime called while UNREACHABLE: CONNECTED again, applications told (`runtime.reachable`). A
+ * failure is logged, not answered: the call itself succeeded, and the next one (or the reconciler's
+ * round, for an announcement) tries again.
+ */
+async function calledBack(deps: OwnRuntimeRouteDeps, runtimeId: string): Promise<void> {
+  await runtimeCalled(deps, runtimeId).catch((error: Error) => deps.logger.warn({ runtimeId, err: error.message }, 'runtime called back: not marked CONNECTED or not announced yet'));
 }
 
 /** `GET /v1/runtime`, its configuration and `PUT /v1/runtime/status` (mTLS, runtime certificates). */
@@ -114,7 +128,7 @@ export function ownRuntimeRoutes(deps: OwnRuntimeRouteDeps): Route[] {
       operationId: 'get-runtime-configuration',
       summary:
         'Applications sharing a scenario with the caller, their APIs and events; ETag is the configVersion (If-None-Match → 304; ' +
-        'with Prefer: wait=<seconds>, answered once it changes or the wait ends)',
+        'with Prefer: wait=<seconds>, answered once it changes or the wait ends); a call from an UNREACHABLE runtime makes it CONNECTED again',
       tag: 'runtime',
       auth: 'runtime',
       headers: ConfigurationRequestHeaders,
@@ -130,6 +144,7 @@ export function ownRuntimeRoutes(deps: OwnRuntimeRouteDeps): Route[] {
         const watch = wait > 0 && headers['if-none-match'] !== undefined ? waiters.watch(id) : undefined;
         try {
           let tag = await configurationTag(pool, 'runtime', req);
+          if (tag.condition === 'UNREACHABLE') await calledBack(deps, id);
           let applied = {};
           if (tag.unchanged && watch) {
             const gone = hangUp(res);
@@ -152,7 +167,7 @@ export function ownRuntimeRoutes(deps: OwnRuntimeRouteDeps): Route[] {
       method: 'put',
       path: '/v1/runtime/status',
       operationId: 'report-runtime-status',
-      summary: 'The agent reports CONNECTED and its eventUrl; the first report makes the runtime ready',
+      summary: 'The agent reports CONNECTED and its eventUrl; the first report makes the runtime ready, and one from an UNREACHABLE runtime makes it CONNECTED again',
       tag: 'runtime',
       auth: 'runtime',
       body: z.strictObject({ condition: z.literal('CONNECTED', { error: 'must be CONNECTED' }), eventUrl: HttpUrl, gatewayUrl: HttpUrl.optional() }),
@@ -160,6 +175,7 @@ export function ownRuntimeRoutes(deps: OwnRuntimeRouteDeps): Route[] {
       handle: async ({ req, body }) => {
         const { tenantId, id } = req.client!;
         lastSeen.seen(id);
+        await calledBack(deps, id);
         if (!(await reportConnected(pool, tenantId, id, body.eventUrl))) throw notFound('the runtime no longer exists');
         await temporal.workflow
           .getHandle(workflowId.provisioning(id))

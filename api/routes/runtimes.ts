@@ -25,7 +25,9 @@ export const Runtime = z.object({
   ...objectFields,
   provider: z.enum(PROVIDERS),
   status: z.object({
-    condition: z.enum(['INITIAL', 'PROVISIONING', 'CONNECTING', 'CONNECTED', 'FAILED', 'DEPROVISIONING']),
+    condition: z
+      .enum(['INITIAL', 'PROVISIONING', 'CONNECTING', 'CONNECTED', 'UNREACHABLE', 'FAILED', 'DEPROVISIONING'])
+      .describe('UNREACHABLE: CONNECTED, then missed MERIDIAN_UNREACHABLE_AFTER_INTERVALS of its poll intervals (message: since when); CONNECTED again at its next call'),
     updatedAt: Timestamp,
     message: z.string().optional(),
   }),

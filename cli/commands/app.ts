@@ -3,10 +3,11 @@ import type { Command } from 'commander';
 import { collect, examples, labels } from '../arguments.js';
 import type { Context } from '../context.js';
 import { details, table } from '../output.js';
+import { deliveryColumns, deliveryRow, redeliveryRequest, redeliverySummary, withRedeliverOptions, type RedeliverOptions } from './deliveries.js';
 import { appColumns, appRow, listCommand } from './objects.js';
 import { showOperation } from './op.js';
 
-/** Adds `app create|list|show|delete|pair`. */
+/** Adds `app create|list|show|delete|pair|deliveries|redeliver`. */
 export function appCommands(program: Command, ctx: Context): void {
   const app = program.command('app').description('applications (admin)');
   examples(
@@ -61,5 +62,28 @@ export function appCommands(program: Command, ctx: Context): void {
       );
     }),
     'meridian app pair billing',
+  );
+  examples(
+    app
+      .command('deliveries <app>')
+      .description("the application's most recent webhook deliveries, newest first")
+      .option('--limit <n>', 'how many (1-100)', '50')
+      .action(async (ref: string, o: { limit: string }, cmd: Command) => {
+        const id = (await ctx.resolve(cmd, 'applications', ref)).id;
+        const { items } = await ctx.admin(cmd, 'GET', `/v1/applications/${id}/deliveries?limit=${encodeURIComponent(o.limit)}`);
+        ctx.print(cmd, items, () => table(deliveryColumns, items.map(deliveryRow)));
+      }),
+    'meridian app deliveries billing --limit 10',
+  );
+  examples(
+    withRedeliverOptions(app.command('redeliver <app> [deliveryId]')).action(async (ref: string, deliveryId: string | undefined, o: RedeliverOptions, cmd: Command) => {
+      const { path, body } = redeliveryRequest(deliveryId, o, cmd);
+      const id = (await ctx.resolve(cmd, 'applications', ref)).id;
+      const answer = await ctx.admin(cmd, 'POST', `/v1/applications/${id}/${path}`, body);
+      ctx.print(cmd, answer, () => redeliverySummary(ctx, cmd, answer, true));
+    }),
+    'meridian app redeliver billing 0b6f…                  # one delivery, DELIVERED or FAILED, with its id',
+    'meridian app redeliver billing --failed-since 24h     # every FAILED delivery of the last 24 hours',
+    'meridian app redeliver billing --failed-since 2026-05-01T00:00:00Z --until 2026-05-02T00:00:00Z',
   );
 }

@@ -1,10 +1,29 @@
 // `meridian tenant …` and `meridian token …`: tenants and their admin tokens, in PostgreSQL.
+import os from 'node:os';
 import type { Command } from 'commander';
+import type pg from 'pg';
 import { DnsName } from '../../api/schemas.js';
+import { recordAudit } from '../../db/audit.js';
 import { createAdminToken, ensureTenant, listTenants, revokeAdminToken } from '../../db/tenants.js';
 import { examples } from '../arguments.js';
 import { CommandFailed, tenantId, type Context } from '../context.js';
 import { table } from '../output.js';
+
+/** Who runs the CLI, as the audit trail names an operator acting on PostgreSQL directly. */
+function operator(): string {
+  try {
+    return `operator:${os.userInfo().username}`;
+  } catch {
+    return `operator:${process.env.USER ?? 'unknown'}`;
+  }
+}
+
+/** Records a token's creation or revocation in the tenant's audit trail; a failure is told, not fatal (the change is made). */
+async function auditToken(ctx: Context, pool: pg.Pool, tenantId: string, action: 'create-admin-token' | 'revoke-admin-token', name: string): Promise<void> {
+  await recordAudit(pool, { tenantId, actor: operator(), actorKind: 'operator', action, resource: `/admin-tokens/${name}` }).catch((error: Error) =>
+    ctx.io.err(`warning: the audit entry was not recorded: ${error.message}\n`),
+  );
+}
 
 /** Adds `tenant create|list` and `token create|revoke`. */
 export function tenantCommands(program: Command, ctx: Context): void {
@@ -34,7 +53,12 @@ export function tenantCommands(program: Command, ctx: Context): void {
       .requiredOption('--tenant <name>', 'tenant name')
       .option('--name <label>', 'label, to revoke it later')
       .action(async (o: { tenant: string; name?: string }, cmd: Command) => {
-        const issued = await ctx.withDatabase(async (pool) => createAdminToken(pool, await tenantId(pool, o.tenant), o.name ?? `cli-${new Date().toISOString()}`));
+        const issued = await ctx.withDatabase(async (pool) => {
+          const [id, name] = [await tenantId(pool, o.tenant), o.name ?? `cli-${new Date().toISOString()}`];
+          const token = await createAdminToken(pool, id, name);
+          await auditToken(ctx, pool, id, 'create-admin-token', name);
+          return token;
+        });
         ctx.print(cmd, { token: issued }, () => `${issued}\n`);
         ctx.io.err('(shown once; only its hash is stored)\n');
       }),
@@ -47,7 +71,12 @@ export function tenantCommands(program: Command, ctx: Context): void {
       .requiredOption('--tenant <name>', 'tenant name')
       .requiredOption('--name <label>', 'label given at creation')
       .action(async (o: { tenant: string; name: string }, cmd: Command) => {
-        const revoked = await ctx.withDatabase(async (pool) => revokeAdminToken(pool, await tenantId(pool, o.tenant), o.name));
+        const revoked = await ctx.withDatabase(async (pool) => {
+          const id = await tenantId(pool, o.tenant);
+          const done = await revokeAdminToken(pool, id, o.name);
+          if (done) await auditToken(ctx, pool, id, 'revoke-admin-token', o.name);
+          return done;
+        });
         if (!revoked) throw new CommandFailed('no such live token');
         ctx.print(cmd, { revoked: o.name }, () => 'revoked\n');
       }),

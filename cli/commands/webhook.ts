@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import { examples, readSecret, refuseSecretOption } from '../arguments.js';
 import type { Context } from '../context.js';
+import { redeliveryRequest, redeliverySummary, withRedeliverOptions, type RedeliverOptions } from './deliveries.js';
 
-/** Adds `webhook add`. */
+/** Adds `webhook add|redeliver`. */
 export function webhookCommands(program: Command, ctx: Context): void {
   const webhook = program.command('webhook').description("the application's webhooks (mTLS)");
   const add = webhook
@@ -17,4 +18,13 @@ export function webhookCommands(program: Command, ctx: Context): void {
     });
   refuseSecretOption(add, '--secret <secret>', 'use --secret-file <file> (- for standard input) or MERIDIAN_WEBHOOK_SECRET');
   examples(add, 'printf %s "$WEBHOOK_SECRET" | meridian webhook add https://billing.example.com/meridian --secret-file -');
+  examples(
+    withRedeliverOptions(webhook.command('redeliver [deliveryId]')).action(async (deliveryId: string | undefined, o: RedeliverOptions, cmd: Command) => {
+      const { path, body } = redeliveryRequest(deliveryId, o, cmd);
+      const answer = await ctx.asApplication(cmd, 'POST', `/v1/application/${path}`, body);
+      ctx.print(cmd, answer, () => redeliverySummary(ctx, cmd, answer, false));
+    }),
+    'meridian webhook redeliver 0b6f…                     # the delivery with this Meridian-Delivery id, again',
+    'meridian webhook redeliver --failed-since 7d         # every delivery that FAILED in the last 7 days',
+  );
 }

@@ -19,6 +19,7 @@ export function Overview() {
             <Stat label="deliveries FAILED (24 h)" value={data.failedDeliveries24h} href="#/applications" bad />
             <Stat label="operations in progress" value={data.operations.inProgress} href="#/operations" />
             <Stat label="operations FAILED (24 h)" value={data.operations.failed24h} href="#/operations/FAILED" bad />
+            <Stat label="runtimes UNREACHABLE" value={data.runtimes.UNREACHABLE ?? 0} href="#/runtimes" bad />
             <Stat label={`stale runtimes (silent > ${duration(data.staleAfterSeconds * 1000)})`} value={data.freshness.stale} href="#/runtimes" bad />
           </div>
           <div class="cards">
