@@ -310,6 +310,25 @@ describe('the console in a browser', () => {
     await page.close();
   }, 120_000);
 
+  it('shows the audit trail, newest first, and filters it by resource', async () => {
+    const { token: own } = await createTenant(api.pool);
+    const first = (await call(`${api.url}/v1/applications`, { token: own, body: { name: uniqueName('audited') } })).body;
+    const second = (await call(`${api.url}/v1/applications`, { token: own, body: { name: uniqueName('audited') } })).body;
+    const { page } = await open();
+    await signIn(page, own);
+    await page.getByRole('link', { name: 'Audit', exact: true }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Audit trail' }).count(), SOON).toBe(1);
+    const rows = page.locator('tbody tr');
+    await expect.poll(() => rows.count(), SOON).toBe(2);
+    expect((await rows.nth(0).getByRole('cell').allTextContents()).slice(1, 5)).toEqual([expect.stringMatching(/^admin:/), 'create-application', `/v1/applications/${second.id}`, '201']);
+    await page.getByLabel('Resource').fill(`/v1/applications/${first.id}`);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => rows.count(), SOON).toBe(1);
+    expect(await rows.nth(0).getByRole('cell').nth(3).textContent()).toBe(`/v1/applications/${first.id}`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'audit.png') });
+    await page.close();
+  }, 120_000);
+
   it('lists the tenant\'s application templates with their placeholders', async () => {
     const { token: own } = await createTenant(api.pool);
     const template = {
@@ -360,7 +379,7 @@ describe('the console in a browser', () => {
     await signIn(page);
     const app = (await call(`${api.url}/v1/applications`, { token, body: { name: uniqueName('axe') } })).body;
     const runtime = (await call(`${api.url}/v1/runtimes`, { token, body: { name: uniqueName('axe'), provider: 'simulated' } })).body.runtime;
-    for (const view of ['overview', 'applications', 'runtimes', 'scenarios', 'labels', 'templates', 'operations', `applications/${app.id}`, `runtimes/${runtime.id}`]) {
+    for (const view of ['overview', 'applications', 'runtimes', 'scenarios', 'labels', 'templates', 'operations', 'audit', `applications/${app.id}`, `runtimes/${runtime.id}`]) {
       await page.goto(`${api.url}/console/#/${view}`);
       await expect.poll(() => page.locator('main h1').textContent(), SOON).toMatch(/\w/);
       expect(await accessibilityViolations(page), view).toEqual([]);

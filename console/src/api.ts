@@ -130,6 +130,19 @@ export interface LabelDefinition {
   updatedAt: string;
 }
 
+/** One entry of the audit trail: who changed what, when, in which request. */
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: string;
+  actorKind: string;
+  action: string;
+  resource: string;
+  requestId?: string;
+  status?: number;
+  detail?: Record<string, unknown>;
+}
+
 /** An application template as listed (without its application): the placeholders its values fill in. */
 export interface ApplicationTemplate {
   id: string;

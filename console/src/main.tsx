@@ -4,6 +4,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { Problem, call, session } from './api.js';
 import { ApplicationDetail, Applications } from './applications.js';
+import { Audit } from './audit.js';
 import { LabelDefinitions } from './labels.js';
 import { onRefused } from './live.js';
 import { Operations } from './operations.js';
@@ -72,6 +73,7 @@ function Shell() {
     : page === 'labels' ? <LabelDefinitions />
     : page === 'templates' ? <Templates />
     : page === 'operations' ? <Operations state={id} />
+    : page === 'audit' ? <Audit />
     : <Overview />;
   const link = (to: string, text: string) => (
     <a href={`#/${to}`} aria-current={(page ?? 'overview') === to ? 'page' : undefined}>{text}</a>
@@ -88,6 +90,7 @@ function Shell() {
           {link('labels', 'Labels')}
           {link('templates', 'Templates')}
           {link('operations', 'Operations')}
+          {link('audit', 'Audit')}
           <button type="button" onClick={() => signOut()}>Sign out</button>
         </nav>
       </header>
