@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { untilFinished } from '../client/admin.js';
 import { MtlsClient, loadCredentials } from '../client/connector.js';
-import { call, createTenant, historyText, pairedApplication, receiver, startTestApi, uniqueName, workerLog, type TestApi } from './helpers.js';
+import { call, configurationOfRuntime, connectedRuntimeOf, createTenant, historyText, pairedApplication, receiver, startTestApi, uniqueName, workerLog, type TestApi } from './helpers.js';
 
 let api: TestApi;
 let hooks: Awaited<ReturnType<typeof receiver>>;
@@ -18,28 +17,9 @@ afterAll(async () => {
 
 type Paired = Awaited<ReturnType<typeof pairedApplication>>;
 
-/** The operation once it finished (a loop, not expect.poll, so hooks can use it too). */
-const waitForOperation = (token: string, id: string) => untilFinished(api.url, token, id, { timeoutMs: 90_000, intervalMs: 250 });
 
-/** Creates a runtime and waits until it is CONNECTED. */
-async function connectedRuntime(token: string, fields: Record<string, unknown>) {
-  const created = await call(`${api.url}/v1/runtimes`, { token, body: { name: uniqueName('rt'), pollIntervalSeconds: 600, ...fields } });
-  expect(created.status).toBe(202);
-  expect(await waitForOperation(token, created.body.operation.id)).toMatchObject({ state: 'SUCCEEDED' });
-  return (await call(`${api.url}/v1/runtimes/${created.body.runtime.id}`, { token })).body;
-}
-
-/** What a simulated runtime sees: its configuration, fetched with its own certificate. */
-async function configurationOf(runtimeId: string) {
-  const client = new MtlsClient(loadCredentials(path.join(api.simulatedDir, runtimeId, 'credentials')));
-  try {
-    const res = await client.request('GET', '/v1/runtime/configuration');
-    expect(res.status).toBe(200);
-    return res.body as { configVersion: number; applications: Array<{ id: string; name: string; apis: Array<{ id: string; name: string; credentials?: any }> }> };
-  } finally {
-    client.close();
-  }
-}
+const connectedRuntime = (token: string, fields: Record<string, unknown>) => connectedRuntimeOf(api, token, fields);
+const configurationOf = (runtimeId: string) => configurationOfRuntime(api, runtimeId);
 
 /** API name → the credentials a runtime's configuration carries for it. */
 const apisOfConfig = (config: Awaited<ReturnType<typeof configurationOf>>) => Object.fromEntries(config.applications.flatMap((app) => app.apis.map((x) => [x.name, x.credentials])));

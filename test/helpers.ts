@@ -13,9 +13,10 @@ import { DefaultLogger, NativeConnection, Worker, bundleWorkflowCode, type Workf
 import pg from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RuntimeProvider } from '../activities/providers/provider.js';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
+import { untilFinished } from '../client/admin.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
-import { MtlsClient, connect } from '../client/connector.js';
+import { MtlsClient, connect, loadCredentials } from '../client/connector.js';
 import { startApi, type RunningApi } from '../api/server.js';
 import { startRuntimeHost } from '../runtime/host.js';
 import { createPool } from '../db/pool.js';
@@ -255,6 +256,26 @@ export async function historyText(handle: { fetchHistory(): Promise<unknown> }):
   };
   walk(await handle.fetchHistory());
   return parts.join('\n');
+}
+
+/** Creates a runtime of the tenant (`fields` as POST /v1/runtimes takes them) and waits until its provisioning SUCCEEDED; the runtime then. */
+export async function connectedRuntimeOf(api: TestApi, token: string, fields: Record<string, unknown>) {
+  const created = await call(`${api.url}/v1/runtimes`, { token, body: { name: uniqueName('rt'), pollIntervalSeconds: 600, ...fields } });
+  expect(created.status).toBe(202);
+  expect(await untilFinished(api.url, token, created.body.operation.id, { timeoutMs: 90_000, intervalMs: 250 })).toMatchObject({ state: 'SUCCEEDED' });
+  return (await call(`${api.url}/v1/runtimes/${created.body.runtime.id}`, { token })).body;
+}
+
+/** What a simulated runtime of this API sees: its configuration, fetched with its own certificate. */
+export async function configurationOfRuntime(api: TestApi, runtimeId: string) {
+  const client = new MtlsClient(loadCredentials(path.join(api.simulatedDir, runtimeId, 'credentials')));
+  try {
+    const res = await client.request('GET', '/v1/runtime/configuration');
+    expect(res.status).toBe(200);
+    return res.body as { configVersion: number; applications: Array<{ id: string; name: string; apis: Array<{ id: string; name: string; credentials?: any }> }> };
+  } finally {
+    client.close();
+  }
 }
 
 /** A new tenant with an application paired through the real Connector flow, and its mTLS client. */

@@ -2,11 +2,9 @@
 // tracked by an operation) and when they are created or relabelled; the same path as a change by hand
 // (configVersion, credential slots, configuration.changed). Real API, worker, Temporal and PostgreSQL.
 import crypto from 'node:crypto';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { untilFinished } from '../client/admin.js';
-import { MtlsClient, loadCredentials } from '../client/connector.js';
-import { call, createTenant, pairedApplication, receiver, startTestApi, uniqueName, type TestApi } from './helpers.js';
+import { call, configurationOfRuntime, connectedRuntimeOf, createTenant, pairedApplication, receiver, startTestApi, uniqueName, type TestApi } from './helpers.js';
 
 let api: TestApi;
 let hooks: Awaited<ReturnType<typeof receiver>>;
@@ -22,22 +20,8 @@ afterAll(async () => {
 const finished = (token: string, id: string) => untilFinished(api.url, token, id, { timeoutMs: 90_000, intervalMs: 200 });
 
 /** A simulated runtime of the tenant, CONNECTED. */
-async function connectedRuntime(token: string, fields: Record<string, unknown>) {
-  const created = await call(`${api.url}/v1/runtimes`, { token, body: { name: uniqueName('rt'), provider: 'simulated', pollIntervalSeconds: 600, ...fields } });
-  expect(created.status).toBe(202);
-  expect(await finished(token, created.body.operation.id)).toMatchObject({ state: 'SUCCEEDED' });
-  return created.body.runtime as { id: string };
-}
-
-/** What a simulated runtime sees, fetched with its own certificate. */
-async function configurationOf(runtimeId: string) {
-  const client = new MtlsClient(loadCredentials(path.join(api.simulatedDir, runtimeId, 'credentials')));
-  try {
-    return (await client.request('GET', '/v1/runtime/configuration')).body as { configVersion: number; applications: Array<{ id: string }> };
-  } finally {
-    client.close();
-  }
-}
+const connectedRuntime = (token: string, fields: Record<string, unknown>) => connectedRuntimeOf(api, token, { provider: 'simulated', ...fields }) as Promise<{ id: string }>;
+const configurationOf = (runtimeId: string) => configurationOfRuntime(api, runtimeId);
 
 const deliveries = (pathname: string, type: string, runtimeId: string) =>
   hooks.requests.filter((r) => r.url === pathname).map((r) => JSON.parse(r.body)).filter((b) => b.type === type && b.runtime.id === runtimeId);
