@@ -29,10 +29,15 @@ import {
   type CertificateBundle,
 } from '../trust/ca.js';
 import type { ConnectorConfig } from '../lib/config.js';
+import { readAuthorities } from '../trust/authorities.js';
+import type { Keyring } from '../trust/encryption.js';
 
 export interface ConnectorDeps {
   pool: pg.Pool;
+  /** The CA of the files: the one CA until a rotation records others in PostgreSQL (trust/authorities.ts). */
   ca: Ca;
+  /** Opens the keys of rotated CAs. */
+  keyring: Keyring;
   connector: ConnectorConfig;
 }
 
@@ -55,7 +60,7 @@ export type { CertificateBundle };
 
 /** Live certificates (neither revoked nor scheduled for revocation, unexpired) one application or runtime may hold; a renewal beyond it is refused. */
 export const MAX_LIVE_CERTIFICATES = 5;
-/** How long the certificate a renewal replaced keeps working, so that calls in flight finish: 10 minutes. */
+/** How long the certificate a renewal replaced keeps working by default, so that calls in flight finish: 10 minutes (MERIDIAN_RENEWAL_OVERLAP_SECONDS). */
 export const RENEWAL_OVERLAP_SECONDS = 600;
 /** Revocation reasons of issuance. */
 export const REPLACED_BY_RENEWAL = 'replaced by a renewal';
@@ -65,7 +70,7 @@ export const SUPERSEDED_BY_PAIRING = 'superseded by a new pairing';
 const notAuthorized = (why: string) => ApplicationFailure.nonRetryable(`the certificate request is not authorised: ${why}`, 'NotAuthorized');
 
 /** Activities of the Connector: certificate issuance and the application side of pairing. */
-export function createConnectorActivities({ pool, ca, connector }: ConnectorDeps) {
+export function createConnectorActivities({ pool, ca, keyring, connector }: ConnectorDeps) {
   return {
     /**
      * Signs a CSR with the CA and records the certificate, after re-checking everything it is told against
@@ -89,6 +94,8 @@ export function createConnectorActivities({ pool, ca, connector }: ConnectorDeps
       if (!key) throw notAuthorized('it names no recorded request');
       const holder = { tenantId: input.tenantId, objectKind: input.objectKind, objectId: input.objectId };
       return withTransaction(pool, async (client) => {
+        // Read in the transaction: a certificate is signed by the CA that is ACTIVE when it is recorded.
+        const authorities = await readAuthorities(client, ca, keyring);
         const request = await authorisedRequest(client, key);
         if (!request) throw notAuthorized('no live request is recorded under its issuance key');
         if (request.tenantId !== holder.tenantId || request.objectKind !== holder.objectKind || request.objectId !== holder.objectId) {
@@ -98,7 +105,7 @@ export function createConnectorActivities({ pool, ca, connector }: ConnectorDeps
         // Locked until the certificate is recorded: not deleted, deprovisioned or given another one meanwhile.
         if (!(await certificateHolderExists(client, holder, true))) throw notAuthorized(`the ${holder.objectKind} no longer exists`);
         const earlier = await certificateIssuedFor(client, key);
-        if (earlier) return bundleOf(ca, earlier);
+        if (earlier) return bundleOf(authorities.bundle, earlier);
         if (request.renewsSerial) {
           if (!(await certificateInForce(client, holder, request.renewsSerial))) throw notAuthorized('the certificate it renews is revoked or expired');
           const live = await liveCertificateCount(client, holder.objectId, request.renewsSerial);
@@ -109,14 +116,15 @@ export function createConnectorActivities({ pool, ca, connector }: ConnectorDeps
             );
           }
         }
-        const cert = issue(ca, { publicKey: csr.publicKey!, subject: subjectFields(subject), validityDays: connector.validityDays, usage: 'client' });
-        if (!(await recordCertificate(client, { ...holder, subject: subjectToString(subject) }, cert, key))) {
+        const cert = issue(authorities.active, { publicKey: csr.publicKey!, subject: subjectFields(subject), validityDays: connector.validityDays, usage: 'client' });
+        const owner = { ...holder, subject: subjectToString(subject), issuer: authorities.active.fingerprint };
+        if (!(await recordCertificate(client, owner, cert, key))) {
           // A concurrent run of the same request recorded its certificate first: that one is the answer.
-          return bundleOf(ca, (await certificateIssuedFor(client, key))!);
+          return bundleOf(authorities.bundle, (await certificateIssuedFor(client, key))!);
         }
-        if (request.renewsSerial) await scheduleRevocation(client, request.renewsSerial, RENEWAL_OVERLAP_SECONDS, REPLACED_BY_RENEWAL);
+        if (request.renewsSerial) await scheduleRevocation(client, request.renewsSerial, connector.renewalOverlapSeconds, REPLACED_BY_RENEWAL);
         else await revokeCertificatesOf(client, holder.objectId, SUPERSEDED_BY_PAIRING, cert.serial);
-        return bundleOf(ca, cert);
+        return bundleOf(authorities.bundle, cert);
       });
     },
 

@@ -31,6 +31,7 @@ import {
   memoOperation,
   pairingStart,
   provisioningStart,
+  recoveryStart,
   registrationStart,
   scenarioAssignmentStart,
   startFlow,
@@ -89,6 +90,7 @@ const LABEL: Record<string, string> = {
   PROVISIONING: 'provisioning',
   DEPROVISIONING: 'deprovisioning',
   SCENARIO_ASSIGNMENT: 'scenario assignment',
+  RECOVERY: 'recovery',
 };
 
 export function createReconcileActivities(deps: ReconcileDeps) {
@@ -118,6 +120,16 @@ export function createReconcileActivities(deps: ReconcileDeps) {
           specType: definition.specType,
         });
       }
+      case 'RECOVERY':
+        if (!op.runtime) return 'the runtime no longer exists';
+        return recoveryStart({
+          ...common,
+          runtimeId: op.resource_id,
+          runtimeName: op.runtime.name,
+          provider: op.runtime.provider as Provider,
+          workflowId: op.workflow_id!,
+          reason: 'its certificates expired or were revoked',
+        });
       case 'SCENARIO_ASSIGNMENT':
         if (op.scenario === null) return 'the scenario no longer exists';
         return scenarioAssignmentStart({ ...common, scenarioId: op.resource_id, scenario: op.scenario });

@@ -19,7 +19,10 @@ export interface NotificationBody {
   id: string;
   type: 'runtime.connected' | 'runtime.removed' | 'runtime.unreachable' | 'runtime.reachable' | 'configuration.changed';
   applicationId: string;
-  runtime: { id: string; name: string; eventUrl: string | null };
+  /** The runtime the event is about; null for a `configuration.changed` about Meridian's CAs (`reason`). */
+  runtime: { id: string; name: string; eventUrl: string | null } | null;
+  /** Why a `configuration.changed` without a runtime was sent: `certificate-authority` (a CA rotation's phase). */
+  reason?: 'certificate-authority';
   configVersion: number;
   occurredAt: string;
 }

@@ -13,9 +13,11 @@ import type { LastSeen } from '../services/last-seen.js';
 import { actingScope, recordAnswers } from './audit.js';
 import { adminAuthenticator } from './auth.js';
 import { CONSOLE_DIR, CONSOLE_PATH, consoleRouter } from './console.js';
+import type { AuthorityWatch } from '../trust/authorities.js';
 import { clientAuthenticator, type RevocationList } from './mtls.js';
 import { openApiDocument, withPaths } from './openapi.js';
 import { HttpProblem, errorHandler, notFoundRoute } from './problems.js';
+import { shedExcessRequests } from './shedding.js';
 import { mount, type Route } from './route.js';
 import { ownApplicationRoute, ownApplicationRoutes } from './routes/application/index.js';
 import { applicationReadRoutes } from './routes/application-reads.js';
@@ -63,10 +65,17 @@ export interface ApiDeps {
   runtimeStaleSeconds?: number;
   /** How often the runtimes heard from are written to `last_seen_at`. @default 15000 */
   lastSeenFlushMs?: number;
+  /**
+   * Requests admitted at once; the excess is answered 429 with `Retry-After` (api/shedding.ts). 0 or
+   * unset admits every request; processes started from the configuration get MERIDIAN_MAX_REQUESTS_IN_FLIGHT.
+   */
+  maxRequestsInFlight?: number;
 }
 
 export interface AppContext extends ApiDeps {
   revocations: RevocationList;
+  /** The CAs this process signs with and trusts, re-read as a rotation goes on. */
+  authorities: AuthorityWatch;
   urls: () => { public: string; mtls: string };
   /** Configuration requests held for `Prefer: wait`. */
   waiters: ConfigWaiters;
@@ -121,6 +130,7 @@ export function createApp(ctx: AppContext): Express {
   app.set('trust proxy', ctx.trustProxy ?? false);
   app.set('query parser', 'simple');
   app.use(observe(ctx.logger, ctx.metrics));
+  app.use(shedExcessRequests({ maxInFlight: ctx.maxRequestsInFlight, metrics: ctx.metrics, waiting: () => ctx.waiters.held }));
   app.use(actingScope);
   app.use((_req, _res, next) => void ctx.temporal.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, async () => next()));
   app.use(requireJson);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Problem } from './problems.js';
 import type { Auth, Route } from './route.js';
 import { refusals } from './schemas.js';
+import { isShedable } from './shedding.js';
 
 const SECURITY: Record<Auth, string> = {
   admin: 'adminToken',
@@ -44,11 +45,15 @@ function parameters(route: Route, found: Found) {
 }
 
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });
+/** Answers that tell the client when to come back (`Retry-After`, seconds). */
+const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'string' } } };
+const RETRIED = new Set([429, 503]);
 
 /**
  * The problems an operation can answer with, whatever it does: a request that does not match this
  * document (400), missing or refused credentials (401, 403), a missing resource (404), a state the
- * write conflicts with (409), a body too large or not JSON (413, 415), a dependency unavailable (503).
+ * write conflicts with (409), a body too large or not JSON (413, 415), the API process at its limit of
+ * requests in flight (429, every path but the probes and metrics), a dependency unavailable (503).
  */
 function standardProblems(route: Route): Record<number, string> {
   const hasInput = Boolean(route.params || route.query || route.body);
@@ -66,6 +71,9 @@ function standardProblems(route: Route): Record<number, string> {
   if (route.body) {
     problems[413] = 'The body is larger than 1 MiB';
     problems[415] = 'The body is not UTF-8 application/json';
+  }
+  if (isShedable(route.path)) {
+    problems[429] = 'The API process is working on as many requests as it admits at once (MERIDIAN_MAX_REQUESTS_IN_FLIGHT); retry after `Retry-After` seconds';
   }
   if (route.auth) problems[503] = 'PostgreSQL or Temporal is unavailable; retry after `Retry-After` seconds';
   return problems;
@@ -89,7 +97,7 @@ export function openApiDocument(routes: Route[], version: string) {
       };
     }
     const standard = standardProblems(route);
-    for (const [status, description] of Object.entries(standard)) responses[status] ??= problem(description);
+    for (const [status, description] of Object.entries(standard)) responses[status] ??= { ...problem(description), ...(RETRIED.has(Number(status)) && { headers: RETRY_AFTER }) };
     // A refusal of a request this document allows is marked, so a contract test can tell it from a mismatch.
     for (const [status, reasons] of found) {
       responses[status] = { ...problem([...reasons, ...(standard[status] ? [standard[status]] : [])].join('; ')), 'x-meridian-refusal': reasons };

@@ -8,6 +8,7 @@ import { LastSeen } from '../services/last-seen.js';
 import { ConfigHints } from '../services/config-hints.js';
 import { ConfigWaiters } from '../services/config-waiters.js';
 import { RevocationList, serverCredentials } from './mtls.js';
+import { AuthorityWatch, type Authorities } from '../trust/authorities.js';
 
 export interface RunningServer {
   host: string;
@@ -73,28 +74,46 @@ export interface RunningApi {
 }
 
 /**
+ * The mTLS listener's TLS settings for a set of authorities: every trusted CA verifies client certificates,
+ * and the server certificate (a fresh key, made once per signing CA) comes from the CA every holder trusts.
+ */
+function secureContextOf(hostnames: string[]): (authorities: Authorities) => { key: string; cert: string; ca: string[] } {
+  let server: { by: string; credentials: { key: string; cert: string } } | undefined;
+  return (authorities) => {
+    if (server?.by !== authorities.server.fingerprint) server = { by: authorities.server.fingerprint, credentials: serverCredentials(authorities.server, hostnames) };
+    return { ...server.credentials, ca: authorities.trusted };
+  };
+}
+
+/**
  * The API on its two listeners: public HTTP (admins, token holders) and mTLS (paired applications and
  * runtimes, client certificates verified against the Meridian CA, revocations honoured).
  */
 export async function startApi(deps: ApiDeps, listeners: ApiListeners): Promise<RunningApi> {
   const revocations = await RevocationList.load(deps.pool, deps.logger);
+  const authorities = await AuthorityWatch.load(deps.pool, deps.ca, deps.keyring, deps.logger).catch((error: unknown) => {
+    revocations.stop();
+    throw error;
+  });
   let urls = { public: '', mtls: '' };
   const waiters = new ConfigWaiters();
+  deps.metrics.countHeldBy(() => waiters.held);
   const lastSeen = new LastSeen(deps.pool, deps.logger, deps.lastSeenFlushMs);
-  const app = createApp({ ...deps, revocations, urls: () => urls, waiters, lastSeen });
+  const app = createApp({ ...deps, revocations, authorities, urls: () => urls, waiters, lastSeen });
   const started: RunningServer[] = [];
   let hints: ConfigHints | undefined;
   try {
     started.push(await listen(app, listeners.host, listeners.port, deps.logger));
-    const tlsServer = createTlsServer(
-      { ...serverCredentials(deps.ca, listeners.tlsHostnames), ca: [deps.ca.certPem], requestCert: true, rejectUnauthorized: false },
-      app,
-    );
+    const tlsContext = secureContextOf(listeners.tlsHostnames);
+    const tlsServer = createTlsServer({ ...tlsContext(authorities.current()), requestCert: true, rejectUnauthorized: false }, app);
+    // A rotation's phase: new connections are verified against the new trust (and see the new server certificate).
+    authorities.onChange((current) => tlsServer.setSecureContext(tlsContext(current)));
     started.push(await bind(tlsServer, 'https', listeners.host, listeners.mtlsPort, deps.logger));
     hints = deps.configHints === false ? undefined : await ConfigHints.start(deps.pool, deps.temporal, deps.logger, { waiters, signalAgents: deps.configSignals ?? true });
   } catch (error) {
     // Half started (a port taken, PostgreSQL gone): release what was bound before failing.
     revocations.stop();
+    authorities.stop();
     await Promise.all([...started.map((server) => server.stop()), lastSeen.stop()]);
     throw error;
   }
@@ -110,6 +129,7 @@ export async function startApi(deps: ApiDeps, listeners: ApiListeners): Promise<
     waiters,
     async stop() {
       revocations.stop();
+      authorities.stop();
       // Held configuration requests answer now (304 unless changed), so the listeners do not wait for them.
       waiters.close();
       await Promise.all([http.stop(), mtls.stop(), hints?.stop()]);

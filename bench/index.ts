@@ -4,11 +4,13 @@
 // the production-shaped cluster (`npm run cluster`, likewise in a temporary folder), and prints both
 // side by side.
 import os from 'node:os';
+import { caRotationUnderLoad } from './ca-rotation.js';
 import { certificateIssuance } from './certificates.js';
 import { credentialPropagation } from './credentials.js';
 import { pairings } from './pairing.js';
 import { registrations } from './registration.js';
 import { scale } from './scale.js';
+import { storm } from './storm.js';
 import { printResults, printTable } from './report.js';
 import { localProvisioning, simulatedScale } from './runtimes.js';
 import { SERVERS, withServer, type Server, type Target } from './servers.js';
@@ -57,8 +59,8 @@ const SESSIONS: Session[] = [
   },
 ];
 
-// `scale` starts stacks of its own (one per agent design, dev server): see bench/scale.ts.
-const names = ['certificates', 'scale', ...new Set(SESSIONS.flatMap((session) => session.benchmarks.map((benchmark) => benchmark.name)))];
+// `scale`, `storm` and `rotation` start stacks of their own (dev server): see bench/scale.ts, bench/storm.ts, bench/ca-rotation.ts.
+const names = ['certificates', 'scale', 'storm', 'rotation', ...new Set(SESSIONS.flatMap((session) => session.benchmarks.map((benchmark) => benchmark.name)))];
 if (only && !names.includes(only)) {
   console.error(`unknown benchmark '${only}': one of ${names.join(', ')}`);
   process.exit(2);
@@ -76,6 +78,18 @@ if (selected('certificates')) {
 if (only === 'scale') {
   if (cluster) console.log('scale runs on the dev-server stack only (a stack per agent design)\n');
   await scale();
+  process.exit(process.exitCode ?? 0);
+}
+
+if (only === 'rotation') {
+  if (cluster) console.log('rotation runs on the dev-server stack only (with a runtime host of its own)\n');
+  await caRotationUnderLoad();
+  process.exit(process.exitCode ?? 0);
+}
+
+if (only === 'storm') {
+  if (cluster) console.log('storm runs on the dev-server stack only (with an API process of its own)\n');
+  await storm();
   process.exit(process.exitCode ?? 0);
 }
 

@@ -111,6 +111,26 @@ async function finished(url: string, token: string, operationId: string): Promis
   }
 }
 
+/**
+ * Creates simulated runtimes (`<prefix>-<i>` for i from `runtimeIds.length` up to `count`, in DEFAULT,
+ * polling every {@link POLL_SECONDS}) {@link IN_FLIGHT} at a time, each awaited to SUCCEEDED; adds their
+ * ids to `runtimeIds`.
+ */
+export async function provisionSimulated(url: string, token: string, runtimeIds: string[], count: number, prefix = 'scale'): Promise<void> {
+  let next = runtimeIds.length;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < count) {
+        const i = next++;
+        const created = await api(url, token, 'POST', '/v1/runtimes', { name: `${prefix}-${i}`, provider: 'simulated', scenarios: ['DEFAULT'], pollIntervalSeconds: POLL_SECONDS });
+        const op = await finished(url, token, created.operation.id);
+        if (op.state !== 'SUCCEEDED') throw new Error(`provisioning failed: ${op.message}`);
+        runtimeIds.push(created.runtime.id);
+      }
+    }),
+  );
+}
+
 /** One design at growing counts, on a stack of its own in `dir`. */
 export async function scaleOfDesign(design: Design, counts: number[], observeMs: number): Promise<Row[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `meridian-scale-${design}-`));
@@ -158,18 +178,7 @@ export async function scaleOfDesign(design: Design, counts: number[], observeMs:
       const started = performance.now();
       const before = runtimeIds.length;
       const cpuAtStart = cpuNow();
-      let next = before;
-      await Promise.all(
-        Array.from({ length: IN_FLIGHT }, async () => {
-          while (next < count) {
-            const i = next++;
-            const created = await api(stack.url, token, 'POST', '/v1/runtimes', { name: `scale-${i}`, provider: 'simulated', scenarios: ['DEFAULT'], pollIntervalSeconds: POLL_SECONDS });
-            const op = await finished(stack.url, token, created.operation.id);
-            if (op.state !== 'SUCCEEDED') throw new Error(`provisioning failed: ${op.message}`);
-            runtimeIds.push(created.runtime.id);
-          }
-        }),
-      );
+      await provisionSimulated(stack.url, token, runtimeIds, count);
       const provisionedPerSecond = (count - before) / ((performance.now() - started) / 1000);
       const cpuAtEnd = cpuNow();
       const perRuntime = (name: keyof typeof cpuAtEnd) => (cpuAtEnd[name] - cpuAtStart[name]) / (count - before);

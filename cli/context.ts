@@ -2,8 +2,10 @@
 // the public API as an administrator and to the mTLS listener as the application, name → id
 // resolution, one pager, the database, and the three ways a command fails (exit codes 1 and 2).
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
+import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { adminRequest } from '../client/admin.js';
 import { MtlsClient, loadCredentials } from '../client/connector.js';
@@ -142,6 +144,20 @@ export class Context {
     return `${this.globals(cmd).ui}/namespaces/${this.env.TEMPORAL_NAMESPACE ?? 'default'}/workflows/${encodeURIComponent(workflowId)}`;
   }
 
+  /** Commands on PostgreSQL and Temporal (a CA rotation): the database as {@link withDatabase}, Temporal as configured (TEMPORAL_ADDRESS, or the dev server of `npm start`). */
+  async withPlane<T>(use: (plane: { pool: pg.Pool; temporal: Client; config: Config }) => Promise<T>): Promise<T> {
+    return this.withDatabase(async (pool, config) => {
+      // Loaded here: only these commands need the Temporal client, and every other starts faster without it.
+      const { connectClient } = await import('../lib/temporal.js');
+      const temporal = await connectClient(config.temporal);
+      try {
+        return await use({ pool, temporal, config });
+      } finally {
+        await temporal.connection.close();
+      }
+    });
+  }
+
   /** PostgreSQL commands: DATABASE_URL, or the embedded server of a running `npm start`. */
   async withDatabase<T>(use: (pool: pg.Pool, config: Config) => Promise<T>): Promise<T> {
     const config = loadConfig(this.env);
@@ -151,6 +167,15 @@ export class Context {
     } finally {
       await pool.end();
     }
+  }
+}
+
+/** Who runs the CLI, as the audit trail (and a CA rotation) names an operator acting on PostgreSQL directly. */
+export function operator(): string {
+  try {
+    return `operator:${os.userInfo().username}`;
+  } catch {
+    return `operator:${process.env.USER ?? 'unknown'}`;
   }
 }
 

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { appCommands } from './commands/app.js';
 import { auditCommands } from './commands/audit.js';
+import { caCommands } from './commands/ca.js';
 import { configCommand, connectCommands } from './commands/connect.js';
 import { credentialsCommands } from './commands/credentials.js';
 import { definitionCommands } from './commands/definitions.js';
@@ -24,6 +25,7 @@ import type { Io } from './output.js';
 const GROUPS = [
   tenantCommands,
   keysCommands,
+  caCommands,
   appCommands,
   runtimeCommands,
   scenarioCommands,

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import { createCsr, type Subject, type SubjectAttribute } from '../trust/ca.js';
+import { createCsr, signedBy, type Subject, type SubjectAttribute } from '../trust/ca.js';
 
 export interface Credentials {
   /** PEM private key; it never leaves the client. */
@@ -44,18 +44,34 @@ export function parseSubject(text: string): Subject {
   });
 }
 
-/** How long a step retries while Meridian answers 503 (a dependency unavailable; nothing was used up). */
+/**
+ * How long a step retries while Meridian answers 503 (a dependency unavailable) or 429 (too busy; the
+ * request was not looked at): nothing was used up either way.
+ */
 const UNAVAILABLE_BUDGET_MS = 120_000;
 
-/** One step's request: retried after `Retry-After` while the answer is 503, then its JSON body or a `ConnectorError`. */
+/** Answers that mean "the same request later": 429 (Meridian shed it) and 503 (a dependency unavailable). */
+export const retryLater = (status: number) => status === 429 || status === 503;
+
+/**
+ * Milliseconds to wait before asking again after a {@link retryLater} answer: its `Retry-After` seconds
+ * (2 without one, at most 10), plus up to a second at random, so that clients answered in the same
+ * instant do not come back in it.
+ */
+export function retryAfterMs(retryAfter: string | string[] | null | undefined, random = Math.random): number {
+  const seconds = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+  return Math.min(Number.isFinite(seconds) && seconds > 0 ? seconds : 2, 10) * 1000 + Math.floor(random() * 1000);
+}
+
+/** One step's request: retried after `Retry-After` while the answer is 429 or 503, then its JSON body or a `ConnectorError`. */
 async function json<T>(url: string, init: RequestInit, step: string): Promise<T> {
   const giveUpAt = Date.now() + UNAVAILABLE_BUDGET_MS;
   for (;;) {
     const res = await fetch(url, init);
     const body = (await res.json().catch(() => undefined)) as T | undefined;
     if (res.ok) return body as T;
-    const wait = Math.min(Number(res.headers.get('retry-after')) || 2, 10) * 1000;
-    if (res.status !== 503 || Date.now() + wait > giveUpAt) throw new ConnectorError(res.status, body as { detail?: string }, step);
+    const wait = retryAfterMs(res.headers.get('retry-after'));
+    if (!retryLater(res.status) || Date.now() + wait > giveUpAt) throw new ConnectorError(res.status, body as { detail?: string }, step);
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }
@@ -110,6 +126,24 @@ export function loadCredentials(dir: string): Credentials {
   return { key: read('client.key'), certificate: read('client.crt'), caCertificate: read('ca.crt'), ...JSON.parse(read('meridian.json')) };
 }
 
+/**
+ * What a configuration (`GET /v1/application/configuration`, `GET /v1/runtime/configuration`) asks of the
+ * holder of `credentials` during a CA rotation: trust the new bundle (`trust`: the credentials with it, when
+ * it differs), and renew when the CA that signs new certificates did not sign this one (`renew`). A bundle
+ * without the CA that signed this certificate (an outdated answer) is not adopted.
+ */
+export function trustChange(credentials: Credentials, configuration: { trustBundle?: string; issuingCa?: string }): { trust?: Credentials; renew: boolean } {
+  const { trustBundle, issuingCa } = configuration;
+  const adoptable = trustBundle && trustBundle !== credentials.caCertificate && pemCertificates(trustBundle).some((ca) => signedBy(credentials.certificate, ca));
+  return {
+    ...(adoptable && { trust: { ...credentials, caCertificate: trustBundle } }),
+    renew: Boolean(issuingCa) && !signedBy(credentials.certificate, issuingCa!),
+  };
+}
+
+/** The certificates of a PEM bundle, one by one. */
+const pemCertificates = (bundle: string) => bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
+
 export interface MtlsResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -151,14 +185,48 @@ export class MtlsClient {
     });
   }
 
+  /**
+   * One call, asked again after `Retry-After` while Meridian answers 429 or 503, for at most two minutes;
+   * then the last answer. Only for calls that may be repeated (a renewal with the same CSR is answered
+   * with the certificate issued first).
+   */
+  async requestUntilAnswered(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<MtlsResponse> {
+    const giveUpAt = Date.now() + UNAVAILABLE_BUDGET_MS;
+    for (;;) {
+      const res = await this.request(method, urlPath, body, headers);
+      const wait = retryAfterMs(res.headers['retry-after']);
+      if (!retryLater(res.status) || Date.now() + wait > giveUpAt) return res;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
   /** A new key and certificate for the same subject; Meridian revokes the current one 10 minutes later. */
   async renew(): Promise<Credentials> {
     const privateKey = await newKey();
     const subject = new X509Certificate(this.credentials.certificate).subject.split('\n').join(', ');
     const csr = createCsr(privateKey, parseSubject(subject));
-    const res = await this.request('POST', '/connector/v1/certificates/renewals', { csr });
+    const res = await this.requestUntilAnswered('POST', '/connector/v1/certificates/renewals', { csr });
     if (res.status !== 201) throw new ConnectorError(res.status, res.body, 'renewal');
-    return { ...this.credentials, key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), certificate: res.body.clientCertificate };
+    // The CA certificates come along: during a CA rotation they are the trust bundle (old and new CA).
+    return { ...this.credentials, key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), certificate: res.body.clientCertificate, caCertificate: res.body.caCertificate };
+  }
+
+  /**
+   * Does what a configuration this client fetched asks during a CA rotation ({@link trustChange}): returns a
+   * client that trusts the new bundle and, when the issuing CA did not sign this certificate, holds a renewed
+   * one; `this` when nothing changed (the replaced client is closed). Save its `credentials` to keep them.
+   */
+  async followTrust(configuration: { trustBundle?: string; issuingCa?: string }): Promise<MtlsClient> {
+    const change = trustChange(this.credentials, configuration);
+    if (!change.trust && !change.renew) return this;
+    let next: MtlsClient = change.trust ? new MtlsClient(change.trust) : this;
+    if (change.renew) {
+      const renewed = new MtlsClient(await next.renew());
+      if (next !== this) next.close();
+      next = renewed;
+    }
+    this.close();
+    return next;
   }
 
   /** Revokes the calling certificate. */

@@ -11,10 +11,21 @@ export interface CertificateHolder {
 
 export interface CertificateOwner extends CertificateHolder {
   subject: string;
+  /** Fingerprint of the CA that signed it. */
+  issuer?: string;
 }
 
 /** What a revocation read or a listing counts as in force: revoked now, not merely scheduled. */
 const REVOKED = 'revoked_at IS NOT NULL AND revoked_at <= now()';
+/**
+ * A certificate that still works: unexpired and not revoked yet (the one a renewal replaced works until its
+ * scheduled revocation). `alias` qualifies the columns.
+ */
+export const WORKING = (alias?: string) => {
+  const c = alias ? `${alias}.` : '';
+  return `${c}not_after > now() AND (${c}revoked_at IS NULL OR ${c}revoked_at > now())`;
+};
+
 /** Neither revoked nor scheduled for revocation, and not expired. */
 const LIVE = 'revoked_at IS NULL AND not_after > now()';
 
@@ -24,9 +35,9 @@ const LIVE = 'revoked_at IS NULL AND not_after > now()';
  */
 export async function recordCertificate(db: Db, owner: CertificateOwner, cert: IssuedCertificate, issuanceKey?: string): Promise<boolean> {
   const { rowCount } = await db.query(
-    `INSERT INTO certificates (serial, tenant_id, object_kind, object_id, subject, fingerprint, not_before, not_after, pem, issuance_key)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (issuance_key) DO NOTHING`,
-    [cert.serial, owner.tenantId, owner.objectKind, owner.objectId, owner.subject, cert.fingerprint, cert.notBefore, cert.notAfter, cert.pem, issuanceKey ?? null],
+    `INSERT INTO certificates (serial, tenant_id, object_kind, object_id, subject, fingerprint, not_before, not_after, pem, issuance_key, issuer)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (issuance_key) DO NOTHING`,
+    [cert.serial, owner.tenantId, owner.objectKind, owner.objectId, owner.subject, cert.fingerprint, cert.notBefore, cert.notAfter, cert.pem, issuanceKey ?? null, owner.issuer ?? null],
   );
   return rowCount === 1;
 }

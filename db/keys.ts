@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { BOUND, open, seal, type Binding, type Keyring } from '../trust/encryption.js';
+import { caKeyBinding } from './authorities.js';
 import { slotSecretBindings } from './credentials.js';
 import { defaultCredentialsBinding } from './definitions.js';
 import { webhookSecretBinding } from './webhooks.js';
@@ -21,6 +22,12 @@ const SEALED: Array<{ table: string; ciphertext: string; keyId: string; rowKey?:
     ciphertext: 'secret_ciphertext',
     keyId: 'secret_key_id',
     rowKey: { columns: 'tenant_id, api_id, runtime_id', bindings: (r) => slotSecretBindings(r.tenant_id!, r.api_id!, r.runtime_id!) },
+  },
+  {
+    table: 'certificate_authorities',
+    ciphertext: 'key_ciphertext',
+    keyId: 'key_id',
+    rowKey: { columns: 'fingerprint', bindings: (r) => [caKeyBinding(r.fingerprint!)] },
   },
   {
     table: 'definitions',

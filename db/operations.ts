@@ -2,7 +2,7 @@ import { InvalidCursor } from './objects.js';
 import { decodeCursor, encodeCursor, type Page } from './page.js';
 import type { Db } from './tx.js';
 
-export const OPERATION_TYPES = ['PAIRING', 'API_REGISTRATION', 'PROVISIONING', 'DEPROVISIONING', 'UNREGISTRATION', 'SCENARIO_ASSIGNMENT'] as const;
+export const OPERATION_TYPES = ['PAIRING', 'API_REGISTRATION', 'PROVISIONING', 'DEPROVISIONING', 'UNREGISTRATION', 'SCENARIO_ASSIGNMENT', 'RECOVERY'] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 export const OPERATION_STATES = ['IN_PROGRESS', 'SUCCEEDED', 'FAILED'] as const;
 export type OperationState = (typeof OPERATION_STATES)[number];
@@ -89,7 +89,7 @@ export async function supersedeRegistrations(db: Db, definitionId: string): Prom
 export interface UnfinishedOperation extends OperationRow {
   /** A newer operation of the same type exists for the same resource. */
   superseded: boolean;
-  /** PROVISIONING, DEPROVISIONING: the runtime, when it still exists. */
+  /** PROVISIONING, DEPROVISIONING, RECOVERY: the runtime, when it still exists. */
   runtime: { name: string; provider: string } | null;
   /** API_REGISTRATION: the definition, when it still exists. */
   definition: { applicationId: string; kind: 'API' | 'EVENT'; name: string; specType: string | null } | null;
@@ -110,7 +110,7 @@ export async function unfinishedOperations(db: Db, options: { startedBefore: Dat
          ELSE json_build_object('applicationId', d.application_id, 'kind', d.kind, 'name', d.name, 'specType', d.spec_type) END AS definition,
        s.name AS scenario
      FROM operations o
-     LEFT JOIN runtimes r ON o.type IN ('PROVISIONING', 'DEPROVISIONING') AND r.id = o.resource_id
+     LEFT JOIN runtimes r ON o.type IN ('PROVISIONING', 'DEPROVISIONING', 'RECOVERY') AND r.id = o.resource_id
      LEFT JOIN definitions d ON o.type = 'API_REGISTRATION' AND d.id = o.resource_id
      LEFT JOIN scenarios s ON o.type = 'SCENARIO_ASSIGNMENT' AND s.id = o.resource_id
      WHERE o.state = 'IN_PROGRESS' AND o.workflow_id IS NOT NULL AND o.started_at < $1

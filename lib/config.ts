@@ -29,6 +29,9 @@ export const DEFAULT_AUDIT_RETENTION_DAYS = 90;
 /** Poll intervals a CONNECTED runtime may miss before it is UNREACHABLE, unless MERIDIAN_UNREACHABLE_AFTER_INTERVALS says otherwise. */
 export const DEFAULT_UNREACHABLE_AFTER_INTERVALS = 3;
 
+/** Requests one API process works on at once, unless MERIDIAN_MAX_REQUESTS_IN_FLIGHT says otherwise (api/shedding.ts). */
+export const DEFAULT_MAX_REQUESTS_IN_FLIGHT = 200;
+
 /**
  * Every environment variable Meridian reads, with its rule and default.
  * The README's configuration table mirrors this schema.
@@ -85,6 +88,7 @@ const schema = z.object({
   MERIDIAN_CA_KEY_FILE: optionalPath,
   /** Lifetime of issued client certificates. @default 90 */
   MERIDIAN_CERT_VALIDITY_DAYS: z.coerce.number().int().min(1, 'must be 1-825 days').max(825, 'must be 1-825 days').default(90),
+  MERIDIAN_RENEWAL_OVERLAP_SECONDS: z.coerce.number().int().min(0, 'must be 0-86400 seconds').max(86_400, 'must be 0-86400 seconds').default(600),
   /** L, ST and C of issued certificate subjects. */
   MERIDIAN_CERT_LOCALITY: subjectValue.default('Waldorf'),
   MERIDIAN_CERT_PROVINCE: subjectValue.default('Baden-Wuerttemberg'),
@@ -164,6 +168,16 @@ const schema = z.object({
   MERIDIAN_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Trust X-Forwarded-* headers from a reverse proxy. @default false */
   MERIDIAN_TRUST_PROXY: boolean.default(false),
+  /**
+   * Requests one API process works on at once (held configuration long polls not counted); more are answered
+   * 429 with Retry-After at once. 0 admits every request. @default 200
+   */
+  MERIDIAN_MAX_REQUESTS_IN_FLIGHT: z.coerce
+    .number()
+    .int('must be a whole number (0 = no limit, or 1-100000)')
+    .min(0, 'must be 0 (no limit) or 1-100000')
+    .max(100_000, 'must be 0 (no limit) or 1-100000')
+    .default(DEFAULT_MAX_REQUESTS_IN_FLIGHT),
   /** pino level. @default info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -181,6 +195,8 @@ export interface ConnectorConfig {
   /** L, ST, C appended to every issued subject. */
   subjectExtras: { L: string; ST: string; C: string };
   validityDays: number;
+  /** How long the certificate a renewal replaced keeps working, so that calls in flight finish (MERIDIAN_RENEWAL_OVERLAP_SECONDS). @default 600 */
+  renewalOverlapSeconds: number;
   /** One-time token lifetimes in seconds by purpose. */
   ttl: { application: number; runtime: number; csr: number };
 }
@@ -257,6 +273,8 @@ export interface Config {
   /** Hint runtime agents on configuration changes. */
   configHints: boolean;
   runtimeStaleSeconds: number;
+  /** Requests one API process admits at once; 0: every request (MERIDIAN_MAX_REQUESTS_IN_FLIGHT). */
+  maxRequestsInFlight: number;
   taskQueue: string;
   /** Start the reconciler at worker boot. */
   reconciler: boolean;
@@ -319,6 +337,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     connector: {
       subjectExtras: { L: e.MERIDIAN_CERT_LOCALITY, ST: e.MERIDIAN_CERT_PROVINCE, C: e.MERIDIAN_CERT_COUNTRY },
       validityDays: e.MERIDIAN_CERT_VALIDITY_DAYS,
+      renewalOverlapSeconds: e.MERIDIAN_RENEWAL_OVERLAP_SECONDS,
       ttl: { application: e.MERIDIAN_APPLICATION_TOKEN_TTL, runtime: e.MERIDIAN_RUNTIME_TOKEN_TTL, csr: e.MERIDIAN_CSR_TOKEN_TTL },
     },
     registration: {
@@ -342,6 +361,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     previousEncryptionKeys: e.MERIDIAN_ENCRYPTION_PREVIOUS_KEYS,
     configHints: e.MERIDIAN_CONFIG_HINTS,
     runtimeStaleSeconds: e.MERIDIAN_RUNTIME_STALE_SECONDS,
+    maxRequestsInFlight: e.MERIDIAN_MAX_REQUESTS_IN_FLIGHT,
     taskQueue: e.MERIDIAN_TASK_QUEUE,
     reconciler: e.MERIDIAN_RECONCILER,
     runtimeHost: e.MERIDIAN_RUNTIME_HOST,

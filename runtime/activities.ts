@@ -3,9 +3,9 @@ import path from 'node:path';
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { MtlsClient, loadCredentials, newKey, requestCertificate, requestSigning, saveCredentials, type MtlsResponse, type SigningRequest } from '../client/connector.js';
+import { MtlsClient, loadCredentials, newKey, requestCertificate, requestSigning, retryAfterMs, saveCredentials, trustChange, type MtlsResponse, type SigningRequest } from '../client/connector.js';
 import { modulePath } from '../lib/modules.js';
-import { runtimeFiles, writeAtomically, type Injection } from './files.js';
+import { readJson, runtimeFiles, writeAtomically, type Injection, type RuntimeFiles } from './files.js';
 
 /** The agent workflow's source: what a runtime's agent worker runs next to {@link createAgentActivities}. */
 export const AGENT_WORKFLOWS = modulePath('../workflows/agent', import.meta.url);
@@ -33,9 +33,21 @@ export const AGENT_WORKER_OPTIONS = {
 /** Attempts of one configuration request in a watch before the watch ends with the failure. */
 const WATCH_ATTEMPTS = 3;
 
+/** How long a poll (`syncConfiguration`, a local activity of one minute) asks again while Meridian sheds it (429). */
+const SHED_BUDGET_MS = 30_000;
+
+/**
+ * The wait before a watch asks again after its `failures`-th failure in a row: 1 s, then 2 s, each drawn
+ * from half to one and a half times that, so that the watches a restart of the API broke all at once do
+ * not all ask again in the same instant.
+ */
+export const watchRetryMs = (failures: number, random = Math.random) => Math.round(1000 * 2 ** (failures - 1) * (0.5 + random()));
+
 /** What a benchmark or a test hears of the agents' work: each configuration answer, each applied version. */
 export interface AgentObserver {
   fetched?(runtimeId: string, status: number): void;
+  /** A configuration request of a watch that got no answer (connection refused or reset). */
+  unanswered?(runtimeId: string, error: Error): void;
   applied?(runtimeId: string, configVersion: number): void;
 }
 
@@ -54,8 +66,13 @@ export interface SyncResult {
   etag?: string;
   /** SHA-256 of what was applied, so history shows that something changed without showing it. */
   digest?: string;
+  /** The certificate was not signed by the CA that signs new ones (a CA rotation is under way): renew it now. */
+  renew?: boolean;
   applications?: number;
 }
+
+/** `injected.json` while the token is being exchanged: the signing request's answer replaces the token. */
+type PendingInjection = Injection & { signing?: SigningRequest };
 
 const lifeOf = (pem: string): CertificateLife => {
   const cert = new X509Certificate(pem);
@@ -73,6 +90,14 @@ export function createAgentActivities({ root, eventUrl, observer }: { root: stri
   };
   const client = (runtimeId: string) => new MtlsClient(loadCredentials(runtimeFiles(root, runtimeId).credentials));
 
+  /** A configuration's trust bundle becomes the runtime's (a CA rotation); says whether to renew under the new CA. */
+  const adoptTrust = (runtimeId: string, configuration: { trustBundle?: string; issuingCa?: string }) => {
+    const dir = runtimeFiles(root, runtimeId).credentials;
+    const change = trustChange(loadCredentials(dir), configuration);
+    if (change.trust) writeAtomically(path.join(dir, 'ca.crt'), change.trust.caCertificate, 0o644);
+    return change;
+  };
+
   /** A configuration answer other than 304: applied (written) unless that version already is, and summed up. */
   const applied = (runtimeId: string, res: MtlsResponse): SyncResult => {
     if (res.status === 401) throw ApplicationFailure.nonRetryable('the runtime certificate was refused', 'CertificateRefused');
@@ -85,7 +110,33 @@ export function createAgentActivities({ root, eventUrl, observer }: { root: stri
       writeAtomically(file, text);
       observer?.applied?.(runtimeId, res.body.configVersion);
     }
-    return { changed: true, configVersion: res.body.configVersion, etag: String(res.headers.etag ?? ''), digest, applications: res.body.applications.length };
+    const { renew } = adoptTrust(runtimeId, res.body);
+    return { changed: true, configVersion: res.body.configVersion, etag: String(res.headers.etag ?? ''), digest, applications: res.body.applications.length, ...(renew && { renew }) };
+  };
+
+  /**
+   * The Connector exchange with the injected one-time token: signing request, key, CSR, certificate. Each
+   * step's result is kept before the next step (CSR token, then key), so a retried attempt resumes instead
+   * of reusing a spent token.
+   */
+  const exchangeInjection = async (files: RuntimeFiles): Promise<CertificateLife> => {
+    let injection = JSON.parse(fs.readFileSync(files.injected, 'utf8')) as PendingInjection;
+    const rejected = (error: Error & { status?: number }) => {
+      if (error.status === 401) throw ApplicationFailure.nonRetryable('the injected token is invalid or expired', 'TokenRejected');
+      throw error;
+    };
+    if (!injection.signing) {
+      if (!injection.token) throw ApplicationFailure.nonRetryable('no connector token was injected', 'NotInjected');
+      const signing = await requestSigning(injection.connectorUrl, injection.token).catch(rejected);
+      injection = { ...injection, token: undefined, signing };
+      writeAtomically(files.injected, JSON.stringify(injection));
+    }
+    if (!fs.existsSync(files.pendingKey)) writeAtomically(files.pendingKey, (await newKey()).export({ type: 'pkcs8', format: 'pem' }).toString());
+    const credentials = await requestCertificate(injection.signing!, createPrivateKey(fs.readFileSync(files.pendingKey, 'utf8'))).catch(rejected);
+    saveCredentials(files.credentials, credentials);
+    writeAtomically(files.injected, JSON.stringify({ ...injection, signing: undefined }));
+    fs.rmSync(files.pendingKey, { force: true });
+    return lifeOf(credentials.certificate);
   };
 
   return {
@@ -98,23 +149,40 @@ export function createAgentActivities({ root, eventUrl, observer }: { root: stri
       if (fs.existsSync(path.join(files.credentials, 'client.crt'))) {
         return lifeOf(fs.readFileSync(path.join(files.credentials, 'client.crt'), 'utf8'));
       }
-      let injection = JSON.parse(fs.readFileSync(files.injected, 'utf8')) as Injection & { signing?: SigningRequest };
-      const rejected = (error: Error & { status?: number }) => {
-        if (error.status === 401) throw ApplicationFailure.nonRetryable('the injected token is invalid or expired', 'TokenRejected');
-        throw error;
-      };
-      if (!injection.signing) {
-        if (!injection.token) throw ApplicationFailure.nonRetryable('no connector token was injected', 'NotInjected');
-        const signing = await requestSigning(injection.connectorUrl, injection.token).catch(rejected);
-        injection = { ...injection, token: undefined, signing };
-        writeAtomically(files.injected, JSON.stringify(injection));
+      return exchangeInjection(files);
+    },
+
+    /**
+     * After the runtime's certificate was refused (expired, or revoked, while it was stopped say): a new key
+     * and certificate with the fresh one-time token Meridian's recovery injected through the provider
+     * (workflows/recovery.ts); the refused credentials are replaced once the new certificate is in hand.
+     * Until a token is injected it fails with `NotInjected`, retried by the agent's retry policy, unless
+     * Meridian accepts the current certificate again (the refusal passed: it is kept); a token that is
+     * refused (expired, or used) is dropped, so that the next attempt waits for a fresh one.
+     */
+    async reconnectRuntime({ runtimeId }: { runtimeId: string }): Promise<CertificateLife> {
+      const files = runtimeFiles(root, runtimeId);
+      const injection = readJson<PendingInjection>(files.injected);
+      if (!injection?.token && !injection?.signing) {
+        const mtls = client(runtimeId);
+        try {
+          const res = await mtls.request('GET', '/v1/runtime').catch((error: Error) => ({ status: 0, error }));
+          if (res.status === 200) return lifeOf(mtls.credentials.certificate);
+        } finally {
+          mtls.close();
+        }
+        throw ApplicationFailure.retryable('the runtime certificate is refused and no fresh connector token was injected yet', 'NotInjected');
       }
-      if (!fs.existsSync(files.pendingKey)) writeAtomically(files.pendingKey, (await newKey()).export({ type: 'pkcs8', format: 'pem' }).toString());
-      const credentials = await requestCertificate(injection.signing!, createPrivateKey(fs.readFileSync(files.pendingKey, 'utf8'))).catch(rejected);
-      saveCredentials(files.credentials, credentials);
-      writeAtomically(files.injected, JSON.stringify({ ...injection, signing: undefined }));
-      fs.rmSync(files.pendingKey, { force: true });
-      return lifeOf(credentials.certificate);
+      try {
+        return await exchangeInjection(files);
+      } catch (error) {
+        if (!(error instanceof ApplicationFailure && error.type === 'TokenRejected')) throw error;
+        // Dropped only if it is still the token that was refused: a fresh injection meanwhile stays.
+        const now = readJson<PendingInjection>(files.injected);
+        if (now && now.token === injection.token) writeAtomically(files.injected, JSON.stringify({ ...now, token: undefined, signing: undefined }));
+        fs.rmSync(files.pendingKey, { force: true });
+        throw ApplicationFailure.retryable(`${error.message}; waiting for a fresh one`, 'TokenRejected');
+      }
     },
 
     /** Tells Meridian the runtime is CONNECTED and where it takes events. */
@@ -122,7 +190,8 @@ export function createAgentActivities({ root, eventUrl, observer }: { root: stri
       const mtls = client(runtimeId);
       try {
         const url = eventUrl(runtimeId);
-        const res = await mtls.request('PUT', '/v1/runtime/status', { condition: 'CONNECTED', eventUrl: url, gatewayUrl: url.replace(/\/events$/, '/gateway') });
+        // Asked again after Retry-After while Meridian sheds it (429) or a dependency is down (503): the report is idempotent.
+        const res = await mtls.requestUntilAnswered('PUT', '/v1/runtime/status', { condition: 'CONNECTED', eventUrl: url, gatewayUrl: url.replace(/\/events$/, '/gateway') });
         if (res.status !== 200) throw new Error(`status report: HTTP ${res.status} ${res.body?.detail ?? ''}`);
         return { eventUrl: url };
       } finally {
@@ -130,11 +199,21 @@ export function createAgentActivities({ root, eventUrl, observer }: { root: stri
       }
     },
 
-    /** Fetches the configuration with If-None-Match and applies it when it changed. */
+    /**
+     * Fetches the configuration with If-None-Match and applies it when it changed. A request Meridian
+     * sheds (429) is asked again after its Retry-After, for up to {@link SHED_BUDGET_MS}; any other failure
+     * is the workflow's to back off from.
+     */
     async syncConfiguration({ runtimeId, etag }: { runtimeId: string; etag?: string }): Promise<SyncResult> {
       const mtls = client(runtimeId);
       try {
-        const res = fetched(runtimeId, await mtls.request('GET', '/v1/runtime/configuration', undefined, etag ? { 'if-none-match': etag } : {}));
+        const ask = async () => fetched(runtimeId, await mtls.request('GET', '/v1/runtime/configuration', undefined, etag ? { 'if-none-match': etag } : {}));
+        const giveUpAt = Date.now() + SHED_BUDGET_MS;
+        let res = await ask();
+        for (let wait = retryAfterMs(res.headers['retry-after']); res.status === 429 && Date.now() + wait < giveUpAt; wait = retryAfterMs(res.headers['retry-after'])) {
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          res = await ask();
+        }
         if (res.status === 304) return { changed: false, etag };
         return applied(runtimeId, res);
       } finally {
@@ -146,7 +225,8 @@ export function createAgentActivities({ root, eventUrl, observer }: { root: stri
      * The `watch` design's wait (workflows/agent.ts): long-polls the configuration (`Prefer: wait`, one
      * poll interval at a time) until it changed (applied, then returned), the renewal is due, `runMs`
      * passed, or a fetch failed {@link WATCH_ATTEMPTS} times in a row (returned as `error`, so the
-     * workflow's backoff shows in `status`). The ETag goes into every heartbeat, so a re-run after a
+     * workflow's backoff shows in `status`); a shed request (429) is asked again after its Retry-After
+     * and is no failure. The ETag goes into every heartbeat, so a re-run after a
      * crash goes on from the last answer; a version already applied is not written again. An API that
      * does not hold the request (no `Preference-Applied`) is polled every interval instead.
      */
@@ -168,13 +248,22 @@ export function createAgentActivities({ root, eventUrl, observer }: { root: stri
             .then((answer) => fetched(input.runtimeId, answer))
             .catch((error: Error) => {
               if (context.cancellationSignal.aborted) throw error;
+              observer?.unanswered?.(input.runtimeId, error);
               return error;
             });
-          // Meridian busy for a moment (a fan-out to thousands of runtimes) or a dropped connection: asked
-          // again after 1, 2 s before the workflow hears of it and backs off for a poll interval or more.
+          // Shed (429): Meridian is up but admits no more requests at the moment. Not a failure: asked again
+          // after its Retry-After (spread by the API and here), for as long as the watch runs.
+          if (!(res instanceof Error) && res.status === 429) {
+            context.heartbeat({ etag });
+            await context.sleep(Math.min(retryAfterMs(res.headers['retry-after']), Math.max(0, until - Date.now())));
+            continue;
+          }
+          // Meridian busy for a moment (a fan-out to thousands of runtimes) or a dropped connection (the API
+          // restarting): asked again after about 1, 2 s (spread, see watchRetryMs) before the workflow hears
+          // of it and backs off for a poll interval or more.
           if (res instanceof Error || res.status === 503) {
             if (++failures >= WATCH_ATTEMPTS) return { changed: false, etag, fetchedAt, error: res instanceof Error ? res.message : 'configuration: HTTP 503' };
-            await context.sleep(1000 * 2 ** (failures - 1));
+            await context.sleep(watchRetryMs(failures));
             continue;
           }
           failures = 0;
@@ -196,7 +285,11 @@ export function createAgentActivities({ root, eventUrl, observer }: { root: stri
       const files = runtimeFiles(root, runtimeId);
       const mtls = client(runtimeId);
       try {
-        const renewed = await mtls.renew();
+        const renewed = await mtls.renew().catch((error: Error & { status?: number }) => {
+          // Expired or revoked: no renewal can help; the workflow recovers with a fresh token instead.
+          if (error.status === 401) throw ApplicationFailure.nonRetryable(`the runtime certificate was refused: ${error.message}`, 'CertificateRefused');
+          throw error;
+        });
         saveCredentials(files.credentials, renewed);
         return lifeOf(renewed.certificate);
       } finally {

@@ -9,6 +9,7 @@ import { DeprovisioningStage, type deprovisioning } from '../workflows/deprovisi
 import { MeridianStage, MeridianTenant, applicationAttributes, runtimeAttributes, workflowId } from '../workflows/ids.js';
 import { PairingStage, type pairing } from '../workflows/pairing.js';
 import { ProvisioningStage, type provisioning } from '../workflows/provisioning.js';
+import { RecoveryStage, type runtimeRecovery } from '../workflows/recovery.js';
 import { RegistrationStage, type apiRegistration } from '../workflows/registration.js';
 import { AssignmentStage, type scenarioAssignment } from '../workflows/scenario-assignment.js';
 
@@ -157,6 +158,31 @@ export function scenarioAssignmentStart(p: { taskQueue: string; tenantId: string
         { key: MeridianStage, value: FIRST_STAGE.assignment },
       ],
       staticSummary: `Bring every runtime's membership of scenario "${p.scenario}" in line with its automatic assignment`,
+    },
+  };
+}
+
+/**
+ * `recovery:<runtimeId>:<n>` (the reconciler's round, for a runtime that lost every live certificate): a
+ * fresh token injected through the provider until the agent is CONNECTED again. `workflowId` is the one
+ * its operation recorded.
+ */
+export function recoveryStart(
+  p: Omit<RuntimeFlow, 'provisioning'> & {
+    workflowId: string;
+    /** What happened to its certificate. */
+    reason: string;
+  },
+): FlowStart<typeof runtimeRecovery> {
+  return {
+    workflowType: 'runtimeRecovery',
+    options: {
+      workflowId: p.workflowId,
+      taskQueue: p.taskQueue,
+      args: [{ tenantId: p.tenantId, runtimeId: p.runtimeId, provider: p.provider, operationId: p.operationId, reason: p.reason }],
+      memo: { operationId: p.operationId } satisfies OperationMemo,
+      typedSearchAttributes: runtimeAttributes(p.tenantId, p.runtimeId, RecoveryStage.INJECTING),
+      staticSummary: `Recover runtime "${p.runtimeName}" (${p.reason}): a fresh one-time token through its provider until its agent is CONNECTED again`,
     },
   };
 }

@@ -25,6 +25,7 @@ function scriptedMeridian(certificateLifeMs: number) {
   const now = () => env.currentTimeMs();
   const activities: AgentActivities = {
     connectRuntime: async () => life(await now()),
+    reconnectRuntime: async () => life(await now()),
     reportConnected: async () => ({ eventUrl: 'http://127.0.0.1:9/events' }),
     syncConfiguration: async ({ etag }) => {
       log.syncs.push(await now());

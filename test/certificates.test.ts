@@ -45,7 +45,7 @@ async function connectedRuntime() {
 }
 
 describe('certificate issuance re-checks what it is told against PostgreSQL', () => {
-  const activities = () => createConnectorActivities({ pool: api.pool, ca: api.ca, connector: api.connector });
+  const activities = () => createConnectorActivities({ pool: api.pool, ca: api.ca, keyring: api.keyring, connector: api.connector });
   const requestFor = (tenantId: string, objectId: string) => {
     const csr = createCsr(rsaKey(), clientSubject('application', objectId, tenantId, api.connector.subjectExtras));
     return { tenantId, objectKind: 'application' as const, objectId, csr, issuanceKey: uniqueName('key') };

@@ -9,6 +9,7 @@ describe('configuration', () => {
     expect(config.connector).toEqual({
       subjectExtras: { L: 'Waldorf', ST: 'Baden-Wuerttemberg', C: 'DE' },
       validityDays: 90,
+      renewalOverlapSeconds: 600,
       ttl: { application: 300, runtime: 3600, csr: 300 },
     });
     expect(config.temporal).toMatchObject({ address: '127.0.0.1:7233', namespace: 'default', uiPort: 8233, startDevServer: true });
@@ -30,6 +31,7 @@ describe('configuration', () => {
     [{ MERIDIAN_CERT_COUNTRY: 'Germany' }, 'MERIDIAN_CERT_COUNTRY: must be a two-letter country code'],
     [{ MERIDIAN_CERT_LOCALITY: 'a,b' }, 'MERIDIAN_CERT_LOCALITY'],
     [{ MERIDIAN_CSR_TOKEN_TTL: '1' }, 'MERIDIAN_CSR_TOKEN_TTL: must be 10-86400 seconds'],
+    [{ MERIDIAN_RENEWAL_OVERLAP_SECONDS: '-1' }, 'MERIDIAN_RENEWAL_OVERLAP_SECONDS: must be 0-86400 seconds'],
     [{ MERIDIAN_PUBLIC_URL: 'ftp://x' }, 'MERIDIAN_PUBLIC_URL'],
     [{ MERIDIAN_CA_CERT_FILE: '/ca.crt' }, 'MERIDIAN_CA_CERT_FILE: must be set together with MERIDIAN_CA_KEY_FILE'],
     [{ TEMPORAL_TLS_CERT_FILE: '/x.pem' }, 'TEMPORAL_TLS_CERT_FILE: must be set together with TEMPORAL_TLS_KEY_FILE'],

@@ -237,7 +237,7 @@ describe('one-time tokens', () => {
 describe('certificate issuance', () => {
   it('issues once per issuance key: a re-run (its worker killed before it reported) and a concurrent run answer the first certificate', async () => {
     const { tenant, app } = await newApplication();
-    const { issueCertificate } = createConnectorActivities({ pool: api.pool, ca: api.ca, connector: api.connector });
+    const { issueCertificate } = createConnectorActivities({ pool: api.pool, ca: api.ca, keyring: api.keyring, connector: api.connector });
     const subject = clientSubject('application', app.id, tenant.id, api.connector.subjectExtras);
     const input = { tenantId: tenant.id, objectKind: 'application' as const, objectId: app.id, csr: createCsr(rsaKey(), subject), issuanceKey: uniqueName('key') };
     // What the API records before it asks for a certificate: without it the activity signs nothing.

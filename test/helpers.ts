@@ -25,6 +25,7 @@ import { loadOrCreateCa, type Ca } from '../trust/ca.js';
 import { loadConfig, type ConnectorConfig, type OutboundConfig, type ProvisioningConfig, type RegistrationConfig } from '../lib/config.js';
 import { createProviders } from '../worker/deps.js';
 import { loadKeyring, type Keyring } from '../trust/encryption.js';
+import type { AgentObserver } from '../runtime/activities.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { createMetrics, type Metrics } from '../lib/metrics.js';
 import { WORKFLOWS_PATH } from '../worker/worker.js';
@@ -63,6 +64,7 @@ export interface TestApi {
   metrics: Metrics;
   api: RunningApi;
   ca: Ca;
+  keyring: Keyring;
   connector: ConnectorConfig;
   taskQueue: string;
   /** Where local runtimes of this API's worker live. */
@@ -91,6 +93,10 @@ export interface TestApiOptions {
   outbound?: OutboundConfig;
   /** How often the API writes when runtimes were last seen. @default 1000 */
   lastSeenFlushMs?: number;
+  /** Requests the API admits at once before answering 429. @default every request */
+  maxRequestsInFlight?: number;
+  /** Hears the simulated runtimes' agents: every configuration answer, every applied version. */
+  agentObserver?: AgentObserver;
 }
 
 /** The run's CA. */
@@ -150,7 +156,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
   const keyring = options.keyring ?? testKeyring();
   const taskQueue = uniqueName('meridian-test');
   const provisioning = { ...loadConfig({}).provisioning, ...options.provisioning };
-  const api = await startApi({ pool, temporal, logger, metrics, ca, keyring, connector, registration, provisioning, taskQueue, configHints: options.configHints, configSignals: provisioning.agentDesign === 'poll', consoleDir: inject('consoleDir'), temporalUiUrl: inject('temporalUiUrl'), lastSeenFlushMs: options.lastSeenFlushMs ?? 1_000 }, { host: '127.0.0.1', port: 0, mtlsPort: 0, tlsHostnames: ['localhost', '127.0.0.1'] });
+  const api = await startApi({ pool, temporal, logger, metrics, ca, keyring, connector, registration, provisioning, taskQueue, configHints: options.configHints, configSignals: provisioning.agentDesign === 'poll', consoleDir: inject('consoleDir'), temporalUiUrl: inject('temporalUiUrl'), lastSeenFlushMs: options.lastSeenFlushMs ?? 1_000, maxRequestsInFlight: options.maxRequestsInFlight }, { host: '127.0.0.1', port: 0, mtlsPort: 0, tlsHostnames: ['localhost', '127.0.0.1'] });
   let stopWorker = async () => undefined as void;
   const outbound = options.outbound ?? testOutbound;
   const deps = testActivityDeps(pool, temporal, { connector, registration, keyring, outbound, publicUrl: () => api.urls.public, ...options.activities });
@@ -163,7 +169,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
       activities: createActivities(deps),
     });
     const running = worker.run();
-    const host = await startRuntimeHost({ connection: nativeConnection, namespace: 'default', root: deps.simulatedDir, taskQueue: deps.hostQueue, outbound });
+    const host = await startRuntimeHost({ connection: nativeConnection, namespace: 'default', root: deps.simulatedDir, taskQueue: deps.hostQueue, outbound, observer: options.agentObserver });
     stopWorker = async () => {
       worker.shutdown();
       await running;
@@ -181,6 +187,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     metrics,
     api,
     ca,
+    keyring,
     connector,
     taskQueue,
     runtimesDir: deps.runtimesDir,

@@ -135,6 +135,15 @@ describe('liveness transitions and their webhooks', () => {
         expect((await api.temporal.workflow.getHandle(workflowId.fanOut(`runtime.${type}:${runtime.id}:${n}`)).describe()).status.name).toBe('COMPLETED');
       }
       expect((await api.pool.query('SELECT count(*)::int AS n FROM runtime_liveness_events WHERE runtime_id = $1', [runtime.id])).rows[0].n).toBe(0);
+      // Each transition is in the tenant's audit trail: the reconciler's and the runtime's doing.
+      const audit = await call(`${api.url}/v1/audit?resource=${encodeURIComponent(`/v1/runtimes/${runtime.id}`)}&limit=100`, { token: a.adminToken });
+      const transitions = audit.body.items.filter((e: { action: string }) => e.action.startsWith('runtime-'));
+      expect(transitions.map((e: { action: string; actor: string }) => `${e.action} ${e.actor}`).reverse()).toEqual([
+        'runtime-unreachable workflow:reconciler',
+        `runtime-reachable runtime:${runtime.id}`,
+        'runtime-unreachable workflow:reconciler',
+        `runtime-reachable runtime:${runtime.id}`,
+      ]);
 
       // The other tenant's runtime kept calling: still CONNECTED, and its application heard of nothing else.
       expect(await conditionOf(b.adminToken, other.id)).toBe('CONNECTED');

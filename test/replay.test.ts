@@ -13,7 +13,16 @@ const history = (name: string) =>
 /** The runtime of the recorded provisioning. */
 const RECORDED_RUNTIME = 'acbb4b45-d776-43ed-b4e0-15edc355a74e';
 
+/** The runtime agent's workflow (its own bundle, run by agent workers). */
+const AGENT_WORKFLOWS = fileURLToPath(new URL('../workflows/agent.ts', import.meta.url));
+
 describe('replay of earlier histories', () => {
+  it.each(['watch', 'poll'])('replays a %s agent whose certificate was refused, backing off as it did before agents recovered', async (design) => {
+    const recorded = history(`agent-certificate-refused-${design}`);
+    expect(JSON.stringify(recorded.toJSON())).toContain('CertificateRefused');
+    await expect(Worker.runReplayHistory({ workflowsPath: AGENT_WORKFLOWS }, recorded, `agent:recorded-${design}`)).resolves.toBeUndefined();
+  });
+
   it('replays a provisioning that notified applications inline, before the fan-out workflow existed', async () => {
     const recorded = history('provisioning-before-fan-out');
     expect(recorded.events.some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === 'notifyApplication')).toBe(true);

@@ -140,9 +140,12 @@ export interface CertificateBundle {
   notAfter: string;
 }
 
-/** The answer for one issued certificate: it, the CA's, and the chain (client first). */
-export function bundleOf(ca: Pick<Ca, 'certPem'>, cert: Pick<IssuedCertificate, 'pem' | 'serial' | 'notAfter'>): CertificateBundle {
-  return { clientCertificate: cert.pem, caCertificate: ca.certPem, certificateChain: cert.pem + ca.certPem, serial: cert.serial, notAfter: cert.notAfter.toISOString() };
+/**
+ * The answer for one issued certificate: it, the trust bundle (every CA Meridian trusts, PEM, one unless a
+ * rotation is under way: what the holder verifies the mTLS listener with), and the chain (client first).
+ */
+export function bundleOf(trustBundle: string, cert: Pick<IssuedCertificate, 'pem' | 'serial' | 'notAfter'>): CertificateBundle {
+  return { clientCertificate: cert.pem, caCertificate: trustBundle, certificateChain: cert.pem + trustBundle, serial: cert.serial, notAfter: cert.notAfter.toISOString() };
 }
 
 /** Whether a certificate certifies the key a CSR was made with. */
@@ -258,6 +261,15 @@ export function assertSubject(csr: forge.pki.CertificateSigningRequest, expected
       (missing.length ? `; missing or different: ${missing.join(', ')}` : '') +
       (extra.length ? `; unexpected: ${extra.join(', ')}` : ''),
   );
+}
+
+/** Whether `certificatePem` was signed by the CA `caPem` (by signature: rotated CAs may share a name). */
+export function signedBy(certificatePem: string, caPem: string): boolean {
+  try {
+    return new X509Certificate(certificatePem).verify(new X509Certificate(caPem).publicKey);
+  } catch {
+    return false;
+  }
 }
 
 /** The fingerprint under which a PEM certificate is recorded. */

@@ -23,5 +23,10 @@ export function sharedDeps(config: Config) {
 
 /** What only the API takes from the configuration (beside {@link sharedDeps}). */
 export function apiSettings(config: Config) {
-  return { trustProxy: config.http.trustProxy, temporalUiUrl: config.temporal.uiUrl, runtimeStaleSeconds: config.runtimeStaleSeconds };
+  return {
+    trustProxy: config.http.trustProxy,
+    temporalUiUrl: config.temporal.uiUrl,
+    runtimeStaleSeconds: config.runtimeStaleSeconds,
+    maxRequestsInFlight: config.maxRequestsInFlight,
+  };
 }

@@ -22,8 +22,12 @@ export const workflowId = {
   fanOut: (eventId: string) => `fan-out:${eventId}`,
   /** One issuance per request (renewals, runtime certificates): `requestId` is the request's issuance key. */
   certificate: (objectId: string, requestId: string) => `certificate:${objectId}:${requestId}`,
+  /** The `n`th recovery of a runtime that lost every live certificate (`n` counts its recoveries, so each is a workflow of its own). */
+  recovery: (runtimeId: string, n: number) => `recovery:${runtimeId}:${n}`,
   /** One pass at a time per scenario (names repeat across tenants, so by the scenario's id). */
   scenarioAssignment: (scenarioId: string) => `scenario-assignment:${scenarioId}`,
+  /** One workflow per CA rotation (at most one is in progress). */
+  caRotation: (rotationId: string) => `ca-rotation:${rotationId}`,
   /** The one reconciler of the namespace (`reconciler`); a scoped one (tests) is `reconciler:<scope>`. */
   reconciler: (scope?: string) => (scope ? `reconciler:${scope}` : 'reconciler'),
 } as const;
@@ -59,9 +63,9 @@ export const DeliveryStage = {
 export type DeliveryStage = (typeof DeliveryStage)[keyof typeof DeliveryStage];
 
 /** Start-time attributes of a notification workflow: whom it tells about which runtime. */
-export const notificationAttributes = (tenantId: string, applicationId: string, runtimeId: string): SearchAttributePair[] => [
+export const notificationAttributes = (tenantId: string, applicationId: string, runtimeId?: string): SearchAttributePair[] => [
   { key: MeridianTenant, value: tenantId },
   { key: MeridianApplicationId, value: applicationId },
-  { key: MeridianRuntimeId, value: runtimeId },
+  ...(runtimeId ? [{ key: MeridianRuntimeId, value: runtimeId }] : []),
   { key: MeridianStage, value: DeliveryStage.DELIVERING },
 ];

@@ -5,9 +5,12 @@
 // (workflow id `reconciler`); it continues as new after a bounded number of rounds. Each round also
 // removes credential slots that stayed UNUSED longer than MERIDIAN_UNUSED_SLOT_RETENTION_DAYS, and audit
 // entries older than MERIDIAN_AUDIT_RETENTION_DAYS, and marks CONNECTED runtimes that missed
-// MERIDIAN_UNREACHABLE_AFTER_INTERVALS polls UNREACHABLE (applications sharing a scenario are told).
+// MERIDIAN_UNREACHABLE_AFTER_INTERVALS polls UNREACHABLE (applications sharing a scenario are told), and
+// starts the recovery of runtimes that lost every live certificate (applications in that case become
+// DISCONNECTED; workflows/recovery.ts).
 import { allHandlersFinished, condition, continueAsNew, defineQuery, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { ReconcileActivities, ReconcileRound } from '../activities/reconcile.js';
+import type { RecoveryActivities } from '../activities/recovery.js';
 import { failureMessage } from './failures.js';
 
 export interface ReconcilerInput {
@@ -36,6 +39,10 @@ export interface ReconcilerTotals {
   auditEntriesPruned?: number;
   /** Runtimes marked UNREACHABLE (absent in totals from before the liveness sweep). */
   unreachable?: number;
+  /** Recoveries started for runtimes that lost every live certificate (absent in totals from before recovery). */
+  recoveriesStarted?: number;
+  /** Applications marked DISCONNECTED: every certificate of theirs expired or revoked (absent in totals from before recovery). */
+  applicationsDisconnected?: number;
 }
 
 export interface ReconcilerStatus {
@@ -55,6 +62,8 @@ const { reconcileOperations } = proxyActivities<ReconcileActivities>({
 const { removeUnusedCredentialSlots, pruneAuditEntries } = proxyActivities<ReconcileActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 1 } });
 // Marks runtimes and starts up to 500 fan-outs; a sweep that fails is not retried: the next round sweeps again.
 const { sweepLiveness } = proxyActivities<ReconcileActivities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 1 } });
+// Starts up to 100 recoveries and marks applications; a step that fails is not retried: the next round looks again.
+const { sweepLostCertificates } = proxyActivities<RecoveryActivities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '1 minute', retry: { maximumAttempts: 1 } });
 
 export async function reconciler(input: ReconcilerInput = {}): Promise<never> {
   const intervalMs = (input.intervalSeconds ?? 15) * 1000;
@@ -97,6 +106,17 @@ export async function reconciler(input: ReconcilerInput = {}): Promise<never> {
     if (patched('runtime-liveness')) {
       try {
         status.totals.unreachable = (status.totals.unreachable ?? 0) + (await sweepLiveness({ tenantIds: input.tenantIds })).unreachable;
+      } catch (error) {
+        status.lastError = failureMessage(error);
+        status.totals.errors++;
+      }
+    }
+    // Rounds of histories from before recovery replay without its step.
+    if (patched('runtime-recovery')) {
+      try {
+        const sweep = await sweepLostCertificates({ tenantIds: input.tenantIds });
+        status.totals.recoveriesStarted = (status.totals.recoveriesStarted ?? 0) + sweep.started;
+        status.totals.applicationsDisconnected = (status.totals.applicationsDisconnected ?? 0) + sweep.disconnected;
       } catch (error) {
         status.lastError = failureMessage(error);
         status.totals.errors++;

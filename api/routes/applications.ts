@@ -14,7 +14,13 @@ import { Operation, toOperation } from './operations.js';
 export const Application = z.object({
   ...objectFields,
   providerName: z.string().nullable(),
-  status: z.object({ condition: z.enum(['INITIAL', 'PAIRING', 'CONNECTED', 'FAILED', 'DELETING']), updatedAt: Timestamp }),
+  status: z.object({
+    condition: z
+      .enum(['INITIAL', 'PAIRING', 'CONNECTED', 'DISCONNECTED', 'FAILED', 'DELETING'])
+      .describe('DISCONNECTED: every client certificate of the application expired or was revoked (not by its unregistration); CONNECTED again once it is paired again'),
+    updatedAt: Timestamp,
+    message: z.string().optional().describe('DISCONNECTED: what happened to its certificate, and the command that pairs it again'),
+  }),
 });
 
 /** The API object of an application row. */
@@ -22,7 +28,12 @@ export function toApplication(row: Row): z.infer<typeof Application> {
   return {
     ...toObjectFields(row),
     providerName: (row.provider_name as string | null) ?? null,
-    status: { condition: row.condition as z.infer<typeof Application>['status']['condition'], updatedAt: row.condition_updated_at.toISOString() },
+    status: {
+      condition: row.condition as z.infer<typeof Application>['status']['condition'],
+      updatedAt: row.condition_updated_at.toISOString(),
+      // Shown while it explains the condition (a pairing started from DISCONNECTED makes it stale).
+      ...(row.condition === 'DISCONNECTED' && typeof row.condition_message === 'string' && { message: row.condition_message }),
+    },
   };
 }
 

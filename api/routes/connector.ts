@@ -20,7 +20,6 @@ import {
   parseCsr,
   publicKeySha256,
   subjectToString,
-  type Ca,
   type CertificateBundle,
   type Subject,
 } from '../../trust/ca.js';
@@ -31,6 +30,7 @@ import { workflowId } from '../../workflows/ids.js';
 import { PairingStage, signingRequested, submitCsr } from '../../workflows/pairing.js';
 import { tenantOf } from '../auth.js';
 import type { RevocationList } from '../mtls.js';
+import type { AuthorityWatch } from '../../trust/authorities.js';
 import { HttpProblem, badRequest, conflict, notFound, unauthorized } from '../problems.js';
 import { route, type Route } from '../route.js';
 import { startRecorded } from '../starts.js';
@@ -41,7 +41,8 @@ export interface ConnectorRouteDeps {
   temporal: Client;
   taskQueue: string;
   connector: ConnectorConfig;
-  ca: Ca;
+  /** The trust bundle of certificates answered again (trust/authorities.ts). */
+  authorities: AuthorityWatch;
   revocations: RevocationList;
   /** Base URLs as clients reach them (known once the listeners are bound). */
   urls: () => { public: string; mtls: string };
@@ -271,7 +272,7 @@ export function connectorRoutes(deps: ConnectorRouteDeps): Route[] {
           if (!(await redeemToken(client, token, ['csr']))) throw invalidToken();
           const earlier = await certificateIssuedFor(client, issuanceKey);
           const issued = earlier
-            ? bundleOf(deps.ca, earlier)
+            ? bundleOf(deps.authorities.current().bundle, earlier)
             : grant.objectKind === 'application'
               ? await submitToPairing(deps, client, request)
               : await temporal.workflow
@@ -313,7 +314,7 @@ export function certificateRoutes(deps: ConnectorRouteDeps): Route[] {
         const issuanceKey = renewalIssuanceKey(caller.serial, keySha256);
         // A retried renewal (its answer lost) answers the certificate issued first.
         const earlier = await certificateIssuedFor(pool, issuanceKey);
-        if (earlier) return { status: 201, body: toBundle(bundleOf(deps.ca, earlier)) };
+        if (earlier) return { status: 201, body: toBundle(bundleOf(deps.authorities.current().bundle, earlier)) };
         await authorise(pool, { ...holder, issuanceKey, publicKeySha256: keySha256, renewsSerial: caller.serial });
         const bundle = await temporal.workflow
           .execute(certificateIssuance, {

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { configState, deleteLabel, getRow, listRows, setLabel, updateScenarios, type ObjectKind, type Row } from '../../db/objects.js';
 import { CHECK_VIOLATION, UNIQUE_VIOLATION, pgError } from '../../db/tx.js';
+import type { AuthorityWatch } from '../../trust/authorities.js';
 import { tenantOf } from '../auth.js';
 import { badRequest, conflict, notFound } from '../problems.js';
 import { noContent, route, type Route } from '../route.js';
@@ -181,6 +182,18 @@ export async function callerRow(pool: pg.Pool, kind: ObjectKind, req: Request): 
   const row = await getRow(pool, kind, req.client!.tenantId, req.client!.id);
   if (!row) throw notFound(`the ${kind} no longer exists`);
   return row;
+}
+
+/** What every configuration tells its holder about Meridian's CAs (docs/api.md, "CA rotation"). */
+export const TrustFields = {
+  trustBundle: z.string().describe('PEM of every CA Meridian trusts (two while a rotation is under way): verify the mTLS listener with these'),
+  issuingCa: z.string().describe('PEM of the CA that signs new certificates: a certificate it did not sign should be renewed (POST /connector/v1/certificates/renewals)'),
+};
+
+/** The {@link TrustFields} of the authorities this process works with now. */
+export function trustOf(authorities: AuthorityWatch): { trustBundle: string; issuingCa: string } {
+  const current = authorities.current();
+  return { trustBundle: current.bundle, issuingCa: current.active.certPem };
 }
 
 /**

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { runtimeConfiguration, type ConfiguredApplication } from '../../db/configuration.js';
 import { credentialsOfRuntime } from '../../db/credentials.js';
 import { getRow } from '../../db/objects.js';
+import { recoveryInProgress } from '../../db/recovery.js';
 import { reportConnected } from '../../db/runtimes.js';
 import type { ConfigWaiters } from '../../services/config-waiters.js';
 import type { LastSeen } from '../../services/last-seen.js';
@@ -14,12 +15,14 @@ import type { Logger } from '../../lib/logger.js';
 import { open, type Keyring } from '../../trust/encryption.js';
 import { workflowId } from '../../workflows/ids.js';
 import { agentConnected } from '../../workflows/provisioning.js';
+import { runtimeReconnected } from '../../workflows/recovery.js';
 import { notFound } from '../problems.js';
 import { route, type Route } from '../route.js';
 import { HttpUrl } from '../schemas.js';
 import { CredentialsBody } from './application/credentials.js';
-import { callerRow, configurationTag } from './objects.js';
+import { TrustFields, callerRow, configurationTag, trustOf } from './objects.js';
 import { Runtime, toRuntime } from './runtimes.js';
+import type { AuthorityWatch } from '../../trust/authorities.js';
 
 const RuntimeConfiguration = z.object({
   runtimeId: z.uuid(),
@@ -33,6 +36,7 @@ const RuntimeConfiguration = z.object({
       events: z.array(z.object({ id: z.uuid(), name: z.string() })),
     }),
   ),
+  ...TrustFields,
 });
 
 /** The longest a configuration request is held for `Prefer: wait`; a longer wait is held this long. */
@@ -83,6 +87,7 @@ export interface OwnRuntimeRouteDeps {
   /** Configuration requests held for `Prefer: wait`, woken by the configuration hint listener. */
   waiters: ConfigWaiters;
   lastSeen: LastSeen;
+  authorities: AuthorityWatch;
   /** The management plane's task queue, where liveness announcements run. */
   taskQueue: string;
   logger: Logger;
@@ -155,7 +160,7 @@ export function ownRuntimeRoutes(deps: OwnRuntimeRouteDeps): Route[] {
           }
           const { version, etag, unchanged } = tag;
           if (unchanged) return { status: 304, headers: { etag, ...applied } };
-          return { status: 200, headers: { etag, ...applied }, body: { runtimeId: id, configVersion: version, applications: await configurationOf(deps, tenantId, id) } };
+          return { status: 200, headers: { etag, ...applied }, body: { runtimeId: id, configVersion: version, applications: await configurationOf(deps, tenantId, id), ...trustOf(deps.authorities) } };
         } finally {
           watch?.cancel();
           // A held request is a runtime alive for as long as it waited.
@@ -167,7 +172,9 @@ export function ownRuntimeRoutes(deps: OwnRuntimeRouteDeps): Route[] {
       method: 'put',
       path: '/v1/runtime/status',
       operationId: 'report-runtime-status',
-      summary: 'The agent reports CONNECTED and its eventUrl; the first report makes the runtime ready, and one from an UNREACHABLE runtime makes it CONNECTED again',
+      summary:
+        'The agent reports CONNECTED and its eventUrl; the first report makes the runtime ready, one from an UNREACHABLE runtime makes it CONNECTED again, ' +
+        'and one after a recovery (a new certificate from a re-injected token) ends that recovery',
       tag: 'runtime',
       auth: 'runtime',
       body: z.strictObject({ condition: z.literal('CONNECTED', { error: 'must be CONNECTED' }), eventUrl: HttpUrl, gatewayUrl: HttpUrl.optional() }),
@@ -183,6 +190,14 @@ export function ownRuntimeRoutes(deps: OwnRuntimeRouteDeps): Route[] {
           .catch((error: unknown) => {
             if (!(error instanceof WorkflowNotFoundError)) throw error;
           });
+        // A recovery in progress looks at once (it also looks every minute: a lost signal only delays it).
+        const recovery = await recoveryInProgress(pool, id);
+        if (recovery) {
+          await temporal.workflow
+            .getHandle(recovery)
+            .signal(runtimeReconnected)
+            .catch((error: unknown) => deps.logger.warn({ runtimeId: id, err: (error as Error).message }, 'recovery not told of the CONNECTED report; it looks within a minute'));
+        }
         return { status: 200, body: toRuntime((await getRow(pool, 'runtime', tenantId, id))!) };
       },
     }),

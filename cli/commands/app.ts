@@ -6,6 +6,7 @@ import { details, table } from '../output.js';
 import { deliveryColumns, deliveryRow, redeliveryRequest, redeliverySummary, withRedeliverOptions, type RedeliverOptions } from './deliveries.js';
 import { appColumns, appRow, listCommand } from './objects.js';
 import { showOperation } from './op.js';
+import { pairInto } from './connect.js';
 
 /** Adds `app create|list|show|delete|pair|deliveries|redeliver`. */
 export function appCommands(program: Command, ctx: Context): void {
@@ -33,6 +34,7 @@ export function appCommands(program: Command, ctx: Context): void {
           ['name', a.name],
           ['description', a.description],
           ['condition', a.status.condition],
+          ...(a.status.message ? [['message', a.status.message] as [string, string]] : []),
           ['scenarios', a.scenarios],
           ['labels', JSON.stringify(a.labels)],
           ['created', a.createdAt],
@@ -49,19 +51,30 @@ export function appCommands(program: Command, ctx: Context): void {
     'meridian app delete billing',
   );
   examples(
-    app.command('pair <app>').description('a one-time pairing token for the application (give it to `meridian connect`)').action(async (ref: string, _o, cmd: Command) => {
-      const pairing = await ctx.admin(cmd, 'POST', `/v1/applications/${(await ctx.resolve(cmd, 'applications', ref)).id}/pairing`);
-      ctx.print(cmd, pairing, () =>
-        details([
-          ['token', pairing.token],
-          ['expires', pairing.expiresAt],
-          ['connector', pairing.connectorUrl],
-          ['operation', pairing.operationId],
-          ['next', 'meridian connect --token-file <file with the token, or - for standard input> --dir <dir>'],
-        ]),
-      );
-    }),
+    app
+      .command('pair <app>')
+      .description('a one-time pairing token for the application (give it to `meridian connect`); with --connect, pair it at once into --dir')
+      .option('--connect', 'also exchange the token as the application (key, CSR, certificate into --dir): one command pairs it, or pairs it again once DISCONNECTED')
+      .action(async (ref: string, o: { connect?: boolean }, cmd: Command) => {
+        const pairing = await ctx.admin(cmd, 'POST', `/v1/applications/${(await ctx.resolve(cmd, 'applications', ref)).id}/pairing`);
+        if (o.connect) {
+          // The token goes from the answer straight into the exchange: never printed.
+          const connected = await pairInto(ctx, cmd, pairing.connectorUrl, pairing.token);
+          ctx.print(cmd, { ...connected, operationId: pairing.operationId }, () => `connected as ${connected.name} (${connected.id}); key and certificate in ${connected.dir}\n`);
+          return;
+        }
+        ctx.print(cmd, pairing, () =>
+          details([
+            ['token', pairing.token],
+            ['expires', pairing.expiresAt],
+            ['connector', pairing.connectorUrl],
+            ['operation', pairing.operationId],
+            ['next', 'meridian connect --token-file <file with the token, or - for standard input> --dir <dir>'],
+          ]),
+        );
+      }),
     'meridian app pair billing',
+    'meridian app pair billing --connect --dir ./billing-certs   # pairs (again) in one step: the key never leaves ./billing-certs',
   );
   examples(
     app

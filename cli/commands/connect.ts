@@ -16,12 +16,8 @@ export function connectCommands(program: Command, ctx: Context): void {
       const { dir, url } = ctx.globals(cmd);
       const token = readSecret(o.tokenFile, ctx.env, 'MERIDIAN_CONNECTOR_TOKEN', 'pairing token');
       if (!token) throw new UsageError('the pairing token is required: --token-file <file> (- for standard input) or MERIDIAN_CONNECTOR_TOKEN', cmd);
-      const credentials = await connect(o.connectorUrl ?? `${url}/connector/v1/signing-request`, token).catch((error: Error & { status?: number; problem?: ApiError['problem'] }) => {
-        throw error.status ? new ApiError(error.status, error.problem) : error;
-      });
-      saveCredentials(dir, credentials);
-      const me = await ctx.asApplication(cmd, 'GET', '/v1/application');
-      ctx.print(cmd, { id: me.id, name: me.name, dir, mtlsBaseUrl: credentials.mtlsBaseUrl }, () => `connected as ${me.name} (${me.id}); key and certificate in ${dir}\n`);
+      const connected = await pairInto(ctx, cmd, o.connectorUrl ?? `${url}/connector/v1/signing-request`, token);
+      ctx.print(cmd, connected, () => `connected as ${connected.name} (${connected.id}); key and certificate in ${dir}\n`);
     });
   refuseSecretOption(command, '--token <token>', 'use --token-file <file> (- for standard input) or MERIDIAN_CONNECTOR_TOKEN');
   examples(
@@ -29,6 +25,21 @@ export function connectCommands(program: Command, ctx: Context): void {
     'meridian app pair billing --json | jq -r .token | meridian connect --token-file - --dir ./billing-certs',
     'MERIDIAN_CONNECTOR_TOKEN="$(cat pairing-token)" meridian connect --dir ./billing-certs',
   );
+}
+
+/**
+ * Pairs as the application with a pairing token: key, CSR and certificate into --dir (replacing what is
+ * there: an expired or revoked certificate), then reads who it is over mTLS. Shared by `meridian connect`
+ * and `meridian app pair --connect`.
+ */
+export async function pairInto(ctx: Context, cmd: Command, connectorUrl: string, token: string): Promise<{ id: string; name: string; dir: string; mtlsBaseUrl: string }> {
+  const { dir } = ctx.globals(cmd);
+  const credentials = await connect(connectorUrl, token).catch((error: Error & { status?: number; problem?: ApiError['problem'] }) => {
+    throw error.status ? new ApiError(error.status, error.problem) : error;
+  });
+  saveCredentials(dir, credentials);
+  const me = await ctx.asApplication(cmd, 'GET', '/v1/application');
+  return { id: me.id, name: me.name, dir, mtlsBaseUrl: credentials.mtlsBaseUrl };
 }
 
 /** Adds `config` (registered last, after the application's other commands). */

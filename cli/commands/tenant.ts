@@ -1,22 +1,12 @@
 // `meridian tenant …` and `meridian token …`: tenants and their admin tokens, in PostgreSQL.
-import os from 'node:os';
 import type { Command } from 'commander';
 import type pg from 'pg';
 import { DnsName } from '../../api/schemas.js';
 import { recordAudit } from '../../db/audit.js';
 import { createAdminToken, ensureTenant, listTenants, revokeAdminToken } from '../../db/tenants.js';
 import { examples } from '../arguments.js';
-import { CommandFailed, tenantId, type Context } from '../context.js';
+import { CommandFailed, operator, tenantId, type Context } from '../context.js';
 import { table } from '../output.js';
-
-/** Who runs the CLI, as the audit trail names an operator acting on PostgreSQL directly. */
-function operator(): string {
-  try {
-    return `operator:${os.userInfo().username}`;
-  } catch {
-    return `operator:${process.env.USER ?? 'unknown'}`;
-  }
-}
 
 /** Records a token's creation or revocation in the tenant's audit trail; a failure is told, not fatal (the change is made). */
 async function auditToken(ctx: Context, pool: pg.Pool, tenantId: string, action: 'create-admin-token' | 'revoke-admin-token', name: string): Promise<void> {

@@ -161,7 +161,7 @@ export function StageTimeline({ operation }: { operation: Operation }) {
 
 /** Where the resource of an operation is shown. */
 const resourceHref = (op: Operation) =>
-  op.type === 'PROVISIONING' || op.type === 'DEPROVISIONING' ? `#/runtimes/${op.resourceId}`
+  op.type === 'PROVISIONING' || op.type === 'DEPROVISIONING' || op.type === 'RECOVERY' ? `#/runtimes/${op.resourceId}`
   : op.type === 'PAIRING' || op.type === 'UNREGISTRATION' ? `#/applications/${op.resourceId}`
   : op.type === 'SCENARIO_ASSIGNMENT' ? '#/scenarios'
   : undefined;

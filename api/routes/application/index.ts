@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { applicationConfiguration } from '../../../db/configuration.js';
 import { route, type Route } from '../../route.js';
 import { Application, toApplication } from '../applications.js';
-import { callerRow, configurationTag } from '../objects.js';
+import { TrustFields, callerRow, configurationTag, trustOf } from '../objects.js';
+import type { AuthorityWatch } from '../../../trust/authorities.js';
 import { credentialRoutes } from './credentials.js';
 import { definitionRoutes, type DefinitionRouteDeps } from './definitions.js';
 import { webhookRoutes } from './webhooks.js';
@@ -14,6 +15,7 @@ const ApplicationConfiguration = z.object({
   applicationId: z.uuid(),
   configVersion: z.number().int(),
   runtimes: z.array(z.object({ id: z.uuid(), name: z.string(), status: z.string(), eventUrl: z.string().nullable(), scenarios: z.array(z.string()) })),
+  ...TrustFields,
 });
 
 /** `GET /v1/application`: the calling application. */
@@ -31,7 +33,7 @@ export function ownApplicationRoute(pool: pg.Pool): Route {
 }
 
 /** `GET /v1/application/configuration`: the runtimes the caller shares a scenario with, tagged by its configVersion. */
-function configurationRoute(pool: pg.Pool): Route {
+function configurationRoute(pool: pg.Pool, authorities: AuthorityWatch): Route {
   return route({
     method: 'get',
     path: '/v1/application/configuration',
@@ -44,12 +46,12 @@ function configurationRoute(pool: pg.Pool): Route {
       const { tenantId, id } = req.client!;
       const { version, etag, unchanged } = await configurationTag(pool, 'application', req);
       if (unchanged) return { status: 304, headers: { etag } };
-      return { status: 200, headers: { etag }, body: { applicationId: id, configVersion: version, runtimes: await applicationConfiguration(pool, tenantId, id) } };
+      return { status: 200, headers: { etag }, body: { applicationId: id, configVersion: version, runtimes: await applicationConfiguration(pool, tenantId, id), ...trustOf(authorities) } };
     },
   });
 }
 
 /** The caller's definitions (APIs, then events), webhooks, credential slots and configuration, in that order. */
-export function ownApplicationRoutes(deps: DefinitionRouteDeps): Route[] {
-  return [...definitionRoutes(deps), ...webhookRoutes(deps), ...credentialRoutes(deps), configurationRoute(deps.pool)];
+export function ownApplicationRoutes(deps: DefinitionRouteDeps & { authorities: AuthorityWatch }): Route[] {
+  return [...definitionRoutes(deps), ...webhookRoutes(deps), ...credentialRoutes(deps), configurationRoute(deps.pool, deps.authorities)];
 }
