@@ -101,9 +101,9 @@ export function createCaRotationActivities({ pool, ca, keyring, temporal }: CaRo
       return { ...progress, lastExpiry: lastExpiry?.toISOString() ?? null };
     },
 
-    /** Records why the rotation waits (a retirement refused) or that it failed. */
-    async noteRotation({ rotationId, message, stage }: { rotationId: string; message: string | null; stage?: RotationStage }): Promise<void> {
-      await updateRotation(pool, rotationId, stage === 'FAILED' ? { stage, state: 'FAILED', message } : { message });
+    /** Records why the rotation waits (a retirement refused). */
+    async noteRotation({ rotationId, message }: { rotationId: string; message: string }): Promise<void> {
+      await updateRotation(pool, rotationId, { message });
     },
 
     /**

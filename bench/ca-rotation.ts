@@ -6,15 +6,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NativeConnection } from '@temporalio/worker';
 import pg from 'pg';
 import { rotationById, type RotationRow } from '../db/authorities.js';
 import { embeddedUrl } from '../dev/embedded-postgres.js';
 import { connect, MtlsClient, retryAfterMs } from '../client/connector.js';
 import { runCli } from '../cli/program.js';
 import { LocalStack, stackEnv } from '../dev/local-stack.js';
-import { startRuntimeHost } from '../runtime/host.js';
 import { printTable } from './report.js';
+import { observedHost } from './servers.js';
 import { api, untilDone } from './runtimes.js';
 import { latency, type Figure } from './stats.js';
 
@@ -88,19 +87,14 @@ export async function caRotationUnderLoad(): Promise<void> {
   const dataDir = path.join(dir, 'data');
   const stack = new LocalStack({ ...(await stackEnv(dataDir)), MERIDIAN_RUNTIME_HOST: 'false', MERIDIAN_AGENT_DESIGN: 'watch', MERIDIAN_RENEWAL_OVERLAP_SECONDS: String(OVERLAP_SECONDS) });
   const load = new Load();
-  let connection: NativeConnection | undefined;
-  let host: Awaited<ReturnType<typeof startRuntimeHost>> | undefined;
+  let host: Awaited<ReturnType<typeof observedHost>> | undefined;
   const stops: Array<() => Promise<void>> = [];
   try {
     console.log(`dev server ready in ${((await stack.start()) / 1000).toFixed(1)} s`);
     const { url, adminToken } = { url: stack.url, adminToken: stack.adminToken! };
-    connection = await NativeConnection.connect({ address: stack.env.TEMPORAL_ADDRESS! });
-    host = await startRuntimeHost({
-      connection,
-      namespace: 'default',
-      root: path.join(dataDir, 'simulated'),
-      agentDesign: 'watch',
-      observer: { fetched: (_id, status) => load.answered('runtime', status), unanswered: (_id, error) => load.unanswered('runtime', error) },
+    host = await observedHost(stack.env.TEMPORAL_ADDRESS!, dataDir, {
+      fetched: (_id, status) => load.answered('runtime', status),
+      unanswered: (_id, error) => load.unanswered('runtime', error),
     });
 
     const began = Date.now();
@@ -160,7 +154,6 @@ export async function caRotationUnderLoad(): Promise<void> {
   } finally {
     for (const stop of stops) await stop();
     await host?.stop();
-    await connection?.close().catch(() => undefined);
     await stack.interrupt();
     fs.rmSync(dir, { recursive: true, force: true });
   }

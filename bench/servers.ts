@@ -9,6 +9,7 @@ import { localProvider } from '../activities/providers/local.js';
 import { ClusterStack } from '../dev/cluster-stack.js';
 import { LocalStack, stackEnv } from '../dev/local-stack.js';
 import { startRuntimeHost } from '../runtime/host.js';
+import type { AgentObserver } from '../runtime/activities.js';
 
 export const SERVERS = { dev: 'dev server', cluster: 'cluster' } as const;
 export type Server = keyof typeof SERVERS;
@@ -132,5 +133,23 @@ function accessLogPolls(logs: string): PollWatch {
     },
     clear: () => void (since = Date.now()),
     stop: async () => undefined,
+  };
+}
+
+/**
+ * A runtime host of the watch design in this process, for the simulated runtimes of a stack whose own host
+ * is off (MERIDIAN_RUNTIME_HOST=false): every configuration answer its agents get is told to `observer`.
+ */
+export async function observedHost(temporalAddress: string, dataDir: string, observer: AgentObserver): Promise<{ stop(): Promise<void> }> {
+  const connection = await NativeConnection.connect({ address: temporalAddress });
+  const host = await startRuntimeHost({ connection, namespace: 'default', root: path.join(dataDir, 'simulated'), agentDesign: 'watch', observer }).catch(async (error: unknown) => {
+    await connection.close();
+    throw error;
+  });
+  return {
+    async stop() {
+      await host.stop();
+      await connection.close().catch(() => undefined);
+    },
   };
 }

@@ -10,14 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NativeConnection } from '@temporalio/worker';
 import { MtlsClient, loadCredentials } from '../client/connector.js';
 import { embeddedUrl } from '../dev/embedded-postgres.js';
 import { LocalStack, freePort, stackEnv } from '../dev/local-stack.js';
 import { DEFAULT_MAX_REQUESTS_IN_FLIGHT } from '../lib/config.js';
 import { runtimeFiles } from '../runtime/files.js';
-import { startRuntimeHost } from '../runtime/host.js';
 import { printTable } from './report.js';
+import { observedHost } from './servers.js';
 import { provisionSimulated } from './scale.js';
 import { latency, type Figure } from './stats.js';
 import type { StormApiMessage, StormRestart } from './storm-api.js';
@@ -160,8 +159,7 @@ export async function storm(): Promise<void> {
   // Token holders are sent to the storm API, which then names its own mTLS listener: the runtimes talk only to it.
   const stack = new LocalStack({ ...(await stackEnv(dataDir)), MERIDIAN_RUNTIME_HOST: 'false', MERIDIAN_AGENT_DESIGN: 'watch', MERIDIAN_PUBLIC_URL: url });
   let api: StormApi | undefined;
-  let host: Awaited<ReturnType<typeof startRuntimeHost>> | undefined;
-  let connection: NativeConnection | undefined;
+  let host: Awaited<ReturnType<typeof observedHost>> | undefined;
   try {
     await stack.start();
     api = await startStormApi(url, {
@@ -172,16 +170,9 @@ export async function storm(): Promise<void> {
       MERIDIAN_MAX_REQUESTS_IN_FLIGHT: '0',
     });
     const heard: Heard = [];
-    connection = await NativeConnection.connect({ address: stack.env.TEMPORAL_ADDRESS! });
-    host = await startRuntimeHost({
-      connection,
-      namespace: 'default',
-      root: path.join(dataDir, 'simulated'),
-      agentDesign: 'watch',
-      observer: {
-        fetched: (_id, status) => void heard.push({ at: Date.now(), status }),
-        unanswered: () => void heard.push({ at: Date.now() }),
-      },
+    host = await observedHost(stack.env.TEMPORAL_ADDRESS!, dataDir, {
+      fetched: (_id, status) => void heard.push({ at: Date.now(), status }),
+      unanswered: () => void heard.push({ at: Date.now() }),
     });
     const runtimeIds: string[] = [];
     const provisioning = performance.now();
@@ -210,7 +201,6 @@ export async function storm(): Promise<void> {
       await exited;
     }
     await host?.stop();
-    await connection?.close();
     await stack.interrupt();
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -170,12 +170,10 @@ const ROTATION_COLUMNS = `id, state, stage, retire, old_ca AS "oldCa", new_ca AS
   requested_by AS "requestedBy", started_at AS "startedAt", prepared_at AS "preparedAt", activated_at AS "activatedAt", finished_at AS "finishedAt"`;
 
 /** Records a requested rotation; undefined when one is in progress already. */
-export async function insertRotation(db: Db, input: { retire: 'auto' | 'manual'; requestedBy: string; workflowId: (id: string) => string }): Promise<RotationRow | undefined> {
+export async function insertRotation(db: Db, input: { id: string; retire: 'auto' | 'manual'; requestedBy: string; workflowId: string }): Promise<RotationRow | undefined> {
   const { rows } = await db.query<RotationRow>(
-    `WITH id AS (SELECT gen_random_uuid() AS id)
-     INSERT INTO ca_rotations (id, retire, requested_by, workflow_id) SELECT id, $1, $2, $3 || id FROM id
-     ON CONFLICT DO NOTHING RETURNING ${ROTATION_COLUMNS}`,
-    [input.retire, input.requestedBy, input.workflowId('')],
+    `INSERT INTO ca_rotations (id, retire, requested_by, workflow_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING ${ROTATION_COLUMNS}`,
+    [input.id, input.retire, input.requestedBy, input.workflowId],
   );
   return rows[0];
 }

@@ -1,6 +1,7 @@
 // Starting a CA rotation, asking it to retire the old CA, and reading where it stands: what `meridian ca`
 // does (operators with access to PostgreSQL and Temporal; the CA belongs to no tenant, so no admin token
 // can rotate it). The rotation itself is the workflow `ca-rotation:<id>` (workflows/ca-rotation.ts).
+import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { allAuthorities, holdersOf, insertRotation, latestRotations, rotationInProgress, rotationProgress, type CaRow, type RotationRow } from '../db/authorities.js';
@@ -30,7 +31,8 @@ export async function startCaRotation(deps: RotationDeps, options: RotationOptio
   let resumed = true;
   let rotation = await rotationInProgress(deps.pool);
   if (!rotation) {
-    rotation = await insertRotation(deps.pool, { retire: options.retire, requestedBy: options.requestedBy, workflowId: workflowId.caRotation });
+    const id = randomUUID();
+    rotation = await insertRotation(deps.pool, { id, retire: options.retire, requestedBy: options.requestedBy, workflowId: workflowId.caRotation(id) });
     resumed = !rotation;
     rotation ??= await rotationInProgress(deps.pool);
     if (!rotation) throw new RotationRefused('a rotation finished while this one was being started: run the command again');

@@ -1,6 +1,8 @@
 // The audit trail: one entry per change, whoever made it (administrator, application, runtime, workflow,
 // operator), queryable per tenant with filters and pages, kept for its retention, and never a secret in it.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { z } from 'zod';
+import type { AuditEntry } from '../api/routes/audit.js';
 import { untilFinished } from '../client/admin.js';
 import { MtlsClient, requestCertificate, requestSigning } from '../client/connector.js';
 import { runCli } from '../cli/program.js';
@@ -20,17 +22,8 @@ beforeAll(async () => {
 });
 afterAll(() => api.stop());
 
-interface Entry {
-  id: string;
-  at: string;
-  actor: string;
-  actorKind: string;
-  action: string;
-  resource: string;
-  requestId?: string;
-  status?: number;
-  detail?: Record<string, unknown>;
-}
+/** An entry as GET /v1/audit answers it: the route's own schema. */
+type Entry = z.infer<typeof AuditEntry>;
 
 /** One page of the tenant's trail. */
 async function trail(token: string, query = ''): Promise<{ items: Entry[]; nextCursor: string | null }> {

@@ -92,8 +92,6 @@ export class AuthorityWatch {
   private readonly listeners: Array<(authorities: Authorities) => void> = [];
   private readonly timer: NodeJS.Timeout;
   private reading?: Promise<void>;
-  /** When the authorities were last read (a rotation's phases reach this process only while reads succeed). */
-  private readAt = Date.now();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -125,14 +123,8 @@ export class AuthorityWatch {
     return this.reading;
   }
 
-  /** Whether the last successful read is older than `ms`: a rotation's phase may not have reached this process. */
-  staleFor(ms: number): boolean {
-    return Date.now() - this.readAt > ms;
-  }
-
   private async read(): Promise<void> {
     const next = await readAuthorities(this.pool, this.fileCa, this.keyring);
-    this.readAt = Date.now();
     if (next.generation === this.authorities.generation) return;
     this.authorities = next;
     this.logger.info({ active: next.active.fingerprint.slice(0, 16), trusted: next.trusted.length }, 'certificate authorities changed');
